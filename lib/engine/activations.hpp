@@ -1,0 +1,153 @@
+// The point-wise functions of the engine: the attention family's h (relu, relu2, gelu, softplus,
+// identity, relu6, sigmoid), the MLP's GELU and the gate's activation (silu, ...), each with its
+// derivative. Kernels take the activation as a type parameter (with_activation), so there is one
+// kernel per operation, not one per function, and the compiler still inlines and vectorises.
+//
+// exp and erf are written out (branch-free, no libm calls) so the loops auto-vectorise with AVX-512;
+// accuracy is within a few float ulp (exp: Cephes' polynomial; erf: our own two-piece fit). Derivative conventions follow
+// PyTorch: relu'(0) = 0, relu6' = 0 at 0 and at 6, softplus is linear above 20.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace vitsweep::engine {
+
+namespace vmath {
+
+inline float exp(float x) {
+  // x = n ln2 + r, |r| <= ln2/2; the clamp keeps 2^n a normal float (and passes NaN through).
+  x = std::min(std::max(x, -87.3f), 88.3f);
+  constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float shifted = x * 1.44269504088896341f + kShifter;
+  const float n = shifted - kShifter;
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n built in the exponent field, in unsigned arithmetic (no float->int conversion of NaN).
+  const uint32_t n_bits = std::bit_cast<uint32_t>(shifted) - std::bit_cast<uint32_t>(kShifter);
+  return p * std::bit_cast<float>((n_bits + 127u) << 23);
+}
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
+
+// erf within 3 float ulp. |x| < 1: x P(x^2); 1 <= |x| < 4: 1 - exp(-x^2) R(1/|x|), R fitting
+// erfc(x) exp(x^2); beyond 4, erf rounds to +-1 in float. Coefficients: least-squares fits on
+// Chebyshev nodes (max error 1.3e-9 and 6.9e-9 in exact arithmetic).
+inline float erf(float x) {
+  const float a = std::min(std::abs(x), 4.0f);
+  const float z = a * a;
+  float p = 7.933382826334854e-05f;
+  p = p * z - 8.034813817844951e-04f;
+  p = p * z + 5.191214686348263e-03f;
+  p = p * z - 2.6855397490113137e-02f;
+  p = p * z + 1.1283625675475402e-01f;
+  p = p * z - 3.7612629872487013e-01f;
+  p = p * z + 1.1283791665918386f;
+  const float near_zero = a * p;
+  const float u = 1.0f / std::max(a, 1.0f);
+  float r = -1.8135715276002884e-02f;
+  r = r * u + 1.2200987339019775e-01f;
+  r = r * u - 3.5671499371528625e-01f;
+  r = r * u + 5.7823467254638672e-01f;
+  r = r * u - 5.0725454092025757e-01f;
+  r = r * u + 5.1414746791124344e-02f;
+  r = r * u + 5.5767560005187988e-01f;
+  r = r * u + 3.5397210740484297e-04f;
+  const float tail = 1.0f - exp(-z) * r;
+  const float y = a < 1.0f ? near_zero : tail;
+  return x < 0 ? -y : y;
+}
+
+// log(1 + u) for u in [0, 1]: 2 atanh(z), z = u / (2 + u) <= 1/3, odd series to z^15.
+inline float log1p_unit(float u) {
+  const float z = u / (2.0f + u);
+  const float z2 = z * z;
+  float p = 1.0f / 15;
+  p = p * z2 + 1.0f / 13;
+  p = p * z2 + 1.0f / 11;
+  p = p * z2 + 1.0f / 9;
+  p = p * z2 + 1.0f / 7;
+  p = p * z2 + 1.0f / 5;
+  p = p * z2 + 1.0f / 3;
+  p = p * z2 + 1.0f;
+  return 2.0f * z * p;
+}
+
+}  // namespace vmath
+
+enum class Activation : uint8_t { relu, relu2, gelu, softplus, identity, relu6, sigmoid, silu };
+
+// "relu2" -> Activation::relu2. Throws for an unknown name (config validation catches users first).
+Activation activation_from_name(std::string_view name);
+std::string_view activation_name(Activation activation);
+
+struct Relu {
+  static float value(float x) { return x > 0 ? x : 0.0f; }
+  static float derivative(float x) { return x > 0 ? 1.0f : 0.0f; }
+};
+struct Relu2 {
+  static float value(float x) { return x > 0 ? x * x : 0.0f; }
+  static float derivative(float x) { return x > 0 ? 2.0f * x : 0.0f; }
+};
+struct Gelu {  // erf form: x Phi(x)
+  static float value(float x) { return 0.5f * x * (1.0f + vmath::erf(x * 0.70710678118654752f)); }
+  static float derivative(float x) {
+    const float cdf = 0.5f * (1.0f + vmath::erf(x * 0.70710678118654752f));
+    const float pdf = 0.39894228040143268f * vmath::exp(-0.5f * x * x);
+    return cdf + x * pdf;
+  }
+};
+struct Softplus {  // ln(1 + e^x), written to stay exact for large |x|
+  static float value(float x) { return std::max(x, 0.0f) + vmath::log1p_unit(vmath::exp(-std::abs(x))); }
+  static float derivative(float x) { return vmath::sigmoid(x); }
+};
+struct Identity {
+  static float value(float x) { return x; }
+  static float derivative(float) { return 1.0f; }
+};
+struct Relu6 {
+  static float value(float x) { return std::min(std::max(x, 0.0f), 6.0f); }
+  static float derivative(float x) { return (x > 0 && x < 6) ? 1.0f : 0.0f; }
+};
+struct Sigmoid {
+  static float value(float x) { return vmath::sigmoid(x); }
+  static float derivative(float x) {
+    const float s = vmath::sigmoid(x);
+    return s * (1.0f - s);
+  }
+};
+struct Silu {  // x sigmoid(x)
+  static float value(float x) { return x * vmath::sigmoid(x); }
+  static float derivative(float x) {
+    const float s = vmath::sigmoid(x);
+    return s * (1.0f + x * (1.0f - s));
+  }
+};
+
+// Calls fn(F{}) with the functor type F of `activation`: the one switch in the engine.
+template <typename Fn>
+decltype(auto) with_activation(Activation activation, Fn&& fn) {
+  switch (activation) {
+    case Activation::relu: return fn(Relu{});
+    case Activation::relu2: return fn(Relu2{});
+    case Activation::gelu: return fn(Gelu{});
+    case Activation::softplus: return fn(Softplus{});
+    case Activation::identity: return fn(Identity{});
+    case Activation::relu6: return fn(Relu6{});
+    case Activation::sigmoid: return fn(Sigmoid{});
+    case Activation::silu: return fn(Silu{});
+  }
+  return fn(Identity{});
+}
+
+}  // namespace vitsweep::engine

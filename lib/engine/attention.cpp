@@ -1,0 +1,137 @@
+#include "engine/attention.hpp"
+
+#include <cmath>
+
+#include "engine/attention_weights.hpp"
+#include "engine/elementwise.hpp"
+#include "engine/layernorm.hpp"
+#include "engine/linear.hpp"
+
+namespace vitsweep::engine {
+
+void plan_attention_activations(Arena& arena, const ModelShape& s, int64_t batch,
+                                AttentionActivations& a) {
+  const int64_t bnd = batch * s.tokens * s.width;
+  const int64_t scores = batch * s.heads * s.tokens * s.tokens;
+  const int64_t head_rows = batch * s.tokens * s.heads;
+  arena.take(a.q, bnd);
+  arena.take(a.k, bnd);
+  arena.take(a.v, bnd);
+  arena.take_if(s.qk_norm, a.q_normed, bnd);
+  arena.take_if(s.qk_norm, a.k_normed, bnd);
+  arena.take_if(s.qk_norm, a.q_mean, head_rows);
+  arena.take_if(s.qk_norm, a.q_rstd, head_rows);
+  arena.take_if(s.qk_norm, a.k_mean, head_rows);
+  arena.take_if(s.qk_norm, a.k_rstd, head_rows);
+  arena.take(a.scores, scores);
+  arena.take(a.weights, scores);
+  arena.take(a.heads_out, bnd);
+  arena.take_if(s.gated, a.gate_pre, bnd);
+  arena.take_if(s.gated, a.gate, bnd);
+  arena.take_if(s.gated, a.gated, bnd);
+}
+
+void plan_attention_scratch(Arena& arena, const ModelShape& s, int64_t batch,
+                            AttentionScratch& t) {
+  const int64_t bnd = batch * s.tokens * s.width;
+  arena.take(t.d_proj_in, bnd);
+  arena.take_if(s.gated, t.d_heads_out, bnd);
+  arena.take_if(s.gated, t.d_gate_pre, bnd);
+  arena.take(t.dq, bnd);
+  arena.take(t.dk, bnd);
+  arena.take(t.dv, bnd);
+  arena.take_if(s.qk_norm, t.dq_normed, bnd);
+  arena.take_if(s.qk_norm, t.dk_normed, bnd);
+  arena.take(t.d_scores, batch * s.heads * s.tokens * s.tokens);
+}
+
+void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
+                       const float* xn, const AttentionActivations& a, float* out,
+                       int64_t batch) {
+  const int64_t rows = batch * s.tokens, d = s.width, n = s.tokens;
+  // q, k, v as three matmuls into separate buffers: strided views into one packed [B, N, 3D]
+  // buffer make oneDNN fall back to a slower GEMM (onednn-notes.md).
+  float* qkv_out[3] = {a.q, a.k, a.v};
+  for (int i = 0; i < 3; ++i) {
+    linear_forward(mm, xn, p.qkv_weight + i * d * d, p.qkv_bias + i * d, qkv_out[i], rows, d, d);
+  }
+  float* q = a.q;
+  float* k = a.k;
+  if (s.qk_norm) {
+    layernorm_forward(a.q, p.q_norm_weight, p.q_norm_bias, a.q_normed, a.q_mean, a.q_rstd,
+                      rows * s.heads, s.head_dim);
+    layernorm_forward(a.k, p.k_norm_weight, p.k_norm_bias, a.k_normed, a.k_mean, a.k_rstd,
+                      rows * s.heads, s.head_dim);
+    q = a.q_normed;
+    k = a.k_normed;
+  }
+  const float score_scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  mm.run(batched(a.scores, batch, s.heads, n, n), heads(q, batch, n, s.heads, s.head_dim),
+         heads(k, batch, n, s.heads, s.head_dim).t(), {.scale = score_scale});
+  attention_weights_forward(s.attention, a.scores, a.weights, batch * s.heads * n, n);
+  // O = L^-alpha h(S) V: the length scale rides on the matmul's output scale.
+  mm.run(heads(a.heads_out, batch, n, s.heads, s.head_dim), batched(a.weights, batch, s.heads, n, n),
+         heads(a.v, batch, n, s.heads, s.head_dim), {.scale = s.length_scale()});
+  const float* proj_in = a.heads_out;
+  if (s.gated) {
+    linear_forward(mm, xn, p.gate_weight, p.gate_bias, a.gate_pre, rows, d, d);
+    activation_forward(s.gate_activation, a.gate_pre, a.gate, rows * d);
+    multiply(a.gate, a.heads_out, a.gated, rows * d);
+    proj_in = a.gated;
+  }
+  linear_forward(mm, proj_in, p.proj_weight, p.proj_bias, out, rows, d, d, /*accumulate=*/true);
+}
+
+void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
+                        const BlockTensors& g, const float* xn, const AttentionActivations& a,
+                        const float* d_out, float* d_xn, const AttentionScratch& t,
+                        int64_t batch) {
+  const int64_t rows = batch * s.tokens, d = s.width, n = s.tokens;
+  const int64_t hd = s.head_dim, h = s.heads;
+  const float* proj_in = s.gated ? a.gated : a.heads_out;
+  float* d_heads_out = s.gated ? t.d_heads_out : t.d_proj_in;
+  linear_backward(mm, d_out, proj_in, p.proj_weight, t.d_proj_in, g.proj_weight, g.proj_bias, rows,
+                  d, d);
+  if (s.gated) {
+    // gated = act(gate_pre) * heads_out
+    multiply(t.d_proj_in, a.heads_out, t.d_gate_pre, rows * d);
+    activation_backward(s.gate_activation, a.gate_pre, t.d_gate_pre, t.d_gate_pre, rows * d);
+    multiply(t.d_proj_in, a.gate, d_heads_out, rows * d);
+  }
+  // dA = c dO V^T and dV = c A^T dO with c = L^-alpha (1 for softmax).
+  const float c = s.length_scale();
+  mm.run(batched(t.d_scores, batch, h, n, n), heads(d_heads_out, batch, n, h, hd),
+         heads(a.v, batch, n, h, hd).t(), {.scale = c});
+  mm.run(heads(t.dv, batch, n, h, hd), batched(a.weights, batch, h, n, n).t(),
+         heads(d_heads_out, batch, n, h, hd), {.scale = c});
+  // dS from dA, in place.
+  attention_weights_backward(s.attention, a.scores, a.weights, t.d_scores, t.d_scores,
+                             batch * h * n, n);
+  // S = Q K^T / sqrt(hd): dQ = dS K / sqrt(hd), dK = dS^T Q / sqrt(hd).
+  const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float* q = s.qk_norm ? a.q_normed : a.q;
+  const float* k = s.qk_norm ? a.k_normed : a.k;
+  float* dq = s.qk_norm ? t.dq_normed : t.dq;
+  float* dk = s.qk_norm ? t.dk_normed : t.dk;
+  mm.run(heads(dq, batch, n, h, hd), batched(t.d_scores, batch, h, n, n),
+         heads(const_cast<float*>(k), batch, n, h, hd), {.scale = score_scale});
+  mm.run(heads(dk, batch, n, h, hd), batched(t.d_scores, batch, h, n, n).t(),
+         heads(const_cast<float*>(q), batch, n, h, hd), {.scale = score_scale});
+  if (s.qk_norm) {
+    layernorm_backward(t.dq_normed, a.q, p.q_norm_weight, a.q_mean, a.q_rstd, t.dq,
+                       g.q_norm_weight, g.q_norm_bias, rows * h, hd, /*accumulate=*/false);
+    layernorm_backward(t.dk_normed, a.k, p.k_norm_weight, a.k_mean, a.k_rstd, t.dk,
+                       g.k_norm_weight, g.k_norm_bias, rows * h, hd, /*accumulate=*/false);
+  }
+  const float* d_qkv[3] = {t.dq, t.dk, t.dv};
+  for (int i = 0; i < 3; ++i) {
+    linear_backward(mm, d_qkv[i], xn, p.qkv_weight + i * d * d, d_xn, g.qkv_weight + i * d * d,
+                    g.qkv_bias + i * d, rows, d, d, /*accumulate_dx=*/i > 0);
+  }
+  if (s.gated) {
+    linear_backward(mm, t.d_gate_pre, xn, p.gate_weight, d_xn, g.gate_weight, g.gate_bias, rows, d,
+                    d, /*accumulate_dx=*/true);
+  }
+}
+
+}  // namespace vitsweep::engine

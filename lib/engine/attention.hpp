@@ -1,0 +1,55 @@
+// Multi-head self-attention of one block, forward and backward, for every attention function:
+// softmax, or point-wise L^-alpha h(q.k/sqrt(d)) with h passed in (method.md). Optional qk-norm
+// (one LayerNorm(head_dim) for q and one for k, shared by all heads) and gate
+// (act(x W_g + b_g) multiplied into the heads' output before the out projection).
+//
+// Layout: tokens [B, N, D] row-major; heads are strided [B, H, N, hd] views of the same buffers,
+// so each Q.K^T and A.V is one batched oneDNN matmul with no copies.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/buffer.hpp"
+#include "engine/matmul.hpp"
+#include "engine/model_shape.hpp"
+#include "engine/parameters.hpp"
+
+namespace vitsweep::engine {
+
+// What the forward keeps for the backward. Optional parts are nullptr when unused.
+struct AttentionActivations {
+  float *q, *k, *v;                          // [B, N, D] projections
+  float *q_normed, *k_normed;                // [B, N, D] (qk-norm)
+  float *q_mean, *q_rstd, *k_mean, *k_rstd;  // [B * N * H] (qk-norm)
+  float* scores;                             // [B, H, N, N] q.k / sqrt(hd)
+  float* weights;                            // [B, H, N, N] softmax(S) or h(S) (unscaled)
+  float* heads_out;                          // [B, N, D] concatenated heads
+  float *gate_pre, *gate, *gated;            // [B, N, D] (gate)
+};
+
+// Scratch for the backward, reused by every block.
+struct AttentionScratch {
+  float *d_proj_in, *d_heads_out, *d_gate_pre;  // [B, N, D]
+  float *dq, *dk, *dv, *dq_normed, *dk_normed;  // [B, N, D]
+  float* d_scores;                              // [B, H, N, N] (also holds dA first)
+};
+
+// Reserve the forward's activations and the backward's scratch for `batch` images in an arena.
+void plan_attention_activations(Arena& arena, const ModelShape& shape, int64_t batch,
+                                AttentionActivations& acts);
+void plan_attention_scratch(Arena& arena, const ModelShape& shape, int64_t batch,
+                            AttentionScratch& scratch);
+
+// out += proj(attention(xn)): the residual add happens in the out projection's matmul.
+void attention_forward(MatmulRunner& mm, const ModelShape& shape, const BlockTensors& params,
+                       const float* xn, const AttentionActivations& acts, float* out,
+                       int64_t batch);
+
+// From d_out (gradient of the block's residual output) to d_xn (overwritten) and every parameter
+// gradient of the attention (overwritten).
+void attention_backward(MatmulRunner& mm, const ModelShape& shape, const BlockTensors& params,
+                        const BlockTensors& grads, const float* xn,
+                        const AttentionActivations& acts, const float* d_out, float* d_xn,
+                        const AttentionScratch& scratch, int64_t batch);
+
+}  // namespace vitsweep::engine

@@ -1,0 +1,112 @@
+#include "engine/elementwise.hpp"
+
+#include <tbb/parallel_reduce.h>
+
+#include <cmath>
+
+#include "engine/parallel.hpp"
+
+namespace vitsweep::engine {
+
+namespace {
+constexpr int64_t kGrain = 16384;
+}
+
+Activation activation_from_name(std::string_view name) {
+  for (Activation a : {Activation::relu, Activation::relu2, Activation::gelu, Activation::softplus,
+                       Activation::identity, Activation::relu6, Activation::sigmoid,
+                       Activation::silu}) {
+    if (activation_name(a) == name) return a;
+  }
+  throw std::invalid_argument("unknown activation: " + std::string(name));
+}
+
+std::string_view activation_name(Activation activation) {
+  switch (activation) {
+    case Activation::relu: return "relu";
+    case Activation::relu2: return "relu2";
+    case Activation::gelu: return "gelu";
+    case Activation::softplus: return "softplus";
+    case Activation::identity: return "identity";
+    case Activation::relu6: return "relu6";
+    case Activation::sigmoid: return "sigmoid";
+    case Activation::silu: return "silu";
+  }
+  return "?";
+}
+
+void activation_forward(Activation act, const float* x, float* y, int64_t n) {
+  with_activation(act, [&](auto f) {
+    using F = decltype(f);
+    parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) y[i] = F::value(x[i]);
+    });
+  });
+}
+
+void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n,
+                         bool accumulate) {
+  with_activation(act, [&](auto f) {
+    using F = decltype(f);
+    parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
+      if (accumulate) {
+        for (int64_t i = begin; i < end; ++i) dx[i] += dy[i] * F::derivative(x[i]);
+      } else {
+        for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * F::derivative(x[i]);
+      }
+    });
+  });
+}
+
+void multiply(const float* a, const float* b, float* out, int64_t n) {
+  parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = a[i] * b[i];
+  });
+}
+
+void add(const float* a, const float* b, float* out, int64_t n) {
+  parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = a[i] + b[i];
+  });
+}
+
+void column_sums(const float* x, int64_t rows, int64_t cols, float* out) {
+  deterministic_row_sum(rows, cols, out, [&](int64_t begin, int64_t end, float* acc) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = x + r * cols;
+      for (int64_t c = 0; c < cols; ++c) acc[c] += row[c];
+    }
+  });
+}
+
+double sum_of_squares(const float* x, int64_t n) {
+  // Fixed chunks summed in order: the same bits for any thread count.
+  constexpr int64_t kChunk = 1 << 14;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+  parallel_ranges(chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      double s = 0;
+      const int64_t stop = std::min(n, (c + 1) * kChunk);
+      for (int64_t i = c * kChunk; i < stop; ++i) s += static_cast<double>(x[i]) * x[i];
+      partial[c] = s;
+    }
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+bool all_finite(const float* x, int64_t n) {
+  return tbb::parallel_reduce(
+      tbb::blocked_range<int64_t>(0, n, kGrain), true,
+      [&](const tbb::blocked_range<int64_t>& r, bool ok) {
+        if (!ok) return false;
+        float s = 0;
+        for (int64_t i = r.begin(); i < r.end(); ++i) s += x[i] * 0.0f;  // NaN or Inf -> NaN
+        return s == 0.0f;
+      },
+      [](bool a, bool b) { return a && b; });
+}
+
+}  // namespace vitsweep::engine

@@ -1,0 +1,90 @@
+// The Vision Transformer (pre-LN, big_vision/timm style; method.md): patch embedding, position
+// embedding, optional class token, `depth` blocks of attention and GELU MLP, final LayerNorm,
+// global average pooling or the class token, linear head.
+//
+// forward() keeps every activation the backward needs; backward() overwrites every parameter
+// gradient. Inside, layer backwards write (=) the gradient of their input, except where the
+// residual stream fans in, where they accumulate (+=).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "engine/attention.hpp"
+#include "engine/buffer.hpp"
+#include "engine/matmul.hpp"
+#include "engine/model_shape.hpp"
+#include "engine/parameters.hpp"
+
+namespace vitsweep::engine {
+
+// Where training time goes, for the benchmark's per-phase breakdown.
+enum class Phase { embed, norms, attention, mlp, head, optimizer, count };
+const char* phase_name(Phase phase);
+struct PhaseTimes {
+  std::array<double, static_cast<size_t>(Phase::count)> seconds{};
+  bool enabled = false;
+  void reset() { seconds.fill(0.0); }
+};
+
+class VisionTransformer {
+ public:
+  VisionTransformer(const ModelShape& shape, MatmulRunner& matmul);
+
+  const ModelShape& shape() const { return shape_; }
+  const ParameterLayout& layout() const { return layout_; }
+  FloatBuffer& parameters() { return parameters_; }
+  FloatBuffer& gradients() { return gradients_; }
+  const ModelTensors& params() const { return params_; }
+  const ModelTensors& grads() const { return grads_; }
+  // Parameters excluding alignment padding.
+  int64_t parameter_count() const;
+
+  void initialize(uint64_t seed);
+
+  // images: [batch, C, H, W] normalised. Returns logits [batch, classes].
+  const float* forward(const float* images, int64_t batch);
+  // d_logits: [batch, classes] for the batch of the last forward(). Fills gradients().
+  void backward(const float* d_logits);
+
+  PhaseTimes& times() { return times_; }
+
+  // Block `index`'s attention scores [batch, heads, tokens, tokens] from the last forward().
+  const float* attention_scores(int64_t index) const { return blocks_[index].attention.scores; }
+
+ private:
+  struct BlockActivations {
+    float *ln1, *ln1_mean, *ln1_rstd;
+    AttentionActivations attention;
+    float *x_mid, *ln2, *ln2_mean, *ln2_rstd, *fc1_pre, *fc1_act;
+  };
+  void reserve(int64_t batch);
+  void embed_forward(const float* images, int64_t batch);
+  void embed_backward(const float* d_x0, int64_t batch);
+  void block_forward(int64_t index, int64_t batch);
+  void block_backward(int64_t index, int64_t batch);
+
+  ModelShape shape_;
+  MatmulRunner& mm_;
+  ParameterLayout layout_;
+  FloatBuffer parameters_, gradients_;
+  ModelTensors params_, grads_;
+  std::vector<float> sincos_;  // fixed position embedding, when not learned
+
+  int64_t capacity_ = 0, batch_ = 0;
+  FloatBuffer forward_arena_, backward_arena_;
+  float *patches_ = nullptr, *patch_tokens_ = nullptr;
+  std::vector<float*> residual_;  // depth + 1 streams: block i reads [i], writes [i + 1]
+  std::vector<BlockActivations> blocks_;
+  float *final_norm_ = nullptr, *final_mean_ = nullptr, *final_rstd_ = nullptr;
+  float *pooled_ = nullptr, *logits_ = nullptr;
+  // backward scratch, shared by all blocks
+  float *d_residual_ = nullptr, *d_norm_ = nullptr, *d_fc1_ = nullptr, *d_pooled_ = nullptr,
+        *d_patch_tokens_ = nullptr;
+  AttentionScratch attention_scratch_{};
+
+  PhaseTimes times_;
+};
+
+}  // namespace vitsweep::engine

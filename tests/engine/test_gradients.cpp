@@ -1,0 +1,291 @@
+// Finite-difference checks of every backward: LayerNorm, linear, the attention weight functions,
+// the losses, the attention layer for every attention function with and without qk-norm and gate,
+// and the whole model (class-token and sin-cos variants included).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/attention.hpp"
+#include "engine/attention_weights.hpp"
+#include "engine/layernorm.hpp"
+#include "engine/linear.hpp"
+#include "engine/loss.hpp"
+#include "engine/vit.hpp"
+#include "gradient_check.hpp"
+#include "model_fixture.hpp"
+
+namespace vitsweep::engine {
+namespace {
+
+using testing::expect_gradient_matches;
+using testing::fill_normal;
+using testing::probe_loss;
+
+const std::vector<std::string> kAttentionFunctions = {"softmax", "relu",     "relu2",  "gelu",
+                                                      "softplus", "identity", "relu6", "sigmoid"};
+
+TEST(LayerNormGradient, MatchesFiniteDifferences) {
+  const int64_t rows = 5, cols = 12;
+  std::vector<float> x(rows * cols), w(cols), b(cols), y(rows * cols), r(rows * cols);
+  std::vector<float> mean(rows), rstd(rows), dx(rows * cols), dw(cols), db(cols);
+  fill_normal(x.data(), rows * cols, 1.0, 1);
+  fill_normal(w.data(), cols, 0.5, 2);
+  for (auto& v : w) v += 1.0f;
+  fill_normal(b.data(), cols, 0.3, 3);
+  fill_normal(r.data(), rows * cols, 1.0, 4);
+  auto loss = [&] {
+    layernorm_forward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), rows, cols);
+    return probe_loss(y.data(), r.data(), rows * cols);
+  };
+  loss();
+  layernorm_backward(r.data(), x.data(), w.data(), mean.data(), rstd.data(), dx.data(), dw.data(),
+                     db.data(), rows, cols, /*accumulate=*/false);
+  expect_gradient_matches("dx", x.data(), dx.data(), rows * cols, loss, 100, 5);
+  expect_gradient_matches("dweight", w.data(), dw.data(), cols, loss, 100, 6);
+  expect_gradient_matches("dbias", b.data(), db.data(), cols, loss, 100, 7);
+}
+
+TEST(LayerNormGradient, AccumulatesIntoInputGradient) {
+  const int64_t rows = 2, cols = 4;
+  std::vector<float> x = {1, 2, 3, 5, -1, 0, 2, 1}, w(cols, 1.0f), b(cols, 0.0f), y(8), r(8, 0.5f);
+  std::vector<float> mean(rows), rstd(rows), dx_fresh(8), dx_acc(8, 10.0f), dw(cols), db(cols);
+  r[1] = -1.0f;
+  layernorm_forward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), rows, cols);
+  layernorm_backward(r.data(), x.data(), w.data(), mean.data(), rstd.data(), dx_fresh.data(),
+                     dw.data(), db.data(), rows, cols, false);
+  layernorm_backward(r.data(), x.data(), w.data(), mean.data(), rstd.data(), dx_acc.data(),
+                     dw.data(), db.data(), rows, cols, true);
+  for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(dx_acc[i], 10.0f + dx_fresh[i]);
+}
+
+TEST(LinearGradient, MatchesFiniteDifferences) {
+  MatmulRunner mm;
+  const int64_t rows = 4, in = 6, out = 5;
+  std::vector<float> x(rows * in), w(out * in), b(out), y(rows * out), r(rows * out);
+  std::vector<float> dx(rows * in), dw(out * in), db(out);
+  fill_normal(x.data(), x.size(), 1.0, 1);
+  fill_normal(w.data(), w.size(), 0.5, 2);
+  fill_normal(b.data(), b.size(), 0.5, 3);
+  fill_normal(r.data(), r.size(), 1.0, 4);
+  auto loss = [&] {
+    linear_forward(mm, x.data(), w.data(), b.data(), y.data(), rows, in, out);
+    return probe_loss(y.data(), r.data(), rows * out);
+  };
+  linear_backward(mm, r.data(), x.data(), w.data(), dx.data(), dw.data(), db.data(), rows, in, out);
+  expect_gradient_matches("dx", x.data(), dx.data(), dx.size(), loss, 100, 5);
+  expect_gradient_matches("dweight", w.data(), dw.data(), dw.size(), loss, 100, 6);
+  expect_gradient_matches("dbias", b.data(), db.data(), db.size(), loss, 100, 7);
+}
+
+class AttentionWeightsGradient : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AttentionWeightsGradient, MatchesFiniteDifferences) {
+  const AttentionFunction fn = AttentionFunction::from_name(GetParam());
+  const int64_t rows = 3, cols = 7;
+  std::vector<float> s(rows * cols), a(rows * cols), r(rows * cols), ds(rows * cols);
+  fill_normal(s.data(), s.size(), 2.0, 11);
+  fill_normal(r.data(), r.size(), 1.0, 12);
+  auto loss = [&] {
+    attention_weights_forward(fn, s.data(), a.data(), rows, cols);
+    return probe_loss(a.data(), r.data(), rows * cols);
+  };
+  loss();
+  attention_weights_backward(fn, s.data(), a.data(), r.data(), ds.data(), rows, cols);
+  expect_gradient_matches("dscores", s.data(), ds.data(), ds.size(), loss, 100, 13);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryAttentionFunction, AttentionWeightsGradient,
+                         ::testing::ValuesIn(kAttentionFunctions));
+
+// Softmax rows sum to 1, so a gradient that is constant along a row has no effect on the scores;
+// the point-wise family has no such constraint: its dS is h'(S) dA with no row-sum term.
+TEST(AttentionWeightsGradient, SoftmaxKeepsRowSumTermAndPointwiseHasNone) {
+  const int64_t rows = 4, cols = 9;
+  std::vector<float> s(rows * cols), a(rows * cols), da(rows * cols), ds(rows * cols);
+  fill_normal(s.data(), s.size(), 1.5, 21);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) da[r * cols + c] = 0.25f * static_cast<float>(r + 1);
+  }
+  const AttentionFunction softmax = AttentionFunction::from_name("softmax");
+  attention_weights_forward(softmax, s.data(), a.data(), rows, cols);
+  attention_weights_backward(softmax, s.data(), a.data(), da.data(), ds.data(), rows, cols);
+  for (float v : ds) EXPECT_NEAR(v, 0.0f, 1e-7f) << "softmax lost its row-sum term";
+
+  const AttentionFunction relu = AttentionFunction::from_name("relu");
+  attention_weights_forward(relu, s.data(), a.data(), rows, cols);
+  attention_weights_backward(relu, s.data(), a.data(), da.data(), ds.data(), rows, cols);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const float expected = s[i] > 0 ? da[i] : 0.0f;
+    EXPECT_EQ(ds[i], expected) << "point-wise backward gained a row-sum term at " << i;
+  }
+}
+
+class LossGradient : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LossGradient, MatchesFiniteDifferences) {
+  const LossKind kind = loss_from_name(GetParam());
+  const int64_t batch = 3, classes = 5;
+  std::vector<float> logits(batch * classes), d(batch * classes);
+  std::vector<int32_t> labels = {0, 3, 4};
+  fill_normal(logits.data(), logits.size(), 2.0, 31);
+  auto loss = [&] {
+    return classification_loss(kind, logits.data(), labels.data(), batch, classes, 0.1, nullptr)
+        .loss;
+  };
+  classification_loss(kind, logits.data(), labels.data(), batch, classes, 0.1, d.data());
+  expect_gradient_matches("dlogits", logits.data(), d.data(), d.size(), loss, 100, 32);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothLosses, LossGradient,
+                         ::testing::Values("softmax_xent", "sigmoid_xent"));
+
+TEST(Loss, SoftmaxCrossEntropyOfUniformLogitsIsLogClasses) {
+  std::vector<float> logits(2 * 10, 0.0f);
+  std::vector<int32_t> labels = {3, 7};
+  const LossResult r =
+      classification_loss(LossKind::softmax_xent, logits.data(), labels.data(), 2, 10, 0.0, nullptr);
+  EXPECT_NEAR(r.loss, std::log(10.0), 1e-12);
+}
+
+// The attention layer alone: d(xn) and every attention parameter.
+struct AttentionCase {
+  std::string attn;
+  bool qk_norm;
+  std::string gate;
+};
+
+std::string case_name(const ::testing::TestParamInfo<AttentionCase>& info) {
+  return info.param.attn + (info.param.qk_norm ? "_qknorm" : "") +
+         (info.param.gate != "none" ? "_gate_" + info.param.gate : "");
+}
+
+std::vector<AttentionCase> attention_cases() {
+  std::vector<AttentionCase> cases;
+  const std::vector<std::string> gates = {"silu", "sigmoid", "gelu", "identity"};
+  for (size_t i = 0; i < kAttentionFunctions.size(); ++i) {
+    const std::string& attn = kAttentionFunctions[i];
+    cases.push_back({attn, false, "none"});
+    cases.push_back({attn, true, "none"});
+    cases.push_back({attn, false, gates[i % gates.size()]});
+    cases.push_back({attn, true, gates[(i + 1) % gates.size()]});
+  }
+  return cases;
+}
+
+class AttentionLayerGradient : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(AttentionLayerGradient, MatchesFiniteDifferences) {
+  const AttentionCase& c = GetParam();
+  const TrialConfig config = testing::tiny_config(
+      {{"attn", c.attn}, {"alpha", 0.7}, {"qk_norm", c.qk_norm}, {"gate", c.gate}, {"pool", "cls"}});
+  const ModelShape shape = ModelShape::from_config(config);
+  const ParameterLayout layout(shape);
+  FloatBuffer values(layout.total()), grads(layout.total());
+  testing::randomize_parameters(layout, values.data(), 41);
+  const BlockTensors p = bind(layout, values.data()).blocks[0];
+  const BlockTensors g = bind(layout, grads.data()).blocks[0];
+
+  const int64_t batch = 2, n = batch * shape.tokens * shape.width;
+  AttentionActivations acts{};
+  AttentionScratch scratch{};
+  FloatBuffer forward_storage, backward_storage;
+  Arena forward, backward;
+  plan_attention_activations(forward, shape, batch, acts);
+  plan_attention_scratch(backward, shape, batch, scratch);
+  forward.allocate(forward_storage);
+  backward.allocate(backward_storage);
+
+  MatmulRunner mm;
+  std::vector<float> xn(n), out(n), r(n), d_xn(n);
+  fill_normal(xn.data(), n, 1.0, 42);
+  fill_normal(r.data(), n, 1.0, 43);
+  auto loss = [&] {
+    std::fill(out.begin(), out.end(), 0.0f);
+    attention_forward(mm, shape, p, xn.data(), acts, out.data(), batch);
+    return probe_loss(out.data(), r.data(), n);
+  };
+  loss();
+  attention_backward(mm, shape, p, g, xn.data(), acts, r.data(), d_xn.data(), scratch, batch);
+  const int64_t score_count = batch * shape.heads * shape.tokens * shape.tokens;
+  auto kinks = [&] { return testing::kink_pattern(c.attn, acts.scores, score_count); };
+  expect_gradient_matches("d_xn", xn.data(), d_xn.data(), n, loss, 12, 44, {}, kinks);
+  for (const auto& t : layout.tensors()) {
+    if (!t.name.starts_with("blocks.0.attn.")) continue;
+    expect_gradient_matches(t.name, values.data() + t.offset, grads.data() + t.offset, t.size,
+                            loss, 8, 45, {}, kinks);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryVariant, AttentionLayerGradient,
+                         ::testing::ValuesIn(attention_cases()), case_name);
+
+// The whole model, through the real loss: every parameter tensor.
+struct ModelCase {
+  std::string name;
+  OrderedJson overrides;
+};
+
+std::vector<ModelCase> model_cases() {
+  std::vector<ModelCase> cases;
+  for (const auto& attn : kAttentionFunctions) {
+    cases.push_back({attn + "_gap", {{"attn", attn}, {"alpha", 1.0}}});
+    cases.push_back({attn + "_cls_qknorm_gate",
+                     {{"attn", attn}, {"alpha", 0.5}, {"pool", "cls"}, {"qk_norm", true},
+                      {"gate", "silu"}}});
+  }
+  cases.push_back({"softmax_sincos_sigmoid_xent",
+                   {{"attn", "softmax"}, {"posemb", "sincos2d"}, {"loss", "sigmoid_xent"},
+                    {"label_smoothing", 0.1}}});
+  cases.push_back({"relu_sincos_cls", {{"attn", "relu"}, {"posemb", "sincos2d"}, {"pool", "cls"}}});
+  return cases;
+}
+
+class ModelGradient : public ::testing::TestWithParam<ModelCase> {};
+
+TEST_P(ModelGradient, EveryParameterMatchesFiniteDifferences) {
+  const TrialConfig config = testing::tiny_config(GetParam().overrides);
+  const ModelShape shape = ModelShape::from_config(config);
+  MatmulRunner mm;
+  VisionTransformer model(shape, mm);
+  testing::randomize_parameters(model.layout(), model.parameters().data(), 51);
+  const int64_t batch = 3;
+  std::vector<float> images(batch * shape.channels * shape.image_height * shape.image_width);
+  fill_normal(images.data(), images.size(), 1.0, 52);
+  std::vector<int32_t> labels = {1, 4, 0};
+  std::vector<float> d_logits(batch * shape.classes);
+  const LossKind kind = loss_from_name(config.loss);
+  auto loss = [&] {
+    const float* logits = model.forward(images.data(), batch);
+    return classification_loss(kind, logits, labels.data(), batch, shape.classes,
+                               config.label_smoothing, nullptr)
+        .loss;
+  };
+  const float* logits = model.forward(images.data(), batch);
+  classification_loss(kind, logits, labels.data(), batch, shape.classes, config.label_smoothing,
+                      d_logits.data());
+  model.backward(d_logits.data());
+  // The loss is O(1) and gradients O(0.01..0.1): a smaller absolute floor than for probe losses.
+  const testing::FdTolerance tolerance{.eps = 3e-3, .atol = 2e-4, .rtol = 2e-2};
+  const int64_t score_count = batch * shape.heads * shape.tokens * shape.tokens;
+  auto kinks = [&] {
+    std::vector<bool> pattern;
+    for (int64_t b = 0; b < shape.depth; ++b) {
+      const auto block = testing::kink_pattern(config.attn, model.attention_scores(b), score_count);
+      pattern.insert(pattern.end(), block.begin(), block.end());
+    }
+    return pattern;
+  };
+  for (const auto& t : model.layout().tensors()) {
+    expect_gradient_matches(t.name, model.parameters().data() + t.offset,
+                            model.gradients().data() + t.offset, t.size, loss, 6, 53, tolerance,
+                            kinks);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, ModelGradient, ::testing::ValuesIn(model_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace vitsweep::engine

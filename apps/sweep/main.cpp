@@ -1,19 +1,51 @@
 // `sweep`: the command-line front end. It parses arguments and prints; the work is in lib/.
+// Exit codes: 0 success, 1 runtime error (one line on stderr), 2 usage error.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <exception>
 
+#include "commands.hpp"
 #include "common/error.hpp"
 #include "common/version.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"sweep: ViT attention-ablation runner"};
-  app.set_version_flag("--version", [] { return vitsweep::describe(vitsweep::build_info()); });
+  CLI::App app{
+      "sweep: train Vision Transformers with softmax or point-wise attention "
+      "(L^-alpha h(q.k/sqrt(d))), sweep grids of them, and keep every result in SQLite."};
+  app.set_version_flag("--version", [] { return vitsweep::describe(vitsweep::build_info()); },
+                       "Print version, git commit, oneDNN version, CPU ISA and thread counts");
+  app.require_subcommand(1);
+  app.footer("Run 'sweep COMMAND --help' for a command's options.");
+  vitsweep::cli::add_train_command(app);
+  vitsweep::cli::add_eval_command(app);
+  vitsweep::cli::add_data_command(app);
+  vitsweep::cli::add_config_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "sweep: %s\nRun 'sweep --help' (or 'sweep COMMAND --help') for usage.\n",
+                 e.what());
+    return 2;
+  } catch (const vitsweep::UsageError& e) {
+    std::fprintf(stderr, "sweep: %s\n", e.what());
+    return 2;
+  } catch (const vitsweep::Error& e) {
+    std::fprintf(stderr, "sweep: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "sweep: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sweep: internal error: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

@@ -148,17 +148,30 @@ std::vector<std::string> config_key_names() {
   return names;
 }
 
+void check_setting(const std::string& key, const OrderedJson& value, std::string_view source) {
+  bool known = false;
+  TrialConfig scratch;
+  visit_keys(scratch, [&](const KeyInfo& info, auto& field) {
+    if (info.name != key) return;
+    known = true;
+    assign(info, field, value, source);
+  });
+  if (!known) {
+    fail_usage("{}: unknown key '{}'{}", source, key, did_you_mean(key, config_key_names()));
+  }
+  if (key == "model") {
+    int64_t patch = 0;
+    bool has_patch = false;
+    find_preset(value.get<std::string>(), patch, has_patch, source);
+  }
+}
+
 TrialConfig parse_trial_config(const OrderedJson& settings, std::string_view source) {
   if (!settings.is_object()) {
     fail_usage("{}: expected an object of key: value settings, got {}", source,
                describe_json(settings));
   }
-  const auto names = config_key_names();
-  for (const auto& [key, value] : settings.items()) {
-    bool known = false;
-    for (const auto& name : names) known = known || name == key;
-    if (!known) fail_usage("{}: unknown key '{}'{}", source, key, did_you_mean(key, names));
-  }
+  for (const auto& [key, value] : settings.items()) check_setting(key, value, source);
 
   TrialConfig config;
   // The preset first, so that explicitly given sizes override it.
@@ -196,6 +209,29 @@ std::pair<std::string, OrderedJson> parse_setting(std::string_view assignment) {
     value = text;
   }
   return {key, value};
+}
+
+OrderedJson merge_settings(const ConfigSources& sources) {
+  OrderedJson merged = OrderedJson::object();
+  if (!sources.file.empty()) {
+    merged = read_json_file(sources.file);
+    if (!merged.is_object()) {
+      fail_usage("{}: expected an object of key: value settings, got {}", sources.file,
+                 describe_json(merged));
+    }
+    for (const auto& [key, value] : merged.items()) check_setting(key, value, sources.file);
+  }
+  for (const auto& assignment : sources.settings) {
+    auto [key, value] = parse_setting(assignment);
+    check_setting(key, value, fmt::format("--set {}", assignment));
+    merged[key] = value;
+  }
+  return merged;
+}
+
+TrialConfig load_trial_config(const ConfigSources& sources) {
+  const std::string source = sources.file.empty() ? "config" : sources.file;
+  return parse_trial_config(merge_settings(sources), source);
 }
 
 OrderedJson to_json(const TrialConfig& config) {

@@ -208,8 +208,21 @@ const std::vector<ModelPreset>& model_presets();
 // UsageError naming `source` and the key, with a did-you-mean. Checks cross-key rules too.
 TrialConfig parse_trial_config(const OrderedJson& settings, std::string_view source);
 
+// Checks one key and value on its own (known key, type, range, choices); throws UsageError naming
+// `source`. parse_trial_config does this for every key.
+void check_setting(const std::string& key, const OrderedJson& value, std::string_view source);
+
 // "alpha=0.5" -> ("alpha", 0.5); values that are not JSON are taken as text ("attn=relu").
 std::pair<std::string, OrderedJson> parse_setting(std::string_view assignment);
+
+// Where a trial's settings come from: a JSON file of key: value, then --set KEY=VALUE overrides
+// (later wins). Each setting is checked against its own source, then the merge as a whole.
+struct ConfigSources {
+  std::string file;                   // empty: none
+  std::vector<std::string> settings;  // "alpha=0.5"
+};
+OrderedJson merge_settings(const ConfigSources& sources);
+TrialConfig load_trial_config(const ConfigSources& sources);
 
 // Every key with its value, in visit_keys order.
 OrderedJson to_json(const TrialConfig& config);

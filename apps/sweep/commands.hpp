@@ -1,0 +1,13 @@
+// Each subcommand of `sweep` registers its options and the callback that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace vitsweep::cli {
+
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_data_command(CLI::App& app);
+void add_config_command(CLI::App& app);
+
+}  // namespace vitsweep::cli

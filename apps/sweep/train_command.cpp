@@ -1,0 +1,218 @@
+// `sweep train` (one trial, in this process) and `sweep eval` (a checkpoint on a split).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "commands.hpp"
+#include "common/error.hpp"
+#include "common/interrupt.hpp"
+#include "common/terminal.hpp"
+#include "common/text.hpp"
+#include "config/trial_config.hpp"
+#include "data/dataset.hpp"
+#include "engine/checkpoint.hpp"
+#include "engine/threads.hpp"
+#include "engine/trainer.hpp"
+
+namespace vitsweep::cli {
+
+namespace {
+
+std::string percent(double fraction) {
+  return std::isfinite(fraction) ? fmt::format("{:.2f}%", 100 * fraction) : "-";
+}
+
+std::string loss_text(double loss) { return std::isfinite(loss) ? fmt::format("{:.4f}", loss) : "-"; }
+
+std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
+                           const engine::ModelShape& s, int64_t params) {
+  const std::string attention =
+      c.attn == "softmax" ? "softmax" : fmt::format("{} alpha={}", c.attn, format_number(c.alpha));
+  return fmt::format(
+      "model: width {} depth {} heads {} mlp {} patch {} ({} tokens, {} pool), {:.2f}M params, "
+      "{:.3f} GFLOP/img train\n"
+      "attention: {}{}{}\n"
+      "training: {} epochs x {} steps of {} images, {} lr {} ({}, warm-up {}), seed {}",
+      s.width, s.depth, s.heads, s.mlp_dim, s.patch, s.tokens, c.pool, params / 1e6,
+      s.training_flops_per_image() / 1e9, attention, c.qk_norm ? ", qk-norm" : "",
+      c.gate != "none" ? ", gate " + c.gate : "", c.epochs, t.steps_per_epoch(),
+      c.batch_size, c.optimizer,
+      format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
+}
+
+std::string epoch_line(const engine::EpochRecord& r, int64_t epochs) {
+  std::string line = fmt::format("epoch {:>3}/{}  train loss {} acc {}", r.epoch, epochs,
+                                 loss_text(r.train_loss), percent(r.train_acc));
+  if (r.val.images > 0) {
+    line += fmt::format("  val loss {} acc {}", loss_text(r.val.loss), percent(r.val.accuracy));
+  }
+  line += fmt::format("  test loss {} acc {}  {:.1f}s  {:.0f} img/s", loss_text(r.test.loss),
+                      percent(r.test.accuracy), r.seconds, r.images_per_second);
+  return line;
+}
+
+OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
+                        const engine::TrialOutcome& outcome) {
+  OrderedJson out = OrderedJson::object();
+  out["status"] = outcome.status;
+  if (!outcome.message.empty()) out["message"] = outcome.message;
+  auto number = [](double v) { return std::isfinite(v) ? OrderedJson(v) : OrderedJson(nullptr); };
+  const engine::EpochRecord* last = outcome.epochs.empty() ? nullptr : &outcome.epochs.back();
+  out["test_acc"] = number(outcome.final_test.accuracy);
+  out["test_loss"] = number(outcome.final_test.loss);
+  out["val_acc"] = number(outcome.final_val.accuracy);
+  out["val_loss"] = number(outcome.final_val.loss);
+  out["train_acc"] = number(last ? last->train_acc : engine::kNotMeasured);
+  out["train_loss"] = number(last ? last->train_loss : engine::kNotMeasured);
+  out["epochs_done"] = trainer.epochs_done();
+  out["steps"] = trainer.optimizer().steps();
+  out["wall_s"] = outcome.wall_seconds;
+  out["core_s"] = outcome.core_seconds;
+  out["params"] = trainer.model().parameter_count();
+  out["flops_per_image"] = trainer.shape().training_flops_per_image();
+  out["img_per_s"] = number(last ? last->images_per_second : engine::kNotMeasured);
+  out["config"] = to_json(config);
+  out["history"] = OrderedJson::array();
+  for (const auto& e : outcome.epochs) out["history"].push_back(engine::to_json(e));
+  return out;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  CLI::App* train = app.add_subcommand(
+      "train",
+      "Train one trial in this process, printing per-epoch train/test loss and accuracy.\n"
+      "Settings come from --config and --set (see 'sweep config keys'). Example:\n"
+      "  sweep train --set attn=relu --set alpha=1 --set epochs=10");
+  struct Options {
+    ConfigSources sources;
+    bool json = false;
+    std::string save, resume, init_from;
+  };
+  auto o = std::make_shared<Options>();
+  train->add_option("--config", o->sources.file, "JSON file of key: value settings")
+      ->check(CLI::ExistingFile);
+  train->add_option("--set", o->sources.settings, "KEY=VALUE override (repeatable; wins over --config)");
+  train->add_flag("--json", o->json,
+                  "Print one JSON object with the final metrics on stdout (progress goes to stderr)");
+  train->add_option("--save", o->save,
+                    "Checkpoint (safetensors) written after every epoch and at the end; the "
+                    "optimizer state goes beside it in NAME.optim.safetensors");
+  train->add_option("--resume", o->resume,
+                    "Continue from a checkpoint written by --save (same config; epochs may grow)")
+      ->check(CLI::ExistingFile);
+  train->add_option("--init-from", o->init_from,
+                    "Start from a checkpoint's weights (fresh optimizer and schedule)")
+      ->check(CLI::ExistingFile);
+  train->callback([o] {
+    if (!o->resume.empty() && !o->init_from.empty()) {
+      fail_usage("--resume and --init-from cannot be combined");
+    }
+    const TrialConfig config = load_trial_config(o->sources);
+    engine::ThreadBudget threads(static_cast<int>(config.threads));
+    install_interrupt_handlers();
+    FILE* human = o->json ? stderr : stdout;
+    ProgressLine progress;
+    progress.update(fmt::format("loading {}...", config.dataset));
+    const data::Dataset dataset = data::load_dataset(config);
+    engine::Trainer trainer(config, dataset);
+    if (!o->resume.empty()) trainer.resume_from(o->resume);
+    if (!o->init_from.empty()) trainer.initialize_from(o->init_from);
+    progress.print(human, fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
+                                      dataset.name, dataset.train.count, dataset.val.count,
+                                      dataset.test.count, dataset.load_seconds, threads.threads()));
+    progress.print(human, describe_model(config, trainer, trainer.shape(),
+                                         trainer.model().parameter_count()));
+    if (trainer.epochs_done() > 0) {
+      progress.print(human, fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
+                                        trainer.optimizer().steps()));
+    }
+    engine::TrainerCallbacks callbacks;
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t first_step = trainer.optimizer().steps();
+    callbacks.on_step = [&](const engine::StepProgress& p) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double per_step = elapsed / std::max<int64_t>(1, p.step - first_step);
+      progress.update(fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} img/s  ETA {}",
+                                  p.epoch, p.epochs, p.step_in_epoch, p.steps_per_epoch, p.loss,
+                                  p.images_per_second,
+                                  format_duration(per_step * (p.total_steps - p.step))));
+    };
+    callbacks.on_epoch = [&](const engine::EpochRecord& r) {
+      progress.print(human, epoch_line(r, config.epochs));
+      if (!o->save.empty()) trainer.save_checkpoint(o->save);
+    };
+    callbacks.should_stop = interrupt_requested;
+    const engine::TrialOutcome outcome = trainer.run(callbacks);
+    progress.clear();
+    if (o->json) fmt::print("{}\n", result_json(config, trainer, outcome).dump());
+    if (outcome.status == "done") {
+      fmt::print(human, "done: test acc {} (loss {}) in {}, {:.0f} core-s\n",
+                 percent(outcome.final_test.accuracy), loss_text(outcome.final_test.loss),
+                 format_duration(outcome.wall_seconds), outcome.core_seconds);
+      return;
+    }
+    if (outcome.status == "interrupted") {
+      fail("{}{}", outcome.message,
+           o->save.empty() ? "" : fmt::format("; resume with --resume {}", o->save));
+    }
+    fail("{}", outcome.message);
+  });
+}
+
+void add_eval_command(CLI::App& app) {
+  CLI::App* eval = app.add_subcommand(
+      "eval", "Evaluate a checkpoint: loss and accuracy on a split of its data set");
+  struct Options {
+    std::string checkpoint;
+    std::string split = "test";
+    std::string data_dir;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  eval->add_option("--checkpoint", o->checkpoint, "Checkpoint written by 'sweep train --save'")
+      ->required()
+      ->check(CLI::ExistingFile);
+  eval->add_option("--split", o->split, "test, val or train")
+      ->check(CLI::IsMember({"test", "val", "train"}))
+      ->capture_default_str();
+  eval->add_option("--data-dir", o->data_dir, "Where the data set is, if not where it was trained");
+  eval->add_flag("--json", o->json, "Print JSON");
+  eval->callback([o] {
+    const engine::SafetensorsFile file = engine::SafetensorsFile::read(o->checkpoint);
+    const engine::CheckpointInfo info = engine::read_checkpoint_info(file);
+    OrderedJson settings = info.config;
+    if (!o->data_dir.empty()) settings["data_dir"] = o->data_dir;
+    const TrialConfig config = parse_trial_config(settings, o->checkpoint);
+    engine::ThreadBudget threads(static_cast<int>(config.threads));
+    const data::Dataset dataset = data::load_dataset(config);
+    for (size_t c = 0; c < dataset.norm.mean.size() && c < info.normalization.mean.size(); ++c) {
+      if (std::abs(dataset.norm.mean[c] - info.normalization.mean[c]) > 1e-6 ||
+          std::abs(dataset.norm.std[c] - info.normalization.std[c]) > 1e-6) {
+        fail("{}: the data set's normalisation (channel {}: mean {}, std {}) differs from the "
+             "checkpoint's (mean {}, std {}): is it the same data?",
+             o->checkpoint, c, dataset.norm.mean[c], dataset.norm.std[c],
+             info.normalization.mean[c], info.normalization.std[c]);
+      }
+    }
+    engine::Trainer trainer(config, dataset);
+    engine::load_weights(file, trainer.model());
+    const data::Split& split =
+        o->split == "test" ? dataset.test : o->split == "val" ? dataset.val : dataset.train;
+    if (split.count == 0) fail("the {} split is empty (val needs val_fraction > 0)", o->split);
+    const engine::Evaluation e = trainer.evaluate(split);
+    if (o->json) {
+      fmt::print("{}\n", OrderedJson{{"split", o->split}, {"images", e.images}, {"loss", e.loss},
+                                     {"accuracy", e.accuracy}, {"epochs_trained", info.epochs_done}}
+                             .dump());
+    } else {
+      fmt::print("{} split: {} images  loss {}  accuracy {}  (after {} epochs)\n", o->split,
+                 e.images, loss_text(e.loss), percent(e.accuracy), info.epochs_done);
+    }
+  });
+}
+
+}  // namespace vitsweep::cli

@@ -1,0 +1,69 @@
+#include "data/batches.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+
+#include "common/error.hpp"
+
+namespace vitsweep::data {
+namespace {
+
+void copy_augmented(const float* in, const ImageSpec& image, const AugmentationDraw& draw,
+                    const Augmentation& augmentation, float* out) {
+  const int64_t height = image.height, width = image.width;
+  for (int64_t c = 0; c < image.channels; ++c) {
+    const float pad = augmentation.crop ? augmentation.pad_value[static_cast<size_t>(c)] : 0.0f;
+    const float* in_plane = in + c * height * width;
+    float* out_plane = out + c * height * width;
+    for (int64_t y = 0; y < height; ++y) {
+      const int64_t source_y = y + draw.shift_y;
+      float* out_row = out_plane + y * width;
+      if (source_y < 0 || source_y >= height) {
+        std::fill(out_row, out_row + width, pad);
+        continue;
+      }
+      const float* in_row = in_plane + source_y * width;
+      for (int64_t x = 0; x < width; ++x) {
+        const int64_t source_x = (draw.flip ? width - 1 - x : x) + draw.shift_x;
+        out_row[x] = source_x >= 0 && source_x < width ? in_row[source_x] : pad;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gather_batch(const Split& split, const ImageSpec& image, std::span<const uint32_t> indices,
+                  const Augmentation& augmentation, uint64_t seed, int64_t epoch, float* images_out,
+                  int32_t* labels_out) {
+  const int64_t image_floats = image.channels * image.height * image.width;
+  if (static_cast<int64_t>(split.images.size()) != split.count * image_floats) {
+    fail("gather_batch: the split holds {} floats, expected {} images of {}x{}x{}",
+         split.images.size(), split.count, image.channels, image.height, image.width);
+  }
+  if (augmentation.crop && static_cast<int64_t>(augmentation.pad_value.size()) != image.channels) {
+    fail("gather_batch: crop needs a padding value per channel: expected {}, found {}",
+         image.channels, augmentation.pad_value.size());
+  }
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= split.count) {
+      fail("gather_batch: index {} at batch position {} is outside the split of {} images",
+           indices[i], i, split.count);
+    }
+  }
+  const bool augments = augmentation.crop || augmentation.flip;
+  tbb::parallel_for(size_t{0}, indices.size(), [&](size_t i) {
+    const float* in = split.images.data() + indices[i] * image_floats;
+    float* out = images_out + static_cast<int64_t>(i) * image_floats;
+    labels_out[i] = split.labels[indices[i]];
+    if (!augments) {
+      std::copy(in, in + image_floats, out);
+      return;
+    }
+    const AugmentationDraw draw = draw_augmentation(augmentation, seed, epoch, indices[i]);
+    copy_augmented(in, image, draw, augmentation, out);
+  });
+}
+
+}  // namespace vitsweep::data

@@ -1,0 +1,139 @@
+#include "data/dataset.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "common/text.hpp"
+#include "data/cifar.hpp"
+#include "data/idx_dataset.hpp"
+#include "data/random.hpp"
+#include "data/synthetic.hpp"
+
+namespace vitsweep::data {
+namespace {
+
+RawDataset load_raw(const TrialConfig& config, const ImageSpec& image) {
+  const std::string default_dir = default_data_dir(config.dataset);  // rejects unknown names too
+  if (config.dataset == "synthetic") {
+    return make_synthetic({.size = config.synthetic_size,
+                           .channels = config.synthetic_channels,
+                           .classes = config.synthetic_classes,
+                           .train = config.synthetic_train,
+                           .test = config.synthetic_test,
+                           .seed = static_cast<uint64_t>(config.seed)});
+  }
+  const std::string dir = config.data_dir.empty() ? default_dir : config.data_dir;
+  if (config.dataset == "cifar10" || config.dataset == "cifar100") {
+    return load_cifar_dataset(config.dataset, dir, image);
+  }
+  return load_idx_dataset(config.dataset, dir, image);
+}
+
+// Which training-file images end up in train and in val, each in file order.
+struct TrainSelection {
+  std::vector<uint32_t> train, val;
+};
+
+TrainSelection select_training_images(int64_t available, const TrialConfig& config) {
+  const auto seed = static_cast<uint64_t>(config.seed);
+  TrainSelection selection;
+  const auto val_count = static_cast<int64_t>(std::llround(available * config.val_fraction));
+  if (val_count > 0) {
+    const std::vector<uint32_t> order =
+        random_permutation(available, random_key(RandomStream::kValidationSplit, {seed}));
+    selection.train.assign(order.begin(), order.end() - val_count);
+    selection.val.assign(order.end() - val_count, order.end());
+  } else {
+    selection.train = identity_permutation(available);
+  }
+
+  const auto remaining = static_cast<int64_t>(selection.train.size());
+  if (config.train_subset > remaining) {
+    const std::string after_val =
+        val_count == 0 ? ""
+                       : fmt::format(" left after holding out {} for validation (val_fraction {})",
+                                     val_count, format_number(config.val_fraction));
+    fail_usage("train_subset {} is more than the {} training images of {}{}", config.train_subset,
+               remaining, config.dataset, after_val);
+  }
+  if (config.train_subset > 0 && config.train_subset < remaining) {
+    const std::vector<uint32_t> order =
+        random_permutation(remaining, random_key(RandomStream::kTrainSubset, {seed}));
+    std::vector<uint32_t> kept;
+    kept.reserve(static_cast<size_t>(config.train_subset));
+    for (int64_t i = 0; i < config.train_subset; ++i) kept.push_back(selection.train[order[i]]);
+    selection.train = std::move(kept);
+  }
+  std::sort(selection.train.begin(), selection.train.end());
+  std::sort(selection.val.begin(), selection.val.end());
+  return selection;
+}
+
+// The chosen raw images, normalised to float through a per-channel table of all 256 values.
+Split normalize_split(const RawSplit& raw, std::span<const uint32_t> indices,
+                      const ImageSpec& image, const Normalization& norm) {
+  const auto channels = static_cast<size_t>(image.channels);
+  const auto plane = static_cast<size_t>(image.height * image.width);
+  std::vector<std::array<float, 256>> table(channels);
+  for (size_t c = 0; c < channels; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      table[c][static_cast<size_t>(v)] =
+          normalize_pixel(static_cast<uint8_t>(v), norm.mean[c], norm.std[c]);
+    }
+  }
+  Split split;
+  split.count = static_cast<int64_t>(indices.size());
+  split.images.resize(indices.size() * channels * plane);
+  split.labels.resize(indices.size());
+  tbb::parallel_for(size_t{0}, indices.size(), [&](size_t i) {
+    const size_t source = indices[i];
+    split.labels[i] = raw.labels[source];
+    for (size_t c = 0; c < channels; ++c) {
+      const uint8_t* in = raw.pixels.data() + (source * channels + c) * plane;
+      float* out = split.images.data() + (i * channels + c) * plane;
+      for (size_t p = 0; p < plane; ++p) out[p] = table[c][in[p]];
+    }
+  });
+  return split;
+}
+
+}  // namespace
+
+std::string default_data_dir(const std::string& dataset) {
+  if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
+  if (dataset == "mnist") return "/usr/share/datasets/mnist";
+  if (dataset == "cifar10") return "/usr/share/datasets/cifar-10-batches-bin";
+  if (dataset == "cifar100") return "/usr/share/datasets/cifar-100-binary";
+  if (dataset == "synthetic") return "";
+  const std::vector<std::string> known = {"fashion-mnist", "mnist", "cifar10", "cifar100",
+                                          "synthetic"};
+  fail_usage("unknown dataset '{}': expected one of {}{}", dataset, join(known),
+             did_you_mean(dataset, known));
+}
+
+Dataset load_dataset(const TrialConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  Dataset dataset;
+  dataset.name = config.dataset;
+  dataset.image = image_spec(config);
+  RawDataset raw = load_raw(config, dataset.image);
+  dataset.files = std::move(raw.files);
+  dataset.norm = compute_normalization(raw.train, dataset.image);
+
+  const TrainSelection selection = select_training_images(raw.train.count, config);
+  dataset.train = normalize_split(raw.train, selection.train, dataset.image, dataset.norm);
+  dataset.val = normalize_split(raw.train, selection.val, dataset.image, dataset.norm);
+  dataset.test =
+      normalize_split(raw.test, identity_permutation(raw.test.count), dataset.image, dataset.norm);
+
+  dataset.load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return dataset;
+}
+
+}  // namespace vitsweep::data

@@ -1,0 +1,100 @@
+#include "data/gzip.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "common/error.hpp"
+
+namespace vitsweep::data {
+namespace {
+
+// zlib's largest compression ratio; caps the size hint so a lying trailer cannot demand gigabytes.
+constexpr size_t kMaxInflateRatio = 1032;
+
+// The gzip trailer ends with the uncompressed size mod 2^32: a good first guess for the output
+// buffer, only a guess because a corrupt or multi-member file can disagree with it.
+size_t output_size_hint(std::span<const uint8_t> bytes) {
+  size_t hint = 64 * 1024;
+  if (bytes.size() >= 18) {
+    const uint8_t* tail = bytes.data() + bytes.size() - 4;
+    const size_t trailer_size =
+        size_t{tail[0]} | size_t{tail[1]} << 8 | size_t{tail[2]} << 16 | size_t{tail[3]} << 24;
+    hint = std::max(hint, std::min(trailer_size, bytes.size() * kMaxInflateRatio));
+  }
+  return hint;
+}
+
+class InflateStream {
+ public:
+  explicit InflateStream(std::string_view name) {
+    // 15 + 32: the largest window, and accept either a gzip or a zlib header.
+    if (inflateInit2(&stream_, 15 + 32) != Z_OK) fail("{}: cannot start zlib inflate", name);
+  }
+  ~InflateStream() { inflateEnd(&stream_); }
+  InflateStream(const InflateStream&) = delete;
+  InflateStream& operator=(const InflateStream&) = delete;
+
+  z_stream* get() { return &stream_; }
+
+ private:
+  z_stream stream_{};
+};
+
+}  // namespace
+
+bool is_gzip(std::span<const uint8_t> bytes) {
+  return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+}
+
+std::vector<uint8_t> gunzip(std::span<const uint8_t> bytes, std::string_view name) {
+  InflateStream inflater(name);
+  z_stream* stream = inflater.get();
+  std::vector<uint8_t> out(output_size_hint(bytes));
+  size_t in_pos = 0, out_pos = 0;
+  constexpr size_t kMaxChunk = std::numeric_limits<uInt>::max();
+  while (true) {
+    if (out_pos == out.size()) out.resize(out.size() * 2);
+    // zlib's interface is not const-correct; inflate never writes through next_in.
+    stream->next_in = const_cast<Bytef*>(bytes.data() + in_pos);
+    stream->avail_in = static_cast<uInt>(std::min(bytes.size() - in_pos, kMaxChunk));
+    stream->next_out = out.data() + out_pos;
+    stream->avail_out = static_cast<uInt>(std::min(out.size() - out_pos, kMaxChunk));
+    const uInt in_before = stream->avail_in, out_before = stream->avail_out;
+    const int status = inflate(stream, Z_NO_FLUSH);
+    in_pos += in_before - stream->avail_in;
+    out_pos += out_before - stream->avail_out;
+
+    if (status == Z_OK) continue;
+    if (status == Z_STREAM_END) {
+      if (in_pos == bytes.size()) break;
+      // gzip allows members back to back (`cat a.gz b.gz`); anything else after the end is junk.
+      if (!is_gzip(bytes.subspan(in_pos))) {
+        fail(
+            "{}: unexpected {} bytes after the end of the gzip data at byte {} (expected end of "
+            "file or another gzip member)",
+            name, bytes.size() - in_pos, in_pos);
+      }
+      inflateReset(stream);
+      continue;
+    }
+    if (status == Z_BUF_ERROR && in_pos == bytes.size()) {
+      fail(
+          "{}: truncated gzip data: the file ends after {} compressed bytes ({} decompressed), "
+          "before the end of the stream",
+          name, bytes.size(), out_pos);
+    }
+    if (status == Z_BUF_ERROR) continue;  // the output was full; the loop grows it
+    if (status == Z_DATA_ERROR) {
+      fail("{}: corrupt gzip data near compressed byte {}: {}", name, in_pos,
+           stream->msg != nullptr ? stream->msg : "invalid data");
+    }
+    if (status == Z_MEM_ERROR) fail("{}: out of memory while decompressing", name);
+    fail("{}: gzip decompression failed (zlib status {})", name, status);
+  }
+  out.resize(out_pos);
+  return out;
+}
+
+}  // namespace vitsweep::data

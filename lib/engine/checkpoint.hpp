@@ -1,0 +1,57 @@
+// Checkpoints PyTorch and timm users can load: a safetensors file of the weights under timm's
+// names and layouts, with the trial config, the data normalisation and the training progress in
+// __metadata__; the optimizer state beside it in "<name>.optim.safetensors" (PyTorch's names:
+// exp_avg.<param>, exp_avg_sq.<param>, momentum_buffer.<param>), so timm's strict loading of
+// the weights file sees exactly the model's tensors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/json.hpp"
+#include "config/trial_config.hpp"
+#include "data/normalization.hpp"
+#include "engine/optimizer.hpp"
+#include "engine/records.hpp"
+#include "engine/safetensors.hpp"
+#include "engine/vit.hpp"
+
+namespace vitsweep::engine {
+
+// "run/model.safetensors" -> "run/model.optim.safetensors"
+std::string optimizer_state_path(const std::string& checkpoint_path);
+
+struct CheckpointInfo {
+  OrderedJson config;  // every key, as trained
+  data::Normalization normalization;
+  int64_t epochs_done = 0;
+  int64_t step = 0;
+  std::vector<EpochRecord> history;
+};
+
+// Writes the optimizer file, then the weights file (each atomically): the weights file is the
+// commit point, and both record the step so a mismatched pair is detected on resume.
+void write_checkpoint(const std::string& path, const TrialConfig& config,
+                      const VisionTransformer& model, const Optimizer& optimizer,
+                      const data::Normalization& normalization, int64_t epochs_done,
+                      const std::vector<EpochRecord>& history);
+
+// Reads and checks the metadata of a checkpoint's weights file.
+CheckpointInfo read_checkpoint_info(const SafetensorsFile& file);
+
+// Copies every model tensor into `model`, checking that the file has exactly the model's tensors,
+// each F32 with the expected shape (errors name the tensor, expected and found).
+void load_weights(const SafetensorsFile& file, VisionTransformer& model);
+
+// Restores moments and step count; `expected_step` must match the optimizer file's.
+void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimizer,
+                          const ParameterLayout& layout, int64_t expected_step);
+
+// Keys that may differ between a checkpoint and the run resuming it (they cannot change what was
+// computed so far): epochs, max_steps, threads, data_dir. Any other difference is an error
+// naming the key and both values.
+void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
+                             const std::string& path);
+
+}  // namespace vitsweep::engine

@@ -1,0 +1,48 @@
+// What a trial reports: per-epoch records and the final outcome, with their JSON forms (used by
+// checkpoints, `sweep train --json` and the runner-to-trial protocol).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/json.hpp"
+
+namespace vitsweep::engine {
+
+constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
+
+struct Evaluation {
+  double loss = kNotMeasured;
+  double accuracy = kNotMeasured;
+  int64_t images = 0;
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;  // 1-based
+  int64_t step = 0;   // optimizer steps taken when the epoch ended
+  double train_loss = kNotMeasured, train_acc = kNotMeasured;  // running means over the epoch
+  Evaluation val, test;
+  double lr = 0;  // learning rate of the epoch's last step
+  double seconds = 0;
+  double images_per_second = 0;  // training throughput of the epoch
+};
+
+struct TrialOutcome {
+  std::string status = "done";  // done | diverged | interrupted
+  std::string message;          // "diverged at step 12: loss is nan"
+  int64_t diverged_step = -1;
+  std::vector<EpochRecord> epochs;
+  Evaluation final_test, final_val;  // after the last epoch (or at initialisation)
+  double wall_seconds = 0, core_seconds = 0;
+};
+
+// NaN (not measured) is written as null and read back as NaN.
+OrderedJson to_json(const Evaluation& evaluation);
+OrderedJson to_json(const EpochRecord& record);
+OrderedJson to_json(const TrialOutcome& outcome);
+Evaluation evaluation_from_json(const Json& json);
+EpochRecord epoch_record_from_json(const Json& json);
+
+}  // namespace vitsweep::engine

@@ -1,0 +1,16 @@
+#include "engine/threads.hpp"
+
+#include <omp.h>
+
+#include <thread>
+
+namespace vitsweep::engine {
+
+ThreadBudget::ThreadBudget(int threads) {
+  threads_ = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  omp_set_num_threads(threads_);
+  tbb_limit_ = std::make_unique<tbb::global_control>(
+      tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads_));
+}
+
+}  // namespace vitsweep::engine

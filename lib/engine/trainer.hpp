@@ -1,0 +1,80 @@
+// One trial: data, model and optimizer, trained epoch by epoch with evaluation after each epoch.
+// Deterministic: the same config (seed included) and thread count give the same bits. A
+// non-finite loss or gradient ends the trial as "diverged at step N", never a crash.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/trial_config.hpp"
+#include "data/dataset.hpp"
+#include "engine/loss.hpp"
+#include "engine/matmul.hpp"
+#include "engine/optimizer.hpp"
+#include "engine/records.hpp"
+#include "engine/schedule.hpp"
+#include "engine/vit.hpp"
+
+namespace vitsweep::engine {
+
+struct StepProgress {
+  int64_t epoch = 0, epochs = 0;
+  int64_t step_in_epoch = 0, steps_per_epoch = 0;
+  int64_t step = 0, total_steps = 0;
+  double loss = 0;              // running mean over the epoch so far
+  double images_per_second = 0; // this epoch so far
+};
+
+struct TrainerCallbacks {
+  std::function<void(const StepProgress&)> on_step;   // after every optimizer step
+  std::function<void(const EpochRecord&)> on_epoch;   // after every epoch's evaluation
+  std::function<bool()> should_stop;                  // polled between steps
+};
+
+class Trainer {
+ public:
+  // The data set must outlive the trainer.
+  Trainer(const TrialConfig& config, const data::Dataset& dataset);
+  ~Trainer();
+
+  const TrialConfig& config() const { return config_; }
+  VisionTransformer& model() { return *model_; }
+  Optimizer& optimizer() { return *optimizer_; }
+  MatmulRunner& matmul() { return matmul_; }
+  const ModelShape& shape() const { return shape_; }
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  int64_t total_steps() const { return schedule_.total_steps; }
+  int64_t epochs_done() const { return epochs_done_; }
+  const std::vector<EpochRecord>& history() const { return history_; }
+
+  // Continue from a checkpoint written by save_checkpoint (weights, optimizer, epoch, history).
+  void resume_from(const std::string& path);
+  // Start from a checkpoint's weights only (fine-tuning); optimizer and counters start fresh.
+  void initialize_from(const std::string& path);
+  // Weights + optimizer state + progress, for resume_from. Atomic.
+  void save_checkpoint(const std::string& path) const;
+
+  // Trains the remaining epochs (all of them unless resumed).
+  TrialOutcome run(const TrainerCallbacks& callbacks = {});
+
+  // Loss and accuracy on a split, in evaluation batches.
+  Evaluation evaluate(const data::Split& split);
+
+ private:
+  TrialConfig config_;
+  const data::Dataset& dataset_;
+  ModelShape shape_;
+  MatmulRunner matmul_;
+  std::unique_ptr<VisionTransformer> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  Schedule schedule_;
+  LossKind loss_kind_;
+  int64_t steps_per_epoch_ = 0;
+  int64_t epochs_done_ = 0;
+  std::vector<EpochRecord> history_;
+};
+
+}  // namespace vitsweep::engine

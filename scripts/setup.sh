@@ -30,6 +30,8 @@ if [ "$want_tests" = 1 ]; then
   packages+=(
     # the independent PyTorch twin used by tests/reference (system python3)
     python3 python3-torch python3-numpy
+    # OpenBLAS, so the twin's matmuls are not netlib's reference BLAS (libblas.so.3 alternative)
+    libopenblas0-pthread
     # libFuzzer targets and sanitizer runtimes
     clang libclang-rt-14-dev
   )

@@ -9,5 +9,6 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_config_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace vitsweep::cli

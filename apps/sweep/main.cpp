@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   vitsweep::cli::add_eval_command(app);
   vitsweep::cli::add_data_command(app);
   vitsweep::cli::add_config_command(app);
+  vitsweep::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

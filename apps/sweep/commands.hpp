@@ -10,5 +10,9 @@ void add_eval_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_plan_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_status_command(CLI::App& app);
+void add_worker_command(CLI::App& app);
 
 }  // namespace vitsweep::cli

@@ -18,11 +18,15 @@ int main(int argc, char** argv) {
                        "Print version, git commit, oneDNN version, CPU ISA and thread counts");
   app.require_subcommand(1);
   app.footer("Run 'sweep COMMAND --help' for a command's options.");
+  vitsweep::cli::add_run_command(app);
+  vitsweep::cli::add_plan_command(app);
+  vitsweep::cli::add_status_command(app);
   vitsweep::cli::add_train_command(app);
   vitsweep::cli::add_eval_command(app);
   vitsweep::cli::add_data_command(app);
   vitsweep::cli::add_config_command(app);
   vitsweep::cli::add_bench_command(app);
+  vitsweep::cli::add_worker_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 
 #include "common/error.hpp"
 
@@ -14,19 +13,21 @@ namespace vitsweep {
 std::string errno_text(int err) { return std::strerror(err); }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  std::iota(row.begin(), row.end(), size_t{0});
+  // Optimal string alignment: Levenshtein plus the swap of two neighbouring letters as one edit,
+  // the commonest slip when typing keys by hand ("gird", "alpah", "widht").
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      const size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitute});
-      diagonal = above;
+      const size_t substitute = d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, substitute});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 std::string did_you_mean(std::string_view word, std::span<const std::string> candidates) {
@@ -41,7 +42,7 @@ std::string did_you_mean(std::string_view word, std::span<const std::string> can
   }
   // Close enough to be a typo: at most a third of the word's letters wrong (and at least 1).
   const size_t allowed = std::max<size_t>(1, word.size() / 3);
-  if (best == nullptr || best_distance > allowed) return "";
+  if (best == nullptr || best_distance == 0 || best_distance > allowed) return "";
   return fmt::format(" (did you mean '{}'?)", *best);
 }
 

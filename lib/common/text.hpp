@@ -8,10 +8,10 @@
 
 namespace vitsweep {
 
-// Levenshtein distance, for did-you-mean suggestions.
+// Edit distance counting insertions, deletions, substitutions and swaps of neighbouring letters.
 size_t edit_distance(std::string_view a, std::string_view b);
 
-// " (did you mean 'x'?)" when a candidate is close to `word`, "" otherwise.
+// " (did you mean 'x'?)" when a candidate is within max(1, |word| / 3) edits, "" otherwise.
 std::string did_you_mean(std::string_view word, std::span<const std::string> candidates);
 
 // "a, b, c"

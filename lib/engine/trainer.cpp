@@ -16,9 +16,6 @@ namespace vitsweep::engine {
 
 namespace {
 
-// Evaluation batches: large enough to keep the GEMMs efficient, small enough for memory.
-constexpr int64_t kEvalBatch = 500;
-
 double process_cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -89,7 +86,8 @@ Evaluation Trainer::evaluate(const data::Split& split) {
   Evaluation result;
   if (split.count == 0) return result;
   const int64_t image_floats = shape_.channels * shape_.image_height * shape_.image_width;
-  const int64_t batch = std::min(kEvalBatch, split.count);
+  // The training batch size: the activation buffers and matmul primitives are already there.
+  const int64_t batch = std::min(config_.batch_size, split.count);
   std::vector<float> images(static_cast<size_t>(batch * image_floats));
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   std::vector<uint32_t> indices;

@@ -96,7 +96,14 @@ void VisionTransformer::reserve(int64_t batch) {
   forward.take(pooled_, batch * s.width);
   forward.take(logits_, batch * s.classes);
   forward.allocate(forward_arena_);
+  capacity_ = batch;
+}
 
+void VisionTransformer::reserve_backward(int64_t batch) {
+  if (batch <= backward_capacity_) return;
+  const ModelShape& s = shape_;
+  const int64_t tokens = batch * s.tokens;
+  const int64_t bnd = tokens * s.width, bnf = tokens * s.mlp_dim;
   Arena backward;
   backward.take(d_residual_, bnd);
   backward.take(d_norm_, bnd);
@@ -105,7 +112,7 @@ void VisionTransformer::reserve(int64_t batch) {
   backward.take(d_patch_tokens_, batch * s.patches * s.width);
   plan_attention_scratch(backward, s, batch, attention_scratch_);
   backward.allocate(backward_arena_);
-  capacity_ = batch;
+  backward_capacity_ = batch;
 }
 
 void VisionTransformer::embed_forward(const float* images, int64_t batch) {
@@ -261,6 +268,7 @@ const float* VisionTransformer::forward(const float* images, int64_t batch) {
 void VisionTransformer::backward(const float* d_logits) {
   const ModelShape& s = shape_;
   const int64_t batch = batch_;
+  reserve_backward(batch);
   {
     PhaseScope scope(times_, Phase::head);
     linear_backward(mm_, d_logits, pooled_, params_.head_weight, d_pooled_, grads_.head_weight,

@@ -59,7 +59,8 @@ class VisionTransformer {
     AttentionActivations attention;
     float *x_mid, *ln2, *ln2_mean, *ln2_rstd, *fc1_pre, *fc1_act;
   };
-  void reserve(int64_t batch);
+  void reserve(int64_t batch);           // forward activations
+  void reserve_backward(int64_t batch);  // backward scratch (training only)
   void embed_forward(const float* images, int64_t batch);
   void embed_backward(const float* d_x0, int64_t batch);
   void block_forward(int64_t index, int64_t batch);
@@ -72,7 +73,7 @@ class VisionTransformer {
   ModelTensors params_, grads_;
   std::vector<float> sincos_;  // fixed position embedding, when not learned
 
-  int64_t capacity_ = 0, batch_ = 0;
+  int64_t capacity_ = 0, backward_capacity_ = 0, batch_ = 0;
   FloatBuffer forward_arena_, backward_arena_;
   float *patches_ = nullptr, *patch_tokens_ = nullptr;
   std::vector<float*> residual_;  // depth + 1 streams: block i reads [i], writes [i + 1]

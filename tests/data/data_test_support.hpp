@@ -2,6 +2,8 @@
 // gzip and CIFAR bytes built here byte by byte, so the tests state exactly what the files hold.
 #pragma once
 
+#include "support/thrown.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -122,13 +124,7 @@ inline Bytes cifar_bytes(const std::vector<Bytes>& record_labels) {
 
 // The message of the vitsweep::Error `action` throws; fails the test if it throws nothing.
 inline std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a vitsweep::Error, nothing was thrown";
-  return "";
+  return vitsweep::testing::thrown_message(action);
 }
 
 }  // namespace vitsweep::data::testing

@@ -1,0 +1,324 @@
+// `sweep plan`, `sweep run`, `sweep status` and the hidden `sweep worker` (one trial in a child
+// process: see lib/runner/protocol.hpp).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "commands.hpp"
+#include "common/error.hpp"
+#include "common/interrupt.hpp"
+#include "common/terminal.hpp"
+#include "common/text.hpp"
+#include "config/trial_config.hpp"
+#include "report/sweep_table.hpp"
+#include "runner/child_process.hpp"
+#include "runner/runner.hpp"
+#include "runner/trial_worker.hpp"
+#include "store/results_store.hpp"
+#include "sweep/expansion.hpp"
+#include "sweep/sweep_file.hpp"
+
+namespace vitsweep::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Above this many trials `sweep run` wants --yes (or a "y" at the prompt).
+constexpr uint64_t kConfirmAbove = 200;
+// More than this is refused outright: narrow the grid.
+constexpr uint64_t kMaxTrials = 1'000'000;
+constexpr const char* kDefaultDb = "results/sweep.db";
+
+struct SweepSource {
+  std::string file;
+  std::vector<std::string> sets, grids;
+
+  sweep::SweepSpec load() const {
+    sweep::SweepSpec spec = sweep::read_sweep_file(file);
+    sweep::apply_overrides(spec, sets, grids);
+    return spec;
+  }
+};
+
+void add_source_options(CLI::App* command, SweepSource& source) {
+  command->add_option("file", source.file, "Sweep file (JSON), e.g. sweeps/quickstart.json")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("--set", source.sets,
+                      "KEY=VALUE for every trial, after the file (repeatable), e.g. --set epochs=1");
+  command->add_option("--grid", source.grids,
+                      "KEY=V1,V2,... replaces (or adds) a grid axis (repeatable), e.g. "
+                      "--grid alpha=0,0.5,1");
+}
+
+// "attn=relu alpha=0.5 seed=1": the keys whose value differs across the sweep (a key missing
+// from some trials, like alpha under softmax, differs too), in config key order.
+std::map<std::string, std::string> trial_labels(const std::vector<sweep::PlannedTrial>& trials) {
+  std::vector<std::string> varying;
+  for (const std::string& key : config_key_names()) {
+    for (const auto& t : trials) {
+      const bool same = t.identity.contains(key) == trials.front().identity.contains(key) &&
+                        (!t.identity.contains(key) || t.identity[key] == trials.front().identity[key]);
+      if (!same) {
+        varying.push_back(key);
+        break;
+      }
+    }
+  }
+  std::map<std::string, std::string> labels;
+  for (const auto& t : trials) {
+    std::string label;
+    for (const auto& key : varying) {
+      if (!t.identity.contains(key)) continue;
+      const auto& v = t.identity[key];
+      const std::string text = v.is_string()         ? v.get<std::string>()
+                               : v.is_number_float() ? format_number(v.get<double>())
+                                                     : v.dump();
+      label += fmt::format("{}{}={}", label.empty() ? "" : " ", key, text);
+    }
+    labels[t.hash] = label.empty() ? t.hash.substr(0, 8) : label;
+  }
+  return labels;
+}
+
+std::string runs_folder(const std::string& db) {
+  const fs::path parent = fs::path(db).parent_path();
+  return ((parent.empty() ? fs::path(".") : parent) / "runs").string();
+}
+
+bool confirm(uint64_t trials) {
+  if (::isatty(STDIN_FILENO) != 1) return false;
+  std::fprintf(stderr, "Run up to %llu trials? [y/N] ", static_cast<unsigned long long>(trials));
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+std::string counts_text(const store::StatusCounts& c) {
+  std::string text = fmt::format("{}/{} done", c.done, c.total());
+  if (c.running) text += fmt::format(", {} running", c.running);
+  if (c.queued) text += fmt::format(", {} queued", c.queued);
+  if (c.failed) text += fmt::format(", {} failed", c.failed);
+  if (c.diverged) text += fmt::format(", {} diverged", c.diverged);
+  if (c.killed) text += fmt::format(", {} killed", c.killed);
+  return text;
+}
+
+}  // namespace
+
+void add_plan_command(CLI::App& app) {
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Expand a sweep file and print its trials and their count; runs nothing");
+  auto source = std::make_shared<SweepSource>();
+  auto limit = std::make_shared<int64_t>(100);
+  add_source_options(plan, *source);
+  plan->add_option("--limit", *limit, "Rows to print (the count is always printed)")
+      ->capture_default_str();
+  plan->callback([source, limit] {
+    const sweep::SweepSpec spec = source->load();
+    const uint64_t bound = sweep::grid_size(spec);
+    std::vector<sweep::PlannedTrial> shown;
+    uint64_t count = 0;
+    if (bound <= kMaxTrials) {
+      sweep::for_each_trial(spec, [&](const sweep::PlannedTrial& t) {
+        if (static_cast<int64_t>(shown.size()) < *limit) shown.push_back(t);
+        ++count;
+        return true;
+      });
+    } else {
+      sweep::for_each_trial(spec, [&](const sweep::PlannedTrial& t) {
+        shown.push_back(t);
+        return static_cast<int64_t>(shown.size()) < *limit;
+      });
+    }
+    const auto labels = trial_labels(shown);
+    report::TextTable table;
+    table.header = {"#", "trial", "settings"};
+    for (const auto& t : shown) {
+      table.rows.push_back({std::to_string(t.position), t.hash, labels.at(t.hash)});
+    }
+    fmt::print("{}", report::format_text_table(table));
+    if (bound <= kMaxTrials) {
+      if (count > shown.size()) fmt::print("... ({} more)\n", count - shown.size());
+      fmt::print("{} trials\n", count);
+    } else {
+      fmt::print("... up to {} trials (the grid's product; too many to count exactly)\n", bound);
+    }
+  });
+}
+
+void add_run_command(CLI::App& app) {
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run a sweep: expand the file, store its trials in the results database and run the ones "
+      "not done yet, each in its own process. Safe to interrupt (Ctrl-C) and re-run: finished "
+      "trials are kept, interrupted ones resume from their last epoch. Several `sweep run` on one "
+      "database share the work.");
+  struct Options {
+    SweepSource source;
+    std::string db = kDefaultDb;
+    int jobs = 0, threads = 0;
+    bool yes = false, quiet = false;
+    store::RunPolicy policy;
+    bool fail_fast = false;
+  };
+  auto o = std::make_shared<Options>();
+  add_source_options(run, o->source);
+  run->add_option("--db", o->db, "Results database (SQLite; trial folders go beside it in runs/)")
+      ->capture_default_str();
+  run->add_option("--jobs", o->jobs, "Trials at once (default: fill the cores)");
+  run->add_option("--threads", o->threads, "Threads per trial (default: cores / jobs)");
+  run->add_flag("--yes,-y", o->yes, fmt::format("Run without asking when above {} trials", kConfirmAbove));
+  run->add_flag("--force", o->policy.force, "Re-run trials of this sweep that are already done");
+  run->add_flag("--retry-failed", o->policy.retry_failed, "Give failed trials a fresh set of attempts");
+  run->add_option("--max-attempts", o->policy.max_attempts, "Attempts per trial before it stays failed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  run->add_flag("--fail-fast", o->fail_fast, "Stop the sweep at the first failed trial");
+  run->add_flag("--quiet,-q", o->quiet, "No live progress line (for logs); finished trials still print");
+  run->callback([o] {
+    const sweep::SweepSpec spec = o->source.load();
+    const uint64_t bound = sweep::grid_size(spec);
+    if (bound > kMaxTrials) {
+      fail_usage("{}: the grid expands to up to {} trials (more than {}): narrow it", spec.source,
+                 bound, kMaxTrials);
+    }
+    if (bound > kConfirmAbove && !o->yes && !confirm(bound)) {
+      fail_usage("{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
+                 "plan`)",
+                 spec.source, bound);
+    }
+    const std::vector<sweep::PlannedTrial> trials = sweep::expand(spec, kMaxTrials);
+    std::vector<store::TrialToStore> to_store;
+    for (const auto& t : trials) {
+      to_store.push_back({t.hash, sweep::canonical_json(t.identity), to_json(t.config), t.position});
+    }
+    store::ResultsStore store(o->db);
+    const store::Registration reg =
+        store.register_sweep({spec.name, spec.description, o->source.file, spec.document()}, to_store);
+    const std::string runs = runs_folder(o->db);
+    for (const auto& hash : store.prepare_run(reg.sweep_id, o->policy)) {
+      fs::remove_all(fs::path(runs) / hash);  // --force: start those trials from scratch
+    }
+    const store::StatusCounts before = store.status_counts(reg.sweep_id);
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const auto [jobs, threads] =
+        runner::choose_jobs_and_threads(before.queued, cores, o->jobs, o->threads);
+    fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,
+               reg.trials, reg.new_trials, before.done + before.diverged, before.queued, o->db);
+    if (before.queued > 0) {
+      fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
+                 threads == 1 ? "" : "s", runs);
+    }
+    std::fflush(stdout);
+
+    const auto labels = trial_labels(trials);
+    runner::RunOptions options;
+    options.jobs = jobs;
+    options.threads = threads;
+    options.runs_dir = fs::absolute(runs).string();
+    options.worker_program = runner::current_executable();
+    options.policy = o->policy;
+    options.fail_fast = o->fail_fast;
+    ProgressLine progress;
+    runner::RunnerListener listener;
+    listener.on_note = [&](const std::string& text) { progress.print(stderr, "note: " + text); };
+    listener.on_trial_finished = [&](const runner::FinishedTrial& f, const store::StatusCounts& c) {
+      const auto label = labels.count(f.hash) ? labels.at(f.hash) : f.hash;
+      std::string line = fmt::format("[{}/{}] {:<8} {}", c.done + c.diverged, c.total(),
+                                     f.finish.status, label);
+      const double acc = f.finish.outcome.final_test.accuracy;
+      if (std::isfinite(acc)) line += fmt::format("  test_acc {:.2f}%", 100 * acc);
+      line += fmt::format("  {}", format_duration(f.seconds));
+      if (!f.finish.error.empty()) line += "  " + f.finish.error;
+      if (f.will_retry) line += "  (will retry)";
+      progress.print(stdout, line);
+    };
+    if (!o->quiet) {
+      listener.on_progress = [&](const runner::RunProgress& p) {
+        std::string text = counts_text(p.counts);
+        for (const auto& r : p.running) {
+          if (r.total_steps > 0) {
+            text += fmt::format(" | {} {:.0f}%", labels.count(r.hash) ? labels.at(r.hash) : r.hash,
+                                100.0 * r.step / r.total_steps);
+          }
+        }
+        if (p.eta_seconds >= 0) text += "  ETA " + format_duration(p.eta_seconds);
+        progress.update(text);
+      };
+    }
+    install_interrupt_handlers();
+    const runner::RunSummary summary = runner::run_sweep_trials(store, reg.sweep_id, options, listener);
+    progress.clear();
+    fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store.db(), spec.name)));
+    fmt::print("{}\n", counts_text(summary.counts));
+    std::fflush(stdout);
+    if (summary.interrupted) {
+      throw Error(fmt::format("interrupted: running trials were marked killed and resume on the "
+                              "next `sweep run {}`",
+                              o->source.file));
+    }
+    if (summary.counts.failed > 0) {
+      throw Error(fmt::format("{} trial(s) failed; see their log.txt in {} (retry with "
+                              "--retry-failed)",
+                              summary.counts.failed, runs));
+    }
+  });
+}
+
+void add_status_command(CLI::App& app) {
+  CLI::App* status = app.add_subcommand(
+      "status", "Show each sweep's trials by status, running trials, and failures");
+  auto db = std::make_shared<std::string>(kDefaultDb);
+  auto name = std::make_shared<std::string>();
+  status->add_option("--db", *db, "Results database")->capture_default_str();
+  status->add_option("--sweep", *name, "Only this sweep");
+  status->callback([db, name] {
+    store::ResultsStore store(*db, store::Database::Access::read_only);
+    store::Statement sweeps = store.db().prepare("SELECT id, name FROM sweeps ORDER BY id");
+    bool any = false;
+    while (sweeps.step()) {
+      const std::string sweep = sweeps.text(1);
+      if (!name->empty() && sweep != *name) continue;
+      any = true;
+      fmt::print("{}: {}\n", sweep, counts_text(store.status_counts(sweeps.integer(0))));
+      store::Statement details = store.db().prepare(
+          "SELECT trial, status, epochs_done, epochs, error FROM results WHERE sweep = ? AND "
+          "status IN ('running', 'failed', 'killed') ORDER BY position");
+      details.bind(1, sweep);
+      while (details.step()) {
+        const std::string error = details.text(4);
+        fmt::print("  {} {:<8} epoch {}/{}{}\n", details.text(0).substr(0, 8), details.text(1),
+                   details.integer(2), details.integer(3),
+                   error.empty() ? "" : "  " + split(error, '\n').front());
+      }
+    }
+    if (!any) {
+      if (name->empty()) fmt::print("no sweeps in {}\n", *db);
+      else fail("{}: no sweep named '{}'", *db, *name);
+    }
+  });
+}
+
+void add_worker_command(CLI::App& app) {
+  CLI::App* worker = app.add_subcommand(
+      "worker", "Run one trial from its folder and report events as JSON lines (used by `sweep run`)");
+  worker->group("");  // internal: hidden from --help
+  auto dir = std::make_shared<std::string>();
+  auto threads = std::make_shared<int>(0);
+  worker->add_option("dir", *dir, "Trial folder holding config.json")->required();
+  worker->add_option("--threads", *threads, "Threads");
+  worker->callback([dir, threads] {
+    const int status = runner::run_trial_worker(*dir, *threads, stdout);
+    if (status != 0) throw Error(fmt::format("worker exited with {}", status));
+  });
+}
+
+}  // namespace vitsweep::cli

@@ -1,0 +1,80 @@
+#include "runner/trial_worker.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/interrupt.hpp"
+#include "common/json.hpp"
+#include "config/trial_config.hpp"
+#include "data/dataset.hpp"
+#include "engine/safetensors.hpp"
+#include "engine/threads.hpp"
+#include "engine/trainer.hpp"
+#include "runner/protocol.hpp"
+
+namespace vitsweep::runner {
+
+namespace {
+
+void send(FILE* events, const std::string& line) {
+  std::fprintf(events, "%s\n", line.c_str());
+  std::fflush(events);
+}
+
+}  // namespace
+
+int run_trial_worker(const std::string& trial_dir, int threads, FILE* events) {
+  namespace fs = std::filesystem;
+  const std::string config_path = (fs::path(trial_dir) / kConfigFile).string();
+  const std::string checkpoint = (fs::path(trial_dir) / kCheckpointFile).string();
+  TrialConfig config = parse_trial_config(read_json_file(config_path), config_path);
+  if (threads > 0) config.threads = threads;
+  engine::ThreadBudget budget(static_cast<int>(config.threads));
+  install_interrupt_handlers();
+
+  const data::Dataset dataset = data::load_dataset(config);
+  engine::Trainer trainer(config, dataset);
+  if (fs::exists(checkpoint)) {
+    trainer.resume_from(checkpoint);
+    std::fprintf(stderr, "resumed from %s after epoch %lld\n", checkpoint.c_str(),
+                 static_cast<long long>(trainer.epochs_done()));
+  }
+  StartEvent start;
+  start.epochs_done = trainer.epochs_done();
+  start.steps_per_epoch = trainer.steps_per_epoch();
+  start.total_steps = trainer.total_steps();
+  start.params = trainer.model().parameter_count();
+  start.flops_per_image = trainer.shape().training_flops_per_image();
+  send(events, encode(start));
+
+  engine::TrainerCallbacks callbacks;
+  auto last_progress = std::chrono::steady_clock::now();
+  callbacks.on_step = [&](const engine::StepProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_progress < std::chrono::seconds(1)) return;
+    last_progress = now;
+    send(events, encode(ProgressEvent{p.epoch, p.step, p.total_steps, p.loss, p.images_per_second}));
+  };
+  callbacks.on_epoch = [&](const engine::EpochRecord& record) {
+    // The checkpoint is on disk before the runner hears of the epoch: an epoch the database
+    // knows about can always be resumed from.
+    trainer.save_checkpoint(checkpoint);
+    std::fprintf(stderr, "epoch %lld: train loss %.4f acc %.4f, test loss %.4f acc %.4f (%.1fs)\n",
+                 static_cast<long long>(record.epoch), record.train_loss, record.train_acc,
+                 record.test.loss, record.test.accuracy, record.seconds);
+    send(events, encode_epoch(record));
+  };
+  callbacks.should_stop = interrupt_requested;
+  const engine::TrialOutcome outcome = trainer.run(callbacks);
+  if (!outcome.message.empty()) std::fprintf(stderr, "%s\n", outcome.message.c_str());
+  engine::write_file_atomically(
+      (fs::path(trial_dir) / kResultFile).string(),
+      [&] {
+        const std::string text = engine::to_json(outcome).dump(2) + "\n";
+        return std::vector<uint8_t>(text.begin(), text.end());
+      }());
+  send(events, encode_end(outcome));
+  return 0;
+}
+
+}  // namespace vitsweep::runner

@@ -1,0 +1,252 @@
+#include "store/results_store.hpp"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "store/schema.hpp"
+
+namespace vitsweep::store {
+
+namespace {
+
+bool process_exists(int64_t pid) {
+  if (pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+}  // namespace
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+ResultsStore::ResultsStore(const std::string& path, Database::Access access) : db_(path, access) {
+  ensure_schema(db_);
+}
+
+std::optional<int64_t> ResultsStore::find_sweep(const std::string& name) {
+  Statement s = db_.prepare("SELECT id FROM sweeps WHERE name = ?");
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return s.integer(0);
+}
+
+Registration ResultsStore::register_sweep(const SweepRecord& sweep,
+                                          const std::vector<TrialToStore>& trials) {
+  const double now = unix_now();
+  return db_.write([&] {
+    Registration r;
+    Statement upsert = db_.prepare(
+        "INSERT INTO sweeps (name, description, file, spec, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
+        "ON CONFLICT (name) DO UPDATE SET description = ?2, file = ?3, spec = ?4, updated_at = ?5");
+    upsert.bind(1, sweep.name).bind(2, sweep.description).bind(3, sweep.file);
+    upsert.bind(4, sweep.spec.dump()).bind(5, now).run();
+    r.sweep_id = *find_sweep(sweep.name);
+    Statement insert = db_.prepare(
+        "INSERT OR IGNORE INTO trials (hash, identity, config, queued_at) VALUES (?, ?, ?, ?)");
+    Statement link = db_.prepare(
+        "INSERT INTO sweep_trials (sweep_id, trial_hash, position) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (sweep_id, trial_hash) DO UPDATE SET position = ?3");
+    Statement status = db_.prepare("SELECT status FROM trials WHERE hash = ?");
+    for (const TrialToStore& t : trials) {
+      insert.reset();
+      insert.bind(1, t.hash).bind(2, t.identity).bind(3, t.config.dump()).bind(4, now).run();
+      r.new_trials += db_.changes();
+      link.reset();
+      link.bind(1, r.sweep_id).bind(2, t.hash).bind(3, t.position).run();
+      status.reset();
+      status.bind(1, t.hash);
+      status.step();
+      const std::string state = status.text(0);
+      if (state == kDone || state == kDiverged) ++r.finished;
+    }
+    r.trials = static_cast<int64_t>(trials.size());
+    return r;
+  });
+}
+
+std::vector<std::string> ResultsStore::prepare_run(int64_t sweep_id, const RunPolicy& policy) {
+  return db_.write([&] {
+    std::vector<std::string> discarded;
+    const char* in_sweep = "hash IN (SELECT trial_hash FROM sweep_trials WHERE sweep_id = ?1)";
+    if (policy.force) {
+      Statement select = db_.prepare(fmt::format(
+          "SELECT hash FROM trials WHERE status IN ('done', 'diverged') AND {}", in_sweep));
+      select.bind(1, sweep_id);
+      while (select.step()) discarded.push_back(select.text(0));
+      Statement reset = db_.prepare(fmt::format(
+          "UPDATE trials SET status = 'queued', attempts = 0, error = NULL, epochs_done = 0, "
+          "wall_s = NULL, core_s = NULL WHERE status IN ('done', 'diverged') AND {}",
+          in_sweep));
+      reset.bind(1, sweep_id).run();
+      Statement forget = db_.prepare(fmt::format(
+          "DELETE FROM metrics WHERE trial_hash IN (SELECT hash FROM trials WHERE {} AND "
+          "status = 'queued' AND attempts = 0)",
+          in_sweep));
+      forget.bind(1, sweep_id).run();
+    }
+    if (policy.retry_failed) {
+      Statement retry = db_.prepare(fmt::format(
+          "UPDATE trials SET status = 'queued', attempts = 0 WHERE status = 'failed' AND {}",
+          in_sweep));
+      retry.bind(1, sweep_id).run();
+    }
+    // Killed trials were stopped by a user, not by a fault: they continue.
+    Statement killed = db_.prepare(fmt::format(
+        "UPDATE trials SET status = 'queued' WHERE status = 'killed' AND {}", in_sweep));
+    killed.bind(1, sweep_id).run();
+    Statement failed = db_.prepare(fmt::format(
+        "UPDATE trials SET status = 'queued' WHERE status = 'failed' AND attempts < ?2 AND {}",
+        in_sweep));
+    failed.bind(1, sweep_id).bind(2, policy.max_attempts).run();
+    return discarded;
+  });
+}
+
+std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this_host, double now) {
+  return db_.write([&] {
+    std::vector<std::string> hashes;
+    Statement running = db_.prepare(
+        "SELECT hash, host, pid, lease_until FROM trials WHERE status = 'running'");
+    while (running.step()) {
+      const bool expired = running.is_null(3) || running.real(3) < now;
+      const bool local_and_dead = running.text(1) == this_host && !process_exists(running.integer(2));
+      if (expired || local_and_dead) hashes.push_back(running.text(0));
+    }
+    // The runner's death is not the trial's fault: give the attempt back.
+    Statement requeue = db_.prepare(
+        "UPDATE trials SET status = 'queued', attempts = max(attempts - 1, 0), runner = NULL, "
+        "pid = NULL, lease_until = NULL WHERE hash = ? AND status = 'running'");
+    for (const auto& hash : hashes) {
+      requeue.reset();
+      requeue.bind(1, hash).run();
+    }
+    return hashes;
+  });
+}
+
+std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
+                                                           const RunnerIdentity& runner,
+                                                           double now, double lease_seconds) {
+  return db_.write([&]() -> std::optional<ClaimedTrial> {
+    Statement next = db_.prepare(
+        "SELECT t.hash, t.config, st.position, t.attempts FROM sweep_trials st "
+        "JOIN trials t ON t.hash = st.trial_hash "
+        "WHERE st.sweep_id = ? AND t.status = 'queued' ORDER BY st.position LIMIT 1");
+    next.bind(1, sweep_id);
+    if (!next.step()) return std::nullopt;
+    ClaimedTrial claim;
+    claim.hash = next.text(0);
+    claim.config = OrderedJson::parse(next.text(1));
+    claim.position = next.integer(2);
+    claim.attempt = next.integer(3) + 1;
+    Statement take = db_.prepare(
+        "UPDATE trials SET status = 'running', attempts = attempts + 1, runner = ?, host = ?, "
+        "pid = ?, heartbeat_at = ?, lease_until = ?, started_at = coalesce(started_at, ?), "
+        "error = NULL WHERE hash = ? AND status = 'queued'");
+    take.bind(1, runner.id).bind(2, runner.host).bind(3, runner.pid).bind(4, now);
+    take.bind(5, now + lease_seconds).bind(6, now).bind(7, claim.hash).run();
+    if (db_.changes() != 1) fail("internal: trial {} changed under a write lock", claim.hash);
+    return claim;
+  });
+}
+
+void ResultsStore::heartbeat(const RunnerIdentity& runner, double now, double lease_seconds) {
+  db_.write([&] {
+    Statement s = db_.prepare(
+        "UPDATE trials SET heartbeat_at = ?, lease_until = ? WHERE runner = ? AND status = "
+        "'running'");
+    s.bind(1, now).bind(2, now + lease_seconds).bind(3, runner.id).run();
+  });
+}
+
+void ResultsStore::record_epoch(const std::string& hash, const engine::EpochRecord& r, double now) {
+  db_.write([&] {
+    Statement put = db_.prepare(
+        "INSERT OR REPLACE INTO metrics (trial_hash, name, step, epoch, value, time) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    auto metric = [&](const char* name, double value) {
+      put.reset();
+      put.bind(1, hash).bind(2, name).bind(3, r.step).bind(4, r.epoch).bind(5, value).bind(6, now);
+      put.run();
+    };
+    metric("train_loss", r.train_loss);
+    metric("train_acc", r.train_acc);
+    if (r.val.images > 0) {
+      metric("val_loss", r.val.loss);
+      metric("val_acc", r.val.accuracy);
+    }
+    metric("test_loss", r.test.loss);
+    metric("test_acc", r.test.accuracy);
+    metric("lr", r.lr);
+    metric("epoch_s", r.seconds);
+    metric("img_per_s", r.images_per_second);
+    Statement progress = db_.prepare(
+        "UPDATE trials SET epochs_done = max(epochs_done, ?) WHERE hash = ?");
+    progress.bind(1, r.epoch).bind(2, hash).run();
+  });
+}
+
+void ResultsStore::finish_trial(const std::string& hash, const TrialFinish& f, double now) {
+  const engine::TrialOutcome& o = f.outcome;
+  if (f.status == kDone && !std::isfinite(o.final_test.accuracy)) {
+    fail("internal: trial {} reported done without a test accuracy; not recorded as done", hash);
+  }
+  const engine::EpochRecord* last = o.epochs.empty() ? nullptr : &o.epochs.back();
+  db_.write([&] {
+    Statement s = db_.prepare(
+        "UPDATE trials SET status = ?1, error = ?2, finished_at = ?3, runner = NULL, "
+        "lease_until = NULL, test_acc = ?4, test_loss = ?5, val_acc = ?6, val_loss = ?7, "
+        "train_acc = ?8, train_loss = ?9, img_per_s = ?10, epochs_done = max(epochs_done, ?11), "
+        "diverged_step = ?12, wall_s = coalesce(wall_s, 0) + ?13, "
+        "core_s = coalesce(core_s, 0) + ?14, params = coalesce(?15, params), "
+        "flops_per_image = coalesce(?16, flops_per_image) WHERE hash = ?17");
+    s.bind(1, f.status).bind(2, f.error.empty() ? std::optional<std::string>{} : f.error);
+    s.bind(3, now).bind(4, o.final_test.accuracy).bind(5, o.final_test.loss);
+    s.bind(6, o.final_val.accuracy).bind(7, o.final_val.loss);
+    s.bind(8, last ? last->train_acc : NAN).bind(9, last ? last->train_loss : NAN);
+    s.bind(10, last ? last->images_per_second : NAN).bind(11, f.epochs_done);
+    s.bind(12, o.diverged_step >= 0 ? std::optional<int64_t>(o.diverged_step) : std::nullopt);
+    s.bind(13, o.wall_seconds).bind(14, o.core_seconds);
+    s.bind(15, f.params > 0 ? std::optional<int64_t>(f.params) : std::nullopt);
+    s.bind(16, f.flops_per_image > 0 ? std::optional<double>(f.flops_per_image) : std::nullopt);
+    s.bind(17, hash).run();
+  });
+}
+
+bool ResultsStore::requeue_if_attempts_left(const std::string& hash, int64_t max_attempts) {
+  return db_.write([&] {
+    Statement s = db_.prepare(
+        "UPDATE trials SET status = 'queued' WHERE hash = ? AND status = 'failed' AND attempts < ?");
+    s.bind(1, hash).bind(2, max_attempts).run();
+    return db_.changes() == 1;
+  });
+}
+
+StatusCounts ResultsStore::status_counts(int64_t sweep_id) {
+  StatusCounts c;
+  Statement s = db_.prepare(
+      "SELECT t.status, count(*) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash "
+      "WHERE st.sweep_id = ? GROUP BY t.status");
+  s.bind(1, sweep_id);
+  while (s.step()) {
+    const std::string status = s.text(0);
+    const int64_t n = s.integer(1);
+    if (status == kQueued) c.queued = n;
+    else if (status == kRunning) c.running = n;
+    else if (status == kDone) c.done = n;
+    else if (status == kFailed) c.failed = n;
+    else if (status == kDiverged) c.diverged = n;
+    else if (status == kKilled) c.killed = n;
+  }
+  return c;
+}
+
+int64_t ResultsStore::queued_count(int64_t sweep_id) { return status_counts(sweep_id).queued; }
+
+}  // namespace vitsweep::store

@@ -1,0 +1,125 @@
+// Everything the runner and the query commands do to the results database, each operation one
+// short transaction. Trials are identified by their hash (lib/sweep/identity.hpp) across sweeps:
+// a finished trial is linked into any later sweep that contains it, never run twice unless
+// forced.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/json.hpp"
+#include "engine/records.hpp"
+#include "store/database.hpp"
+
+namespace vitsweep::store {
+
+// Trial states. queued -> running -> done | diverged | failed | killed; failed and killed go
+// back to queued on the next run (failed only while attempts < max_attempts).
+constexpr const char* kQueued = "queued";
+constexpr const char* kRunning = "running";
+constexpr const char* kDone = "done";
+constexpr const char* kFailed = "failed";
+constexpr const char* kDiverged = "diverged";
+constexpr const char* kKilled = "killed";
+
+struct SweepRecord {
+  std::string name, description, file;
+  OrderedJson spec;
+};
+
+struct TrialToStore {
+  std::string hash;
+  std::string identity;  // canonical normalised config (JSON text)
+  OrderedJson config;    // the full config the trial runs with
+  int64_t position = 0;  // in the sweep's expansion order
+};
+
+struct Registration {
+  int64_t sweep_id = 0;
+  int64_t trials = 0;        // in the sweep
+  int64_t new_trials = 0;    // never seen before in this database
+  int64_t finished = 0;      // already done or diverged (from this or another sweep): not re-run
+};
+
+// Who runs trials: one per `sweep run` process.
+struct RunnerIdentity {
+  std::string id;  // host:pid:start time, unique
+  std::string host;
+  int64_t pid = 0;
+};
+
+struct RunPolicy {
+  bool force = false;         // re-run done and diverged trials of this sweep
+  bool retry_failed = false;  // failed trials get a fresh set of attempts
+  int64_t max_attempts = 2;   // a trial that failed this many times stays failed
+};
+
+struct ClaimedTrial {
+  std::string hash;
+  OrderedJson config;
+  int64_t position = 0;
+  int64_t attempt = 0;  // 1-based: this claim's attempt number
+};
+
+struct TrialFinish {
+  std::string status;  // done, diverged, failed, killed
+  std::string error;   // for failed / killed / diverged: one line
+  engine::TrialOutcome outcome;  // metrics (final_test etc.) when the trial reported them
+  int64_t epochs_done = 0;
+  int64_t params = 0;
+  double flops_per_image = 0;
+};
+
+struct StatusCounts {
+  int64_t queued = 0, running = 0, done = 0, failed = 0, diverged = 0, killed = 0;
+  int64_t total() const { return queued + running + done + failed + diverged + killed; }
+};
+
+class ResultsStore {
+ public:
+  ResultsStore(const std::string& path, Database::Access access = Database::Access::read_write);
+
+  Database& db() { return db_; }
+
+  // Creates or updates the sweep, inserts unseen trials as queued and links every trial.
+  Registration register_sweep(const SweepRecord& sweep, const std::vector<TrialToStore>& trials);
+  std::optional<int64_t> find_sweep(const std::string& name);
+
+  // Makes the sweep's trials runnable according to the policy; returns the hashes whose results
+  // were discarded (force), so the caller can clear their run folders.
+  std::vector<std::string> prepare_run(int64_t sweep_id, const RunPolicy& policy);
+
+  // Trials left 'running' by a runner that is gone go back to the queue: the lease expired, or
+  // the runner was on this host and its process no longer exists. Returns their hashes.
+  std::vector<std::string> requeue_abandoned(const std::string& this_host, double now);
+
+  // Atomically takes the sweep's first queued trial (by position): running, attempts + 1, owned by
+  // `runner` with a lease. Concurrent runners never get the same trial.
+  std::optional<ClaimedTrial> claim_next_trial(int64_t sweep_id, const RunnerIdentity& runner,
+                                               double now, double lease_seconds);
+
+  // Extends the lease of every trial `runner` is running.
+  void heartbeat(const RunnerIdentity& runner, double now, double lease_seconds);
+
+  // Per-epoch metrics of a running trial (idempotent: a resumed trial may report an epoch again).
+  void record_epoch(const std::string& hash, const engine::EpochRecord& record, double now);
+
+  // Final state. 'done' requires a test accuracy: a trial is never marked done without results.
+  void finish_trial(const std::string& hash, const TrialFinish& finish, double now);
+
+  // failed -> queued when attempts < max_attempts (for retrying within a run).
+  bool requeue_if_attempts_left(const std::string& hash, int64_t max_attempts);
+
+  StatusCounts status_counts(int64_t sweep_id);
+  int64_t queued_count(int64_t sweep_id);
+
+ private:
+  Database db_;
+};
+
+// Seconds since the Unix epoch, as stored in every time column.
+double unix_now();
+
+}  // namespace vitsweep::store

@@ -1,0 +1,181 @@
+#include "store/schema.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <vector>
+
+#include "common/error.hpp"
+#include "config/trial_config.hpp"
+
+namespace vitsweep::store {
+
+namespace {
+
+const char* kTables = R"sql(
+CREATE TABLE sweeps (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  file        TEXT NOT NULL DEFAULT '',
+  spec        TEXT NOT NULL,
+  created_at  REAL NOT NULL,
+  updated_at  REAL NOT NULL
+);
+CREATE TABLE trials (
+  hash            TEXT PRIMARY KEY,
+  identity        TEXT NOT NULL,
+  config          TEXT NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('queued', 'running', 'done', 'failed', 'diverged', 'killed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  runner          TEXT,
+  host            TEXT,
+  pid             INTEGER,
+  heartbeat_at    REAL,
+  lease_until     REAL,
+  queued_at       REAL NOT NULL,
+  started_at      REAL,
+  finished_at     REAL,
+  error           TEXT,
+  epochs_done     INTEGER NOT NULL DEFAULT 0,
+  diverged_step   INTEGER,
+  test_acc        REAL,
+  test_loss       REAL,
+  train_acc       REAL,
+  train_loss      REAL,
+  val_acc         REAL,
+  val_loss        REAL,
+  wall_s          REAL,
+  core_s          REAL,
+  img_per_s       REAL,
+  params          INTEGER,
+  flops_per_image REAL
+);
+CREATE INDEX trials_status ON trials (status);
+CREATE TABLE sweep_trials (
+  sweep_id   INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+  trial_hash TEXT NOT NULL REFERENCES trials (hash),
+  position   INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, trial_hash)
+);
+CREATE INDEX sweep_trials_position ON sweep_trials (sweep_id, position);
+CREATE TABLE metrics (
+  trial_hash TEXT NOT NULL REFERENCES trials (hash),
+  name       TEXT NOT NULL,
+  step       INTEGER NOT NULL,
+  epoch      INTEGER,
+  value      REAL,
+  time       REAL NOT NULL,
+  PRIMARY KEY (trial_hash, name, step)
+);
+)sql";
+
+const std::vector<std::string> kEpochMetrics = {"train_loss", "train_acc", "val_loss", "val_acc",
+                                                "test_loss",  "test_acc",  "lr",       "epoch_s",
+                                                "img_per_s"};
+
+std::string results_view_sql() {
+  std::string columns;
+  for (const KeyDescription& key : config_keys()) {
+    columns += fmt::format("  json_extract(t.identity, '$.{0}') AS {0},\n", key.name);
+  }
+  std::string metrics;
+  for (const std::string& m : final_metric_columns()) metrics += fmt::format("  t.{},\n", m);
+  return fmt::format(R"sql(
+CREATE VIEW results AS
+SELECT
+  s.name AS sweep,
+  t.hash AS trial,
+  st.position AS position,
+  t.status AS status,
+{}{}  best.best_test_acc AS best_test_acc,
+  best.best_epoch AS best_epoch,
+  t.attempts AS attempts,
+  t.error AS error
+FROM sweep_trials st
+JOIN sweeps s ON s.id = st.sweep_id
+JOIN trials t ON t.hash = st.trial_hash
+LEFT JOIN (
+  -- SQLite returns the row of the max() for bare columns: the epoch of the best accuracy.
+  SELECT trial_hash, max(value) AS best_test_acc, epoch AS best_epoch
+  FROM metrics WHERE name = 'test_acc' GROUP BY trial_hash
+) best ON best.trial_hash = t.hash;
+)sql",
+                     columns, metrics);
+}
+
+std::string epochs_view_sql() {
+  std::string columns;
+  for (const std::string& m : kEpochMetrics) {
+    columns += fmt::format(",\n  max(CASE WHEN name = '{0}' THEN value END) AS {0}", m);
+  }
+  return fmt::format(R"sql(
+CREATE VIEW epochs AS
+SELECT trial_hash AS trial, epoch, max(step) AS step{}
+FROM metrics WHERE epoch IS NOT NULL AND name IN ({})
+GROUP BY trial_hash, epoch;
+)sql",
+                     columns, [] {
+                       std::string names;
+                       for (const auto& m : kEpochMetrics) names += (names.empty() ? "'" : ", '") + m + "'";
+                       return names;
+                     }());
+}
+
+// migrations[v] brings a database from version v to v + 1.
+const std::vector<std::function<void(Database&)>>& migrations() {
+  static const std::vector<std::function<void(Database&)>> steps = {
+      [](Database& db) {
+        db.exec(kTables);
+        db.exec(results_view_sql());
+        db.exec(epochs_view_sql());
+      },
+  };
+  return steps;
+}
+
+}  // namespace
+
+const std::vector<std::string>& final_metric_columns() {
+  static const std::vector<std::string> columns = {
+      "test_acc", "test_loss", "train_acc", "train_loss", "val_acc",  "val_loss",
+      "epochs_done", "diverged_step", "wall_s", "core_s", "img_per_s", "params",
+      "flops_per_image"};
+  return columns;
+}
+
+void ensure_schema(Database& db) {
+  const int version = db.user_version();
+  if (version > kSchemaVersion) {
+    fail("{}: schema version {} is newer than this sweep understands ({}): upgrade vitsweep "
+         "(the database was left unchanged)",
+         db.path(), version, kSchemaVersion);
+  }
+  if (version == 0) {
+    Statement tables = db.prepare("SELECT count(*) FROM sqlite_master");
+    tables.step();
+    if (tables.integer(0) == 0 && db.access() == Database::Access::read_only) {
+      fail("{}: an empty results database (no sweep has been stored in it yet)", db.path());
+    }
+    if (tables.integer(0) > 0) {
+      fail("{}: a SQLite database but not a vitsweep results database (it has tables and no "
+           "schema version); pass another --db",
+           db.path());
+    }
+  }
+  if (version == kSchemaVersion) return;
+  if (db.access() == Database::Access::read_only) {
+    fail("{}: schema version {} needs migrating to {}: run `sweep run` on it once", db.path(),
+         version, kSchemaVersion);
+  }
+  db.write([&] {
+    // Re-read under the write lock: another runner may have migrated meanwhile.
+    for (int v = db.user_version(); v < kSchemaVersion; ++v) {
+      migrations()[static_cast<size_t>(v)](db);
+      db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
+    }
+  });
+}
+
+}  // namespace vitsweep::store

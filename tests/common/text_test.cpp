@@ -1,0 +1,43 @@
+// Text helpers every error message relies on.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/text.hpp"
+
+namespace vitsweep {
+namespace {
+
+TEST(EditDistance, SwappedNeighboursAreOneEdit) {
+  EXPECT_EQ(edit_distance("gird", "grid"), 1u);
+  EXPECT_EQ(edit_distance("alpah", "alpha"), 1u);
+  EXPECT_EQ(edit_distance("abc", "abc"), 0u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+}
+
+TEST(DidYouMean, SuggestsOnlyCloseCandidates) {
+  const std::vector<std::string> keys = {"name", "grid", "zip", "seeds"};
+  EXPECT_EQ(did_you_mean("gird", keys), " (did you mean 'grid'?)");
+  EXPECT_EQ(did_you_mean("seed", keys), " (did you mean 'seeds'?)");
+  EXPECT_EQ(did_you_mean("sweep", keys), "");
+  EXPECT_EQ(did_you_mean("grid", keys), "") << "an exact match is not a typo";
+  EXPECT_EQ(did_you_mean("x", std::vector<std::string>{}), "");
+}
+
+TEST(FormatNumber, ShortestRoundTrip) {
+  EXPECT_EQ(format_number(1.0), "1");
+  EXPECT_EQ(format_number(0.1), "0.1");
+  EXPECT_EQ(format_number(1e-8), "1e-08");
+  EXPECT_EQ(format_number(0.1 + 0.2), "0.30000000000000004");
+}
+
+TEST(FormatDuration, ReadsNaturally) {
+  EXPECT_EQ(format_duration(12.34), "12.3s");
+  EXPECT_EQ(format_duration(65), "1m 05s");
+  EXPECT_EQ(format_duration(7380), "2h 03m");
+}
+
+}  // namespace
+}  // namespace vitsweep

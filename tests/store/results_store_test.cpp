@@ -1,0 +1,283 @@
+// The results database: schema versioning, refusals, atomic claiming across connections,
+// leases, and the rule that a trial is never marked done without results.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "common/error.hpp"
+#include "store/results_store.hpp"
+#include "store/schema.hpp"
+#include "support/temp_dir.hpp"
+
+namespace vitsweep::store {
+namespace {
+
+using ::testing::HasSubstr;
+using vitsweep::testing::TempDir;
+
+std::vector<TrialToStore> make_trials(int n, const std::string& prefix = "t") {
+  std::vector<TrialToStore> trials;
+  for (int i = 0; i < n; ++i) {
+    TrialToStore t;
+    t.hash = fmt::format("{}{:04d}", prefix, i);
+    t.identity = fmt::format(R"({{"attn":"relu","alpha":{},"seed":{}}})", i * 0.5, i);
+    t.config = {{"attn", "relu"}, {"alpha", i * 0.5}, {"seed", i}};
+    t.position = i;
+    trials.push_back(t);
+  }
+  return trials;
+}
+
+RunnerIdentity runner(const std::string& id, int64_t pid = 1) { return {id, "test-host", pid}; }
+
+engine::TrialOutcome finished_outcome(double acc) {
+  engine::TrialOutcome o;
+  o.final_test.accuracy = acc;
+  o.final_test.loss = 0.5;
+  o.wall_seconds = 3;
+  o.core_seconds = 6;
+  return o;
+}
+
+TEST(Schema, NewDatabaseGetsCurrentVersionAndViews) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  EXPECT_EQ(store.db().user_version(), kSchemaVersion);
+  Statement views = store.db().prepare(
+      "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'view' ORDER "
+      "BY name)");
+  views.step();
+  EXPECT_EQ(views.text(0), "epochs,results");
+  Statement wal = store.db().prepare("PRAGMA journal_mode");
+  wal.step();
+  EXPECT_EQ(wal.text(0), "wal");
+}
+
+TEST(Schema, NewerVersionIsRefusedAndTheFileLeftUnchanged) {
+  TempDir dir;
+  const std::string path = dir.file("r.db");
+  {
+    Database db(path, Database::Access::read_write);
+    db.exec("CREATE TABLE x (a)");
+    db.exec("PRAGMA user_version = 99");
+  }
+  const std::string before = testing::read_file(path);
+  try {
+    ResultsStore store(path);
+    FAIL() << "a newer schema was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("schema version 99 is newer"));
+    EXPECT_THAT(e.what(), HasSubstr(path));
+  }
+  EXPECT_EQ(testing::read_file(path), before);
+}
+
+TEST(Schema, FileThatIsNotSqliteIsRefusedByName) {
+  TempDir dir;
+  const std::string path = dir.file("notes.db");
+  testing::write_file(path, std::string(4096, 'x'));
+  try {
+    ResultsStore store(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(path));
+    EXPECT_THAT(e.what(), HasSubstr("not a SQLite database"));
+  }
+  EXPECT_EQ(testing::read_file(path), std::string(4096, 'x'));
+}
+
+TEST(Schema, ForeignSqliteDatabaseIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("other.db");
+  {
+    Database db(path, Database::Access::read_write);
+    db.exec("CREATE TABLE customers (id)");
+  }
+  try {
+    ResultsStore store(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not a vitsweep results database"));
+  }
+}
+
+TEST(Schema, ReadOnlyOpenOfMissingFileSaysSo) {
+  TempDir dir;
+  try {
+    ResultsStore store(dir.file("missing.db"), Database::Access::read_only);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no such results database"));
+  }
+}
+
+TEST(Database, LocalFolderIsNotANetworkFileSystem) {
+  // A real NFS/SMB mount cannot be made here; the detector's table is checked by reading a local
+  // folder (an empty answer) and /proc (procfs is local too).
+  TempDir dir;
+  EXPECT_EQ(network_filesystem_name(dir.path()), "");
+  EXPECT_EQ(network_filesystem_name("/proc"), "");
+}
+
+TEST(ResultsStore, RegistrationCountsNewAndFinishedTrials) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const Registration first = store.register_sweep({"a", "", "", {}}, make_trials(3));
+  EXPECT_EQ(first.trials, 3);
+  EXPECT_EQ(first.new_trials, 3);
+  const auto claim = store.claim_next_trial(first.sweep_id, runner("r1"), 100, 60);
+  ASSERT_TRUE(claim);
+  store.finish_trial(claim->hash, {kDone, "", finished_outcome(0.9), 1, 10, 1.0}, 101);
+  // Another sweep holding one finished and one new trial links the finished one.
+  auto trials = make_trials(1);
+  auto more = make_trials(1, "u");
+  trials.push_back(more[0]);
+  trials[1].position = 1;
+  const Registration second = store.register_sweep({"b", "", "", {}}, trials);
+  EXPECT_EQ(second.trials, 2);
+  EXPECT_EQ(second.new_trials, 1);
+  EXPECT_EQ(second.finished, 1);
+  EXPECT_EQ(store.status_counts(second.sweep_id).done, 1);
+  EXPECT_EQ(store.status_counts(second.sweep_id).queued, 1);
+}
+
+TEST(ResultsStore, ClaimsInPositionOrderAndNeverTwice) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(3)).sweep_id;
+  std::vector<std::string> order;
+  while (auto c = store.claim_next_trial(sweep, runner("r1"), 100, 60)) order.push_back(c->hash);
+  EXPECT_EQ(order, (std::vector<std::string>{"t0000", "t0001", "t0002"}));
+  EXPECT_EQ(store.status_counts(sweep).running, 3);
+}
+
+TEST(ResultsStore, ConcurrentConnectionsClaimEveryTrialExactlyOnce) {
+  TempDir dir;
+  const std::string path = dir.file("r.db");
+  const int64_t sweep = ResultsStore(path).register_sweep({"a", "", "", {}}, make_trials(200)).sweep_id;
+  std::vector<std::vector<std::string>> claimed(4);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      ResultsStore store(path);  // its own connection, as a separate runner would have
+      while (auto c = store.claim_next_trial(sweep, runner(fmt::format("r{}", w)), 100, 60)) {
+        claimed[w].push_back(c->hash);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  size_t total = 0;
+  for (const auto& list : claimed) {
+    total += list.size();
+    all.insert(list.begin(), list.end());
+  }
+  EXPECT_EQ(total, 200u);
+  EXPECT_EQ(all.size(), 200u);
+}
+
+TEST(ResultsStore, ExpiredLeaseRequeuesAndGivesTheAttemptBack) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(2)).sweep_id;
+  // Runner on another host, lease until t = 160; a live runner on another host, renewed.
+  const RunnerIdentity gone{"gone", "elsewhere", 1};
+  const RunnerIdentity alive{"alive", "elsewhere", 2};
+  const auto a = store.claim_next_trial(sweep, gone, 100, 60);
+  const auto b = store.claim_next_trial(sweep, alive, 100, 60);
+  store.heartbeat(alive, 150, 60);
+  const auto requeued = store.requeue_abandoned("test-host", 170);
+  EXPECT_EQ(requeued, std::vector<std::string>{a->hash});
+  const auto again = store.claim_next_trial(sweep, runner("r2"), 171, 60);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->hash, a->hash);
+  EXPECT_EQ(again->attempt, 1) << "a runner's death must not use up the trial's attempts";
+  EXPECT_EQ(store.status_counts(sweep).running, 2);
+}
+
+TEST(ResultsStore, DeadLocalRunnerIsRequeuedBeforeItsLeaseEnds) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  // pid 0x7ffffff0 does not exist on this host.
+  store.claim_next_trial(sweep, {"dead", "this-host", 0x7ffffff0}, 100, 3600);
+  EXPECT_EQ(store.requeue_abandoned("this-host", 101).size(), 1u);
+}
+
+TEST(ResultsStore, DoneWithoutTestAccuracyIsRefused) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+  EXPECT_THROW(store.finish_trial(claim->hash, {kDone, "", engine::TrialOutcome{}, 1, 0, 0}, 101),
+               Error);
+  EXPECT_EQ(store.status_counts(sweep).running, 1);
+  EXPECT_EQ(store.status_counts(sweep).done, 0);
+}
+
+TEST(ResultsStore, FailedTrialsRetryUntilMaxAttemptsAndKilledOnesAlwaysResume) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(2)).sweep_id;
+  auto a = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+  auto b = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+  store.finish_trial(a->hash, {kFailed, "boom", {}, 0, 0, 0}, 101);
+  store.finish_trial(b->hash, {kKilled, "interrupted", {}, 0, 0, 0}, 101);
+  EXPECT_TRUE(store.requeue_if_attempts_left(a->hash, 2));
+  a = store.claim_next_trial(sweep, runner("r1"), 102, 60);
+  EXPECT_EQ(a->attempt, 2);
+  store.finish_trial(a->hash, {kFailed, "boom", {}, 0, 0, 0}, 103);
+  EXPECT_FALSE(store.requeue_if_attempts_left(a->hash, 2));
+  store.prepare_run(sweep, RunPolicy{.max_attempts = 2});
+  StatusCounts c = store.status_counts(sweep);
+  EXPECT_EQ(c.failed, 1);
+  EXPECT_EQ(c.queued, 1) << "killed trials resume";
+  store.prepare_run(sweep, RunPolicy{.retry_failed = true, .max_attempts = 2});
+  EXPECT_EQ(store.status_counts(sweep).queued, 2);
+}
+
+TEST(ResultsStore, ResultsViewHasTypedColumnsAndBestEpoch) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  auto trials = make_trials(1);
+  trials[0].identity = R"({"attn":"softmax","seed":3,"width":64})";  // no alpha under softmax
+  const int64_t sweep = store.register_sweep({"s", "", "", {}}, trials).sweep_id;
+  const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+  for (int e = 1; e <= 3; ++e) {
+    engine::EpochRecord r;
+    r.epoch = e;
+    r.step = 10 * e;
+    r.train_loss = 1.0 / e;
+    r.test.accuracy = e == 2 ? 0.9 : 0.8;
+    r.test.loss = 0.4;
+    r.test.images = 100;
+    store.record_epoch(claim->hash, r, 100 + e);
+    store.record_epoch(claim->hash, r, 100 + e);  // a resumed trial may repeat an epoch
+  }
+  store.finish_trial(claim->hash, {kDone, "", finished_outcome(0.8), 3, 123, 4.5}, 110);
+  Statement s = store.db().prepare(
+      "SELECT sweep, status, attn, alpha, seed, width, typeof(width), test_acc, best_test_acc, "
+      "best_epoch, epochs_done, params FROM results");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.text(0), "s");
+  EXPECT_EQ(s.text(1), "done");
+  EXPECT_EQ(s.text(2), "softmax");
+  EXPECT_TRUE(s.is_null(3)) << "alpha is NULL where it cannot matter";
+  EXPECT_EQ(s.integer(4), 3);
+  EXPECT_EQ(s.text(6), "integer");
+  EXPECT_DOUBLE_EQ(s.real(7), 0.8);
+  EXPECT_DOUBLE_EQ(s.real(8), 0.9);
+  EXPECT_EQ(s.integer(9), 2);
+  EXPECT_EQ(s.integer(10), 3);
+  EXPECT_EQ(s.integer(11), 123);
+  Statement epochs = store.db().prepare("SELECT count(*), max(train_loss) FROM epochs");
+  epochs.step();
+  EXPECT_EQ(epochs.integer(0), 3);
+  EXPECT_DOUBLE_EQ(epochs.real(1), 1.0);
+}
+
+}  // namespace
+}  // namespace vitsweep::store

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The README's main command: installs what is needed (Debian 12, as root), builds, then runs
-# the quickstart job into the default results database and prints its table.
+# The README's main command: installs what is needed (Debian 12, as root), builds, then runs the
+# quickstart sweep (softmax against ReLU attention on Fashion-MNIST) into the default results
+# database, results/sweep.db, and prints its table. Extra arguments go to `sweep run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-./build/sweep data info --dataset fashion-mnist
-./build/sweep train --set attn=relu --set alpha=1 --set epochs=2 --set train_subset=12000 "$@"
+./build/sweep run sweeps/quickstart.json "$@"

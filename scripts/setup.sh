@@ -3,14 +3,17 @@
 # Idempotent: safe to run again. Must run as root (or via sudo) on Debian 12.
 #   scripts/setup.sh           build + run + real data set
 #   scripts/setup.sh --tests   also the test-only packages (PyTorch twin, clang for fuzzing)
+#   scripts/setup.sh --browser also chromium, to look at reports (scripts/screenshot.sh)
 set -euo pipefail
 
 want_tests=0
+want_browser=0
 for arg in "$@"; do
   case "$arg" in
     --tests) want_tests=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
-    *) echo "setup.sh: unknown argument '$arg' (expected --tests or --help)" >&2; exit 2 ;;
+    --browser) want_browser=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (expected --tests, --browser or --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -35,6 +38,10 @@ if [ "$want_tests" = 1 ]; then
     # libFuzzer targets and sanitizer runtimes
     clang libclang-rt-14-dev
   )
+fi
+if [ "$want_browser" = 1 ]; then
+  # headless browser to render `sweep report`'s index.html (scripts/screenshot.sh)
+  packages+=(chromium)
 fi
 
 missing=()

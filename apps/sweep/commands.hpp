@@ -13,6 +13,9 @@ void add_bench_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_status_command(CLI::App& app);
+void add_query_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 void add_worker_command(CLI::App& app);
 
 }  // namespace vitsweep::cli

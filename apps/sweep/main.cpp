@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   vitsweep::cli::add_run_command(app);
   vitsweep::cli::add_plan_command(app);
   vitsweep::cli::add_status_command(app);
+  vitsweep::cli::add_query_command(app);
+  vitsweep::cli::add_export_command(app);
+  vitsweep::cli::add_report_command(app);
   vitsweep::cli::add_train_command(app);
   vitsweep::cli::add_eval_command(app);
   vitsweep::cli::add_data_command(app);

@@ -16,6 +16,7 @@
 #include "common/terminal.hpp"
 #include "common/text.hpp"
 #include "config/trial_config.hpp"
+#include "report/sweep_status.hpp"
 #include "report/sweep_table.hpp"
 #include "runner/child_process.hpp"
 #include "runner/runner.hpp"
@@ -275,35 +276,16 @@ void add_run_command(CLI::App& app) {
 
 void add_status_command(CLI::App& app) {
   CLI::App* status = app.add_subcommand(
-      "status", "Show each sweep's trials by status, running trials, and failures");
+      "status",
+      "Show each sweep's trials by status, running trials with their epoch and ETA, and failed "
+      "trials with the first line of their error");
   auto db = std::make_shared<std::string>(kDefaultDb);
   auto name = std::make_shared<std::string>();
   status->add_option("--db", *db, "Results database")->capture_default_str();
   status->add_option("--sweep", *name, "Only this sweep");
   status->callback([db, name] {
     store::ResultsStore store(*db, store::Database::Access::read_only);
-    store::Statement sweeps = store.db().prepare("SELECT id, name FROM sweeps ORDER BY id");
-    bool any = false;
-    while (sweeps.step()) {
-      const std::string sweep = sweeps.text(1);
-      if (!name->empty() && sweep != *name) continue;
-      any = true;
-      fmt::print("{}: {}\n", sweep, counts_text(store.status_counts(sweeps.integer(0))));
-      store::Statement details = store.db().prepare(
-          "SELECT trial, status, epochs_done, epochs, error FROM results WHERE sweep = ? AND "
-          "status IN ('running', 'failed', 'killed') ORDER BY position");
-      details.bind(1, sweep);
-      while (details.step()) {
-        const std::string error = details.text(4);
-        fmt::print("  {} {:<8} epoch {}/{}{}\n", details.text(0).substr(0, 8), details.text(1),
-                   details.integer(2), details.integer(3),
-                   error.empty() ? "" : "  " + split(error, '\n').front());
-      }
-    }
-    if (!any) {
-      if (name->empty()) fmt::print("no sweeps in {}\n", *db);
-      else fail("{}: no sweep named '{}'", *db, *name);
-    }
+    fmt::print("{}", report::status_text(store.db(), *name, store::unix_now()));
   });
 }
 

@@ -20,8 +20,14 @@ struct Frame {
 
 std::string strip_exception_prefix(const std::string& what) {
   // nlohmann messages start with "[json.exception.parse_error.101] parse error at line 1, ...: "
-  const auto colon = what.find(": ", what.find("parse error"));
-  return colon == std::string::npos ? what : what.substr(colon + 2);
+  // or "[json.exception.out_of_range.406] number overflow parsing '1e999'".
+  const auto parse = what.find("parse error");
+  if (parse != std::string::npos) {
+    const auto colon = what.find(": ", parse);
+    if (colon != std::string::npos) return what.substr(colon + 2);
+  }
+  const auto bracket = what.find("] ");
+  return bracket == std::string::npos ? what : what.substr(bracket + 2);
 }
 
 void line_and_column(std::string_view text, size_t byte, size_t& line, size_t& column) {
@@ -95,6 +101,9 @@ OrderedJson parse_json_strict(std::string_view text, std::string_view source) {
     size_t line = 0, column = 0;
     line_and_column(text, e.byte, line, column);
     fail_usage("{}:{}:{}: {}", source, line, column, strip_exception_prefix(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // Errors without a position, e.g. a number too large for a double.
+    fail_usage("{}: {}", source, strip_exception_prefix(e.what()));
   }
   if (!duplicate.empty()) fail_usage("{}: duplicate key '{}'", source, duplicate);
   return result;

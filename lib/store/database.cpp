@@ -2,7 +2,9 @@
 
 #include <sys/statfs.h>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <filesystem>
 
 #include "common/error.hpp"
@@ -60,7 +62,7 @@ std::string network_filesystem_name(const std::string& folder) {
 // ---- Statement
 
 Statement::Statement(sqlite3* db, std::string_view sql, const std::string& path)
-    : db_(db), path_(&path) {
+    : db_(db), path_(&path), sql_(sql.substr(0, 60)) {
   const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement_, nullptr);
   if (rc != SQLITE_OK) fail_sqlite(db, rc, path, fmt::format("preparing `{}`", sql.substr(0, 60)));
 }
@@ -68,7 +70,7 @@ Statement::Statement(sqlite3* db, std::string_view sql, const std::string& path)
 Statement::~Statement() { sqlite3_finalize(statement_); }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), statement_(other.statement_), path_(other.path_) {
+    : db_(other.db_), statement_(other.statement_), path_(other.path_), sql_(std::move(other.sql_)) {
   other.statement_ = nullptr;
 }
 
@@ -97,7 +99,7 @@ bool Statement::step() {
   const int rc = sqlite3_step(statement_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  fail_sqlite(db_, rc, *path_, "a statement");
+  fail_sqlite(db_, rc, *path_, fmt::format("`{}`", sql_));
 }
 
 void Statement::run() {
@@ -158,10 +160,7 @@ Database::Database(const std::string& path, Access access) : path_(path), access
     // Reading the header makes SQLite check the file is a database at all.
     user_version();
     if (access == Access::read_write) {
-      Statement journal = prepare("PRAGMA journal_mode=WAL");
-      if (!journal.step() || journal.text(0) != "wal") {
-        fail("{}: cannot switch to WAL journaling (got '{}')", path, journal.text(0));
-      }
+      switch_to_wal();
       exec("PRAGMA synchronous=FULL");
     } else {
       exec("PRAGMA query_only=ON");
@@ -192,6 +191,39 @@ int Database::user_version() {
   Statement s = prepare("PRAGMA user_version");
   s.step();
   return static_cast<int>(s.integer(0));
+}
+
+void Database::switch_to_wal() {
+  auto mode = [&] {
+    Statement s = prepare("PRAGMA journal_mode");
+    s.step();
+    return s.text(0);
+  };
+  if (mode() == "wal") return;
+  // Changing the journal mode takes an exclusive lock, and SQLite can answer SQLITE_BUSY at once,
+  // without its busy handler, when another connection is creating the same new file: retry.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(kBusyTimeoutMilliseconds);
+  while (true) {
+    sqlite3_stmt* statement = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &statement, nullptr);
+    std::string result;
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(statement);
+      if (rc == SQLITE_ROW) {
+        result = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+        rc = SQLITE_OK;
+      }
+    }
+    sqlite3_finalize(statement);
+    if (rc == SQLITE_OK && result == "wal") return;
+    const bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+    if (!busy || std::chrono::steady_clock::now() > deadline) {
+      if (rc != SQLITE_OK) fail_sqlite(db_, rc, path_, "switching to WAL journaling");
+      fail("{}: cannot switch to WAL journaling (the journal mode stayed '{}')", path_, result);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void Database::begin_immediate() { exec("BEGIN IMMEDIATE"); }

@@ -57,6 +57,7 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* statement_ = nullptr;
   const std::string* path_;
+  std::string sql_;  // its start, for error messages
 };
 
 class Database {
@@ -98,6 +99,7 @@ class Database {
   }
 
  private:
+  void switch_to_wal();
   void begin_immediate();
   void commit();
   void rollback() noexcept;

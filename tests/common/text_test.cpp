@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
+#include "common/json.hpp"
 #include "common/text.hpp"
 
 namespace vitsweep {
@@ -37,6 +39,40 @@ TEST(FormatDuration, ReadsNaturally) {
   EXPECT_EQ(format_duration(12.34), "12.3s");
   EXPECT_EQ(format_duration(65), "1m 05s");
   EXPECT_EQ(format_duration(7380), "2h 03m");
+}
+
+}  // namespace
+}  // namespace vitsweep
+
+namespace vitsweep {
+namespace {
+
+TEST(StrictJson, NumberTooLargeIsAUsageErrorNamingTheSource) {
+  // Found by fuzz_sweep_file: nlohmann throws out_of_range, not parse_error, for this.
+  try {
+    parse_json_strict(R"({"alpha": 4001e489})", "a.json");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "a.json: number overflow parsing '4001e489'");
+  }
+}
+
+TEST(StrictJson, SyntaxErrorHasLineAndColumn) {
+  try {
+    parse_json_strict("{\n  \"a\": 1,\n}", "b.json");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("b.json:3:1: ", 0), 0u) << e.what();
+  }
+}
+
+TEST(StrictJson, DuplicateKeyIsNamedWithItsPath) {
+  try {
+    parse_json_strict(R"({"grid": {"alpha": [1], "alpha": [2]}})", "c.json");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "c.json: duplicate key 'grid.alpha'");
+  }
 }
 
 }  // namespace

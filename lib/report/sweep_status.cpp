@@ -1,0 +1,142 @@
+#include "report/sweep_status.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "common/text.hpp"
+#include "report/sweep_table.hpp"
+#include "report/trial_filter.hpp"
+
+namespace vitsweep::report {
+
+namespace {
+
+// Longer lists are cut: a status screen, not a log.
+constexpr int64_t kMaxListed = 20;
+
+std::string label(const std::string& identity, const std::vector<std::string>& keys) {
+  const Json json = Json::parse(identity, nullptr, false);
+  std::string text;
+  if (!json.is_object()) return text;
+  for (const auto& key : keys) {
+    if (!json.contains(key)) continue;
+    const Json& v = json[key];
+    const std::string value = v.is_string()         ? v.get<std::string>()
+                              : v.is_number_float() ? format_number(v.get<double>())
+                                                    : v.dump();
+    text += fmt::format("{}{}={}", text.empty() ? "" : " ", key, value);
+  }
+  return text;
+}
+
+std::string first_line(const std::string& text) {
+  const std::string line = text.substr(0, text.find('\n'));
+  return line.size() > 160 ? line.substr(0, 157) + "..." : line;
+}
+
+std::string sweep_status(store::Database& db, int64_t sweep_id, const std::string& sweep,
+                         double now) {
+  const std::vector<std::string> keys = varying_keys(db, sweep);
+  store::Statement counts = db.prepare(
+      "SELECT t.status, count(*), avg(t.wall_s) FROM sweep_trials st JOIN trials t ON t.hash = "
+      "st.trial_hash WHERE st.sweep_id = ? GROUP BY t.status");
+  counts.bind(1, sweep_id);
+  int64_t total = 0, done = 0, running = 0, queued = 0;
+  double mean_done_wall = NAN;
+  std::vector<std::pair<std::string, int64_t>> by_status;
+  while (counts.step()) {
+    const std::string status = counts.text(0);
+    const int64_t n = counts.integer(1);
+    total += n;
+    by_status.emplace_back(status, n);
+    if (status == "done") done = n, mean_done_wall = counts.real(2);
+    if (status == "running") running = n;
+    if (status == "queued") queued = n;
+  }
+  // Always in the same order, done first.
+  const std::vector<std::string> order = {"done",   "running",  "queued",
+                                          "failed", "diverged", "killed"};
+  std::string text = fmt::format("{}: {}/{} done", sweep, done, total);
+  for (const auto& status : order) {
+    if (status == "done") continue;
+    for (const auto& [s, n] : by_status) {
+      if (s == status && n > 0) text += fmt::format(", {} {}", n, status);
+    }
+  }
+  text += "\n";
+
+  store::Statement trials = db.prepare(
+      "SELECT t.hash, t.status, t.epochs_done, json_extract(t.identity, '$.epochs'), t.attempts, "
+      "t.error, t.heartbeat_at, t.host, "
+      "(SELECT avg(value) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
+      "(SELECT max(time) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
+      "t.identity "
+      "FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE st.sweep_id = ? AND "
+      "t.status IN ('running', 'failed', 'killed', 'diverged') "
+      "ORDER BY CASE t.status WHEN 'running' THEN 0 ELSE 1 END, st.position");
+  trials.bind(1, sweep_id);
+  int64_t listed = 0, unlisted = 0;
+  double running_left = 0;
+  while (trials.step()) {
+    if (listed >= kMaxListed) {
+      ++unlisted;
+      continue;
+    }
+    ++listed;
+    const std::string status = trials.text(1);
+    const int64_t epochs_done = trials.integer(2), epochs = trials.integer(3);
+    std::string line = fmt::format("  {:<8} {}  {}", status, trials.text(0).substr(0, 8),
+                                   label(trials.text(10), keys));
+    if (status == "running") {
+      line += fmt::format("  epoch {}/{}", epochs_done, epochs);
+      const double epoch_s = trials.real(8), last_epoch_at = trials.real(9);
+      if (std::isfinite(epoch_s) && epochs_done > 0) {
+        const double since = std::isfinite(last_epoch_at) ? std::max(0.0, now - last_epoch_at) : 0;
+        const double left =
+            std::max(0.0, static_cast<double>(epochs - epochs_done) * epoch_s - since);
+        running_left += left;
+        line += "  ETA " + format_duration(left);
+      } else {
+        line += "  ETA ? (no epoch finished yet)";
+      }
+      if (!trials.is_null(6)) {
+        line += fmt::format("  heartbeat {} ago on {}",
+                            format_duration(std::max(0.0, now - trials.real(6))), trials.text(7));
+      }
+    } else {
+      line += fmt::format("  attempt {}", trials.integer(4));
+      if (!trials.is_null(5)) line += "  " + first_line(trials.text(5));
+    }
+    text += line + "\n";
+  }
+  if (unlisted > 0) text += fmt::format("  ... and {} more\n", unlisted);
+  // The rest of the sweep at the pace of its finished trials, as many at once as run now.
+  if (running > 0 && std::isfinite(mean_done_wall) && done > 0) {
+    const double left = (static_cast<double>(queued) * mean_done_wall + running_left) /
+                        static_cast<double>(running);
+    text += fmt::format("  sweep ETA ~{} ({} queued at {} each, {} at a time)\n",
+                        format_duration(left), queued, format_duration(mean_done_wall), running);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string status_text(store::Database& db, const std::string& sweep, double now) {
+  if (!sweep.empty()) resolve_sweep(db, sweep);
+  store::Statement sweeps = db.prepare("SELECT id, name FROM sweeps ORDER BY id");
+  std::string text;
+  while (sweeps.step()) {
+    const std::string name = sweeps.text(1);
+    if (!sweep.empty() && name != sweep) continue;
+    text += sweep_status(db, sweeps.integer(0), name, now);
+  }
+  if (text.empty()) text = fmt::format("no sweeps in {}\n", db.path());
+  return text;
+}
+
+}  // namespace vitsweep::report

@@ -1,0 +1,173 @@
+#include "report/trial_slices.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/error.hpp"
+#include "common/text.hpp"
+#include "config/trial_config.hpp"
+
+namespace vitsweep::report {
+
+namespace {
+
+const KeyDescription* describe_key(const std::string& key) {
+  for (const auto& k : config_keys()) {
+    if (k.name == key) return &k;
+  }
+  return nullptr;
+}
+
+// Order of a value of `key`: its position among the key's choices when it has some (attn:
+// softmax first, then relu, relu2, ... as `sweep config keys` lists them), else value order.
+bool key_value_less(const std::string& key, const Value& a, const Value& b) {
+  const KeyDescription* k = describe_key(key);
+  const auto* sa = std::get_if<std::string>(&a);
+  const auto* sb = std::get_if<std::string>(&b);
+  if (k && !k->choices.empty() && sa && sb) {
+    const auto ia = std::find(k->choices.begin(), k->choices.end(), *sa) - k->choices.begin();
+    const auto ib = std::find(k->choices.begin(), k->choices.end(), *sb) - k->choices.begin();
+    if (ia != ib) return ia < ib;
+  }
+  return value_less(a, b);
+}
+
+}  // namespace
+
+RowSet TrialRows::all() const {
+  RowSet rows(size());
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  return rows;
+}
+
+const Value& TrialRows::at(size_t row, const std::string& column) const {
+  return table_.rows[row][table_.index(column)];
+}
+
+std::optional<double> TrialRows::number(size_t row, const std::string& column) const {
+  return as_number(at(row, column));
+}
+
+std::vector<std::string> varying_config_keys(const TrialRows& trials, const RowSet& rows) {
+  std::vector<std::string> keys;
+  if (rows.empty()) return keys;
+  for (const auto& key : config_key_names()) {
+    if (key == "seed" || !trials.table().find(key)) continue;
+    const Value& first = trials.at(rows.front(), key);
+    if (std::any_of(rows.begin(), rows.end(),
+                    [&](size_t r) { return !value_equal(trials.at(r, key), first); })) {
+      keys.push_back(key);
+    }
+  }
+  return keys;
+}
+
+std::string value_label(const std::string& key, const Value& value) {
+  const KeyDescription* k = describe_key(key);
+  if (key == "attn") return is_null(value) ? "-" : format_value(value);
+  if (k && k->type == "boolean" && as_number(value)) {
+    return fmt::format("{} {}", key, *as_number(value) != 0 ? "on" : "off");
+  }
+  return fmt::format("{}={}", key, is_null(value) ? "-" : format_value(value));
+}
+
+std::string values_label(const std::vector<std::string>& keys, const KeyValues& values) {
+  std::string label;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    // NULL: the key does not apply to this trial (alpha under softmax); saying so is noise.
+    if (is_null(values[i])) continue;
+    label += (label.empty() ? "" : ", ") + value_label(keys[i], values[i]);
+  }
+  return label;
+}
+
+Value default_value(const std::string& key) {
+  const KeyDescription* k = describe_key(key);
+  if (!k) fail("internal: no config key '{}'", key);
+  const Json& d = k->default_value;
+  if (d.is_boolean()) return static_cast<int64_t>(d.get<bool>() ? 1 : 0);
+  if (d.is_number_integer()) return d.get<int64_t>();
+  if (d.is_number()) return d.get<double>();
+  if (d.is_string()) return d.get<std::string>();
+  return std::monostate{};
+}
+
+std::vector<Group> group_by(const TrialRows& trials, const RowSet& rows,
+                            const std::vector<std::string>& keys) {
+  std::vector<Group> groups;
+  for (size_t r : rows) {
+    KeyValues key;
+    for (const auto& k : keys) key.push_back(trials.at(r, k));
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return std::equal(g.key.begin(), g.key.end(), key.begin(), value_equal);
+    });
+    if (it == groups.end())
+      groups.push_back({key, {r}});
+    else
+      it->rows.push_back(r);
+  }
+  std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (key_value_less(keys[i], a.key[i], b.key[i])) return true;
+      if (key_value_less(keys[i], b.key[i], a.key[i])) return false;
+    }
+    return false;
+  });
+  return groups;
+}
+
+RowSet select_rows(const TrialRows& trials, const RowSet& rows,
+                   const std::vector<std::string>& keys, const KeyValues& values) {
+  RowSet selected;
+  for (size_t r : rows) {
+    bool match = true;
+    for (size_t i = 0; i < keys.size() && match; ++i)
+      match = value_equal(trials.at(r, keys[i]), values[i]);
+    if (match) selected.push_back(r);
+  }
+  return selected;
+}
+
+Summary summarize_metric(const TrialRows& trials, const RowSet& rows, const std::string& metric) {
+  std::vector<double> values;
+  for (size_t r : rows) {
+    if (const auto v = trials.number(r, metric)) values.push_back(*v);
+  }
+  return summarize(values);
+}
+
+FigureSlice slice_for_figure(const TrialRows& trials, const RowSet& rows,
+                             const std::vector<std::string>& axes,
+                             const std::vector<std::string>& held) {
+  FigureSlice slice;
+  RowSet kept = rows;
+  const auto varying = varying_config_keys(trials, rows);
+  auto varies = [&](const std::string& key) {
+    return std::find(varying.begin(), varying.end(), key) != varying.end();
+  };
+  auto is_axis = [&](const std::string& key) {
+    return std::find(axes.begin(), axes.end(), key) != axes.end();
+  };
+  for (const auto& key : held) {
+    if (is_axis(key) || !varies(key)) continue;
+    const Value d = default_value(key);
+    RowSet at_default;
+    for (size_t r : kept) {
+      if (value_equal(trials.at(r, key), d)) at_default.push_back(r);
+    }
+    if (at_default.empty()) continue;  // no default trials: it becomes a panel key below
+    kept = std::move(at_default);
+    slice.notes.push_back(fmt::format("{} held at its default ({})", key, value_label(key, d)));
+  }
+  for (const auto& key : varying_config_keys(trials, kept)) {
+    if (!is_axis(key)) slice.panel_keys.push_back(key);
+  }
+  for (const Group& g : group_by(trials, kept, slice.panel_keys)) {
+    slice.panels.push_back({g.key, values_label(slice.panel_keys, g.key), g.rows});
+  }
+  return slice;
+}
+
+}  // namespace vitsweep::report

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "common/version.hpp"
 
 int main(int argc, char** argv) {
@@ -30,6 +31,19 @@ int main(int argc, char** argv) {
   vitsweep::cli::add_config_command(app);
   vitsweep::cli::add_bench_command(app);
   vitsweep::cli::add_worker_command(app);
+  // CLI11 reports an unknown command as "A subcommand is required": name it instead.
+  std::vector<std::string> commands;
+  bool known = false;
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    known = known || (argc > 1 && command->get_name() == argv[1]);
+    if (!command->get_group().empty()) commands.push_back(command->get_name());
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::fprintf(stderr, "sweep: unknown command '%s'%s; commands: %s\n", argv[1],
+                 vitsweep::did_you_mean(argv[1], commands).c_str(),
+                 vitsweep::join(commands).c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

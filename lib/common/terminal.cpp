@@ -9,7 +9,10 @@ namespace vitsweep {
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 ProgressLine::ProgressLine(double interval_seconds)
-    : terminal_(stderr_is_terminal()), interval_(interval_seconds) {}
+    : terminal_(stderr_is_terminal()),
+      interval_(interval_seconds),
+      // In a log, work shorter than one interval prints no progress at all.
+      last_time_(std::chrono::steady_clock::now()) {}
 
 ProgressLine::~ProgressLine() { clear(); }
 
@@ -23,7 +26,7 @@ void ProgressLine::update(const std::string& text) {
     std::fflush(stderr);
     shown_ = true;
   } else {
-    if (last_time_ != std::chrono::steady_clock::time_point{} && since < interval_) return;
+    if (since < interval_) return;
     std::fprintf(stderr, "%s\n", text.c_str());
   }
   last_time_ = now;

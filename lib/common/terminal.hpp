@@ -1,5 +1,6 @@
 // Progress for long work: a live line redrawn in place on a terminal, or a plain line every
-// `interval` seconds when stderr is a file or pipe (logs stay readable).
+// `interval` seconds when stderr is a file or pipe (logs stay readable, and work shorter than
+// an interval leaves nothing in them).
 #pragma once
 
 #include <chrono>

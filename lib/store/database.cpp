@@ -3,6 +3,7 @@
 #include <sys/statfs.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <thread>
 #include <filesystem>
@@ -21,8 +22,8 @@ std::string hint_for(int code) {
     case SQLITE_FULL: return " (the disk is full)";
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return fmt::format(" (another process held the write lock for more than {} s)",
-                         kBusyTimeoutMilliseconds / 1000);
+      return fmt::format(" (another process held the write lock for more than {:g} s)",
+                         busy_timeout_milliseconds() / 1000.0);
     case SQLITE_CANTOPEN: return " (missing folder, permissions, or not a file)";
     case SQLITE_IOERR: return " (an I/O error: disk full or failing?)";
     default: return "";
@@ -34,6 +35,15 @@ std::string hint_for(int code) {
 void fail_sqlite(sqlite3* db, int code, const std::string& path, std::string_view what) {
   const char* message = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
   fail("{}: {} failed: {}{}", path, what, message, hint_for(code));
+}
+
+int busy_timeout_milliseconds() {
+  static const int timeout = [] {
+    const char* text = std::getenv("VITSWEEP_BUSY_TIMEOUT_MS");
+    const int value = text ? std::atoi(text) : 0;
+    return value > 0 ? value : 15000;
+  }();
+  return timeout;
 }
 
 std::string network_filesystem_name(const std::string& folder) {
@@ -155,7 +165,7 @@ Database::Database(const std::string& path, Access access) : path_(path), access
     fail("{}: cannot open: {}{}", path, message, hint_for(rc));
   }
   sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, kBusyTimeoutMilliseconds);
+  sqlite3_busy_timeout(db_, busy_timeout_milliseconds());
   try {
     // Reading the header makes SQLite check the file is a database at all.
     user_version();
@@ -203,7 +213,7 @@ void Database::switch_to_wal() {
   // Changing the journal mode takes an exclusive lock, and SQLite can answer SQLITE_BUSY at once,
   // without its busy handler, when another connection is creating the same new file: retry.
   const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(kBusyTimeoutMilliseconds);
+                        std::chrono::milliseconds(busy_timeout_milliseconds());
   while (true) {
     sqlite3_stmt* statement = nullptr;
     int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &statement, nullptr);

@@ -116,7 +116,8 @@ class Database {
 // The name of a network file system holding `folder`, or empty when it is local.
 std::string network_filesystem_name(const std::string& folder);
 
-// How long a writer waits for another writer's transaction before giving up.
-constexpr int kBusyTimeoutMilliseconds = 15000;
+// How long a writer waits for another writer's transaction before giving up: 15 s, or
+// VITSWEEP_BUSY_TIMEOUT_MS (tests shorten it).
+int busy_timeout_milliseconds();
 
 }  // namespace vitsweep::store

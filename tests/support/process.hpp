@@ -23,16 +23,18 @@ struct CommandResult {
   std::string out, err;
 };
 
-// Starts `sweep args...` in `cwd` with stdout and stderr going to the given files.
-inline pid_t start_sweep(const std::vector<std::string>& args, const std::string& cwd,
-                         const std::string& out_file, const std::string& err_file) {
-  std::vector<std::string> argv = {sweep_program()};
-  argv.insert(argv.end(), args.begin(), args.end());
+// Starts `argv` (a full path first) in `cwd` with extra environment variables ("K=V") and
+// stdout and stderr going to the given files.
+inline pid_t start_program(std::vector<std::string> argv, const std::string& cwd,
+                           const std::string& out_file, const std::string& err_file,
+                           const std::vector<std::string>& env = {}) {
   std::vector<char*> c_args;
   for (auto& a : argv) c_args.push_back(a.data());
   c_args.push_back(nullptr);
+  std::vector<std::string> environment = env;
   const pid_t pid = ::fork();
   if (pid == 0) {
+    for (auto& e : environment) ::putenv(e.data());
     if (::chdir(cwd.c_str()) != 0) ::_exit(126);
     const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -46,19 +48,36 @@ inline pid_t start_sweep(const std::vector<std::string>& args, const std::string
   return pid;
 }
 
+// Starts `sweep args...` in `cwd` with stdout and stderr going to the given files.
+inline pid_t start_sweep(const std::vector<std::string>& args, const std::string& cwd,
+                         const std::string& out_file, const std::string& err_file,
+                         const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv = {sweep_program()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return start_program(argv, cwd, out_file, err_file, env);
+}
+
 inline int wait_for_exit(pid_t pid) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-inline CommandResult run_sweep(const std::vector<std::string>& args, const std::string& cwd) {
+inline CommandResult run_program(const std::vector<std::string>& argv, const std::string& cwd,
+                                 const std::vector<std::string>& env = {}) {
   const std::string out = cwd + "/.stdout", err = cwd + "/.stderr";
   CommandResult r;
-  r.exit_code = wait_for_exit(start_sweep(args, cwd, out, err));
+  r.exit_code = wait_for_exit(start_program(argv, cwd, out, err, env));
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+inline CommandResult run_sweep(const std::vector<std::string>& args, const std::string& cwd,
+                               const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv = {sweep_program()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv, cwd, env);
 }
 
 // Polls `condition` every 20 ms for up to `seconds`.

@@ -1,0 +1,172 @@
+// Damaged and mismatched checkpoints: every defect is refused with a message naming the file and
+// what is wrong, before anything is allocated from the file's claims.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "engine/checkpoint.hpp"
+#include "engine/safetensors.hpp"
+#include "support/process.hpp"
+#include "support/thrown.hpp"
+
+namespace vitsweep::engine {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+using testing::thrown_message;
+
+std::string header_file(const std::string& header, const std::string& data) {
+  std::string bytes(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  return bytes + header + data;
+}
+
+std::string parse_error(const std::string& bytes) {
+  return thrown_message([&] {
+    SafetensorsFile::parse(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                           "ck.safetensors");
+  });
+}
+
+TEST(SafetensorsFaults, GoodFileRoundTrips) {
+  TempDir dir;
+  SafetensorsWriter writer;
+  const float values[3] = {1, 2, 3};
+  const int64_t labels[2] = {7, -1};
+  writer.add_f32("w", {3}, values);
+  writer.add_i64("labels", {2}, labels);
+  writer.set_metadata("k", "v");
+  writer.write(dir.file("a.safetensors"));
+  const SafetensorsFile file = SafetensorsFile::read(dir.file("a.safetensors"));
+  EXPECT_EQ(file.f32("w"), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(file.integers("labels"), (std::vector<int64_t>{7, -1}));
+  EXPECT_EQ(file.metadata_value("k"), "v");
+}
+
+TEST(SafetensorsFaults, EachDefectIsNamed) {
+  const std::string good_header =
+      R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  const std::string data(8, '\0');
+  struct Case {
+    std::string bytes, expected;
+  } cases[] = {
+      {"abc", "expected at least 8"},
+      {header_file(good_header, data).substr(0, 20), "header length"},
+      {header_file("not json", data), "not a JSON object"},
+      {header_file(R"({"w":{"dtype":"F99","shape":[2],"data_offsets":[0,8]}})", data), "unknown dtype"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data), "needs 12 bytes"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,80]}})", data), "outside the 8 bytes"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", data), "outside"},
+      {header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                   R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                   data),
+       "overlaps"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data), "unused bytes"},
+      {header_file(good_header, data + "xx"), "after the last tensor"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", data),
+       "too large"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", data), "bad shape"},
+  };
+  for (const auto& c : cases) EXPECT_THAT(parse_error(c.bytes), HasSubstr(c.expected)) << c.expected;
+  // A header length far beyond the file is refused before reading (no 2^62-byte allocation).
+  std::string huge(16, '\0');
+  const uint64_t n = uint64_t{1} << 62;
+  std::memcpy(huge.data(), &n, 8);
+  EXPECT_THAT(parse_error(huge), HasSubstr("goes beyond the file"));
+}
+
+TEST(SafetensorsFaults, TruncatedFileOnDiskIsNamed) {
+  TempDir dir;
+  SafetensorsWriter writer;
+  const std::vector<float> values(1000, 1.0f);
+  writer.add_f32("w", {1000}, values.data());
+  writer.write(dir.file("a.safetensors"));
+  const std::string bytes = testing::read_file(dir.file("a.safetensors"));
+  testing::write_file(dir.file("cut.safetensors"), bytes.substr(0, bytes.size() - 100));
+  const std::string message = thrown_message([&] { SafetensorsFile::read(dir.file("cut.safetensors")); });
+  EXPECT_THAT(message, HasSubstr(dir.file("cut.safetensors")));
+  EXPECT_THAT(message, HasSubstr("outside the 3900 bytes of data"));
+}
+
+TEST(SafetensorsFaults, WrongDtypeOrShapeAgainstTheModelIsNamed) {
+  TempDir dir;
+  SafetensorsWriter writer;
+  const float values[4] = {};
+  writer.add_f32("head.bias", {4}, values);
+  writer.write(dir.file("a.safetensors"));
+  const SafetensorsFile file = SafetensorsFile::read(dir.file("a.safetensors"));
+  float out[10];
+  EXPECT_THAT(thrown_message([&] { file.copy_f32("head.bias", {10}, out); }),
+              HasSubstr("tensor 'head.bias': expected shape [10], found [4]"));
+  EXPECT_THAT(thrown_message([&] { file.integers("head.bias"); }),
+              HasSubstr("expected dtype I64 or I32, found F32"));
+}
+
+// Through the program: --resume from another config's checkpoint, eval of a damaged file.
+class CheckpointCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto r = testing::run_sweep(
+        {"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64", "--set",
+         "synthetic_test=32", "--set", "model=nano/4", "--set", "epochs=1", "--set",
+         "batch_size=16", "--set", "threads=1", "--save", "ck.safetensors"},
+        dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  TempDir dir;
+};
+
+TEST_F(CheckpointCli, ResumeWithAnotherConfigIsRefusedNamingTheKey) {
+  const auto r = testing::run_sweep(
+      {"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64", "--set",
+       "synthetic_test=32", "--set", "model=nano/4", "--set", "epochs=2", "--set", "batch_size=16",
+       "--set", "attn=relu", "--resume", "ck.safetensors"},
+      dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("cannot resume: the checkpoint was trained with attn=\"softmax\", "
+                               "this run has attn=\"relu\""));
+}
+
+TEST_F(CheckpointCli, InitFromAModelOfAnotherShapeIsRefusedNamingTheTensor) {
+  const auto r = testing::run_sweep(
+      {"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64", "--set",
+       "synthetic_test=32", "--set", "model=micro/4", "--set", "epochs=1", "--set",
+       "batch_size=16", "--init-from", "ck.safetensors"},
+      dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("expected shape"));
+}
+
+TEST_F(CheckpointCli, EvalOfATruncatedCheckpointFailsCleanly) {
+  const std::string bytes = testing::read_file(dir.file("ck.safetensors"));
+  testing::write_file(dir.file("ck.safetensors"), bytes.substr(0, bytes.size() / 2));
+  const auto r = testing::run_sweep({"eval", "--checkpoint", "ck.safetensors"}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("ck.safetensors: tensor"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+}
+
+TEST_F(CheckpointCli, MismatchedOptimizerStateIsDetectedOnResume) {
+  // The weights file says step N; an optimizer file from another run says something else.
+  const std::string good_weights = testing::read_file(dir.file("ck.safetensors"));
+  const auto r2 = testing::run_sweep(
+      {"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64", "--set",
+       "synthetic_test=32", "--set", "model=nano/4", "--set", "epochs=2", "--set",
+       "batch_size=16", "--set", "threads=1", "--save", "ck.safetensors"},
+      dir.path());
+  ASSERT_EQ(r2.exit_code, 0);
+  testing::write_file(dir.file("ck.safetensors"), good_weights);  // epoch 1 weights, epoch 2 moments
+  const auto r = testing::run_sweep(
+      {"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64", "--set",
+       "synthetic_test=32", "--set", "model=nano/4", "--set", "epochs=3", "--set",
+       "batch_size=16", "--resume", "ck.safetensors"},
+      dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("the pair is mismatched"));
+}
+
+}  // namespace
+}  // namespace vitsweep::engine

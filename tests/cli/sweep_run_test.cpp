@@ -11,6 +11,7 @@
 
 #include "store/database.hpp"
 #include "support/process.hpp"
+#include "support/sweep_fixtures.hpp"
 
 namespace vitsweep {
 namespace {
@@ -20,15 +21,7 @@ using testing::eventually;
 using testing::run_sweep;
 using testing::TempDir;
 
-// Trials of ~1 s per epoch on one thread: long enough to interrupt between epochs.
-constexpr const char* kSweep = R"({
-  "name": "e2e",
-  "base": {"dataset": "synthetic", "synthetic_size": 16, "synthetic_train": 4096,
-           "synthetic_test": 256, "model": "micro/4", "epochs": 3, "batch_size": 32,
-           "warmup_steps": 20},
-  "grid": {"attn": ["softmax", "relu"]},
-  "seeds": 2
-})";
+constexpr const char* kSweep = testing::kSlowSweep;
 
 struct TrialRow {
   std::string status;

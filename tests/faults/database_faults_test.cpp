@@ -11,6 +11,7 @@
 
 #include "store/database.hpp"
 #include "support/process.hpp"
+#include "support/sweep_fixtures.hpp"
 
 namespace vitsweep {
 namespace {
@@ -27,15 +28,7 @@ constexpr const char* kTinySweep = R"({
   "seeds": 2
 })";
 
-// Trials of ~1 s per epoch on one thread, for interrupting between epochs.
-constexpr const char* kSlowSweep = R"({
-  "name": "storm",
-  "base": {"dataset": "synthetic", "synthetic_size": 16, "synthetic_train": 4096,
-           "synthetic_test": 256, "model": "micro/4", "epochs": 3, "batch_size": 32,
-           "warmup_steps": 20},
-  "grid": {"attn": ["softmax", "relu"]},
-  "seeds": 2
-})";
+using testing::kSlowSweep;
 
 std::string query_one(const std::string& db, const std::string& sql) {
   store::Database database(db, store::Database::Access::read_only);

@@ -15,7 +15,6 @@
 #include "common/interrupt.hpp"
 #include "common/terminal.hpp"
 #include "common/text.hpp"
-#include "config/trial_config.hpp"
 #include "report/sweep_status.hpp"
 #include "report/sweep_table.hpp"
 #include "runner/child_process.hpp"
@@ -23,6 +22,7 @@
 #include "runner/trial_worker.hpp"
 #include "store/results_store.hpp"
 #include "sweep/expansion.hpp"
+#include "sweep/labels.hpp"
 #include "sweep/sweep_file.hpp"
 
 namespace vitsweep::cli {
@@ -57,36 +57,6 @@ void add_source_options(CLI::App* command, SweepSource& source) {
   command->add_option("--grid", source.grids,
                       "KEY=V1,V2,... replaces (or adds) a grid axis (repeatable), e.g. "
                       "--grid alpha=0,0.5,1");
-}
-
-// "attn=relu alpha=0.5 seed=1": the keys whose value differs across the sweep (a key missing
-// from some trials, like alpha under softmax, differs too), in config key order.
-std::map<std::string, std::string> trial_labels(const std::vector<sweep::PlannedTrial>& trials) {
-  std::vector<std::string> varying;
-  for (const std::string& key : config_key_names()) {
-    for (const auto& t : trials) {
-      const bool same = t.identity.contains(key) == trials.front().identity.contains(key) &&
-                        (!t.identity.contains(key) || t.identity[key] == trials.front().identity[key]);
-      if (!same) {
-        varying.push_back(key);
-        break;
-      }
-    }
-  }
-  std::map<std::string, std::string> labels;
-  for (const auto& t : trials) {
-    std::string label;
-    for (const auto& key : varying) {
-      if (!t.identity.contains(key)) continue;
-      const auto& v = t.identity[key];
-      const std::string text = v.is_string()         ? v.get<std::string>()
-                               : v.is_number_float() ? format_number(v.get<double>())
-                                                     : v.dump();
-      label += fmt::format("{}{}={}", label.empty() ? "" : " ", key, text);
-    }
-    labels[t.hash] = label.empty() ? t.hash.substr(0, 8) : label;
-  }
-  return labels;
 }
 
 std::string runs_folder(const std::string& db) {
@@ -139,7 +109,7 @@ void add_plan_command(CLI::App& app) {
         return static_cast<int64_t>(shown.size()) < *limit;
       });
     }
-    const auto labels = trial_labels(shown);
+    const auto labels = sweep::trial_labels(shown);
     report::TextTable table;
     table.header = {"#", "trial", "settings"};
     for (const auto& t : shown) {
@@ -220,7 +190,7 @@ void add_run_command(CLI::App& app) {
     }
     std::fflush(stdout);
 
-    const auto labels = trial_labels(trials);
+    const auto labels = sweep::trial_labels(trials);
     runner::RunOptions options;
     options.jobs = jobs;
     options.threads = threads;

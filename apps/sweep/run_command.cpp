@@ -139,6 +139,7 @@ void add_run_command(CLI::App& app) {
     bool yes = false, quiet = false;
     store::RunPolicy policy;
     bool fail_fast = false;
+    int64_t log_every = 0;
   };
   auto o = std::make_shared<Options>();
   add_source_options(run, o->source);
@@ -153,6 +154,10 @@ void add_run_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   run->add_flag("--fail-fast", o->fail_fast, "Stop the sweep at the first failed trial");
+  run->add_option("--log-every", o->log_every,
+                  "Also store each trial's batch loss and learning rate every N steps (metrics "
+                  "step_loss, step_lr)")
+      ->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet,-q", o->quiet, "No live progress line (for logs); finished trials still print");
   run->callback([o] {
     const sweep::SweepSpec spec = o->source.load();
@@ -198,6 +203,7 @@ void add_run_command(CLI::App& app) {
     options.worker_program = runner::current_executable();
     options.policy = o->policy;
     options.fail_fast = o->fail_fast;
+    options.log_every = o->log_every;
     ProgressLine progress;
     runner::RunnerListener listener;
     listener.on_note = [&](const std::string& text) { progress.print(stderr, "note: " + text); };
@@ -265,10 +271,12 @@ void add_worker_command(CLI::App& app) {
   worker->group("");  // internal: hidden from --help
   auto dir = std::make_shared<std::string>();
   auto threads = std::make_shared<int>(0);
+  auto log_every = std::make_shared<int64_t>(0);
   worker->add_option("dir", *dir, "Trial folder holding config.json")->required();
   worker->add_option("--threads", *threads, "Threads");
-  worker->callback([dir, threads] {
-    const int status = runner::run_trial_worker(*dir, *threads, stdout);
+  worker->add_option("--log-every", *log_every, "A step event every N steps (0: none)");
+  worker->callback([dir, threads, log_every] {
+    const int status = runner::run_trial_worker(*dir, *threads, *log_every, stdout);
     if (status != 0) throw Error(fmt::format("worker exited with {}", status));
   });
 }

@@ -190,6 +190,8 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
         p.total_steps = step_limited ? std::min(config_.max_steps, schedule_.total_steps)
                                      : schedule_.total_steps;
         p.loss = loss_sum / seen;
+        p.batch_loss = r.loss;
+        p.lr = record.lr;
         p.images_per_second = seen / seconds_since(epoch_start);
         callbacks.on_step(p);
       }

@@ -25,6 +25,8 @@ struct StepProgress {
   int64_t step_in_epoch = 0, steps_per_epoch = 0;
   int64_t step = 0, total_steps = 0;
   double loss = 0;              // running mean over the epoch so far
+  double batch_loss = 0;        // this step's batch
+  double lr = 0;                // this step's learning rate
   double images_per_second = 0; // this epoch so far
 };
 

@@ -19,6 +19,12 @@ std::string encode(const ProgressEvent& e) {
       .dump();
 }
 
+std::string encode(const StepEvent& e) {
+  return OrderedJson{{"event", "step"}, {"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss},
+                     {"lr", e.lr}}
+      .dump();
+}
+
 std::string encode_epoch(const engine::EpochRecord& record) {
   return OrderedJson{{"event", "epoch"}, {"record", engine::to_json(record)}}.dump();
 }
@@ -62,6 +68,12 @@ std::optional<TrialEvent> decode(const std::string& line) {
       e.progress.total_steps = json.value("total_steps", int64_t{0});
       e.progress.loss = json.value("loss", 0.0);
       e.progress.images_per_second = json.value("img_per_s", 0.0);
+    } else if (kind == "step") {
+      e.kind = TrialEvent::Kind::step;
+      e.step.epoch = json.value("epoch", int64_t{0});
+      e.step.step = json.value("step", int64_t{0});
+      e.step.loss = json.value("loss", 0.0);
+      e.step.lr = json.value("lr", 0.0);
     } else if (kind == "epoch" && json.contains("record")) {
       e.kind = TrialEvent::Kind::epoch;
       e.epoch = engine::epoch_record_from_json(json["record"]);

@@ -9,6 +9,7 @@
 //   {"event":"start","epochs_done":K,"steps_per_epoch":S,"total_steps":T,"params":P,
 //    "flops_per_image":F}
 //   {"event":"progress","epoch":E,"step":N,"total_steps":T,"loss":X,"img_per_s":Y}  (<= 1 per s)
+//   {"event":"step","epoch":E,"step":N,"loss":X,"lr":R}  every --log-every steps (batch loss)
 //   {"event":"epoch","record":{EpochRecord}}  sent after that epoch's checkpoint is on disk
 //   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | interrupted
 // then exit status 0. Any other exit (a non-zero status, a signal, no "end" line) is a failure
@@ -39,16 +40,23 @@ struct ProgressEvent {
   double loss = 0, images_per_second = 0;
 };
 
+struct StepEvent {
+  int64_t epoch = 0, step = 0;
+  double loss = 0, lr = 0;
+};
+
 struct TrialEvent {
-  enum class Kind { start, progress, epoch, end } kind;
+  enum class Kind { start, progress, step, epoch, end } kind;
   StartEvent start;
   ProgressEvent progress;
+  StepEvent step;
   engine::EpochRecord epoch;
   engine::TrialOutcome outcome;
 };
 
 std::string encode(const StartEvent& event);
 std::string encode(const ProgressEvent& event);
+std::string encode(const StepEvent& event);
 std::string encode_epoch(const engine::EpochRecord& record);
 std::string encode_end(const engine::TrialOutcome& outcome);
 

@@ -102,7 +102,8 @@ RunSummary run_sweep_trials(store::ResultsStore& store, int64_t sweep_id, const 
     slot.trial.epochs = claim.config.value("epochs", int64_t{0});
     slot.process = std::make_unique<ChildProcess>(
         std::vector<std::string>{options.worker_program, "worker", dir.string(), "--threads",
-                                 std::to_string(options.threads)},
+                                 std::to_string(options.threads), "--log-every",
+                                 std::to_string(options.log_every)},
         (dir / kLogFile).string());
     slots.push_back(std::move(slot));
   };
@@ -122,6 +123,10 @@ RunSummary run_sweep_trials(store::ResultsStore& store, int64_t sweep_id, const 
         slot.trial.epoch = event->progress.epoch;
         slot.trial.step = event->progress.step;
         slot.trial.total_steps = event->progress.total_steps;
+        break;
+      case TrialEvent::Kind::step:
+        store.record_step(slot.trial.hash, event->step.epoch, event->step.step, event->step.loss,
+                          event->step.lr, store::unix_now());
         break;
       case TrialEvent::Kind::epoch:
         store.record_epoch(slot.trial.hash, event->epoch, store::unix_now());

@@ -24,6 +24,7 @@ struct RunOptions {
   double lease_seconds = 60;      // a runner silent for this long is presumed dead
   double heartbeat_seconds = 5;
   double stop_grace_seconds = 30; // after SIGTERM, how long children get to stop cleanly
+  int64_t log_every = 0;          // > 0: store the batch loss every this many steps
 };
 
 struct RunningTrial {

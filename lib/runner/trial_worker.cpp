@@ -23,7 +23,7 @@ void send(FILE* events, const std::string& line) {
 
 }  // namespace
 
-int run_trial_worker(const std::string& trial_dir, int threads, FILE* events) {
+int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_every, FILE* events) {
   namespace fs = std::filesystem;
   const std::string config_path = (fs::path(trial_dir) / kConfigFile).string();
   const std::string checkpoint = (fs::path(trial_dir) / kCheckpointFile).string();
@@ -50,6 +50,9 @@ int run_trial_worker(const std::string& trial_dir, int threads, FILE* events) {
   engine::TrainerCallbacks callbacks;
   auto last_progress = std::chrono::steady_clock::now();
   callbacks.on_step = [&](const engine::StepProgress& p) {
+    if (log_every > 0 && p.step % log_every == 0) {
+      send(events, encode(StepEvent{p.epoch, p.step, p.batch_loss, p.lr}));
+    }
     const auto now = std::chrono::steady_clock::now();
     if (now - last_progress < std::chrono::seconds(1)) return;
     last_progress = now;

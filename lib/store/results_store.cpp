@@ -192,6 +192,20 @@ void ResultsStore::record_epoch(const std::string& hash, const engine::EpochReco
   });
 }
 
+void ResultsStore::record_step(const std::string& hash, int64_t epoch, int64_t step, double loss,
+                               double lr, double now) {
+  db_.write([&] {
+    Statement put = db_.prepare(
+        "INSERT OR REPLACE INTO metrics (trial_hash, name, step, epoch, value, time) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    put.bind(1, hash).bind(2, "step_loss").bind(3, step).bind(4, epoch).bind(5, loss).bind(6, now);
+    put.run();
+    put.reset();
+    put.bind(1, hash).bind(2, "step_lr").bind(3, step).bind(4, epoch).bind(5, lr).bind(6, now);
+    put.run();
+  });
+}
+
 void ResultsStore::finish_trial(const std::string& hash, const TrialFinish& f, double now) {
   const engine::TrialOutcome& o = f.outcome;
   if (f.status == kDone && !std::isfinite(o.final_test.accuracy)) {

@@ -106,6 +106,10 @@ class ResultsStore {
   // Per-epoch metrics of a running trial (idempotent: a resumed trial may report an epoch again).
   void record_epoch(const std::string& hash, const engine::EpochRecord& record, double now);
 
+  // Per-step metrics (sweep run --log-every): step_loss (the batch's loss) and step_lr.
+  void record_step(const std::string& hash, int64_t epoch, int64_t step, double loss, double lr,
+                   double now);
+
   // Final state. 'done' requires a test accuracy: a trial is never marked done without results.
   void finish_trial(const std::string& hash, const TrialFinish& finish, double now);
 

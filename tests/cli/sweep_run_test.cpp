@@ -236,6 +236,17 @@ TEST_F(SweepRun, FinishedTrialsAreLinkedIntoOtherSweepsNotRerun) {
   EXPECT_EQ(count(db(), "SELECT max(attempts) FROM trials"), 1);
 }
 
+TEST_F(SweepRun, LogEveryStoresStepMetrics) {
+  // 4096 images / 32 per batch = 128 steps per epoch, 1 epoch: steps 25, 50, 75, 100, 125.
+  const auto r = run_sweep(run_args({"--set", "epochs=1", "--log-every", "25"}), dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(db(), "SELECT count(*) FROM metrics WHERE name = 'step_loss'"), 4 * 5);
+  EXPECT_EQ(count(db(), "SELECT count(DISTINCT step) FROM metrics WHERE name = 'step_lr'"), 5);
+  EXPECT_EQ(count(db(), "SELECT count(*) FROM metrics WHERE name = 'step_loss' AND "
+                        "(value IS NULL OR epoch != 1)"),
+            0);
+}
+
 TEST_F(SweepRun, ManyTrialsNeedYes) {
   const auto r = run_sweep(run_args({"--grid", "alpha={\"linspace\": [0, 2, 500]}", "--grid",
                                      "attn=relu"}),

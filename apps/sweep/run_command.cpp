@@ -179,6 +179,12 @@ void add_run_command(CLI::App& app) {
     store::ResultsStore store(o->db);
     const store::Registration reg =
         store.register_sweep({spec.name, spec.description, o->source.file, spec.document()}, to_store);
+    if (reg.unlinked > 0) {
+      fmt::print(stderr,
+                 "note: {} trial(s) of an earlier version of sweep {} are no longer part of it "
+                 "(their results stay in the database)\n",
+                 reg.unlinked, spec.name);
+    }
     const std::string runs = runs_folder(o->db);
     for (const auto& hash : store.prepare_run(reg.sweep_id, o->policy)) {
       fs::remove_all(fs::path(runs) / hash);  // --force: start those trials from scratch

@@ -66,6 +66,18 @@ Registration ResultsStore::register_sweep(const SweepRecord& sweep,
       if (state == kDone || state == kDiverged) ++r.finished;
     }
     r.trials = static_cast<int64_t>(trials.size());
+    db_.exec("CREATE TEMP TABLE IF NOT EXISTS current_trials (hash TEXT PRIMARY KEY)");
+    db_.exec("DELETE FROM current_trials");
+    Statement current = db_.prepare("INSERT OR IGNORE INTO current_trials (hash) VALUES (?)");
+    for (const TrialToStore& t : trials) {
+      current.reset();
+      current.bind(1, t.hash).run();
+    }
+    Statement unlink = db_.prepare(
+        "DELETE FROM sweep_trials WHERE sweep_id = ? AND trial_hash NOT IN "
+        "(SELECT hash FROM current_trials)");
+    unlink.bind(1, r.sweep_id).run();
+    r.unlinked = db_.changes();
     return r;
   });
 }

@@ -41,6 +41,7 @@ struct Registration {
   int64_t trials = 0;        // in the sweep
   int64_t new_trials = 0;    // never seen before in this database
   int64_t finished = 0;      // already done or diverged (from this or another sweep): not re-run
+  int64_t unlinked = 0;      // trials of an earlier version of the sweep that it no longer holds
 };
 
 // Who runs trials: one per `sweep run` process.
@@ -83,7 +84,9 @@ class ResultsStore {
 
   Database& db() { return db_; }
 
-  // Creates or updates the sweep, inserts unseen trials as queued and links every trial.
+  // Creates or updates the sweep, inserts unseen trials as queued and links every trial. The
+  // sweep then holds exactly these trials: those of an earlier version of it are unlinked (their
+  // results stay in the database, under any other sweep that holds them).
   Registration register_sweep(const SweepRecord& sweep, const std::vector<TrialToStore>& trials);
   std::optional<int64_t> find_sweep(const std::string& name);
 

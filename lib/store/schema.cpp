@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <set>
 #include <vector>
 
 #include "common/error.hpp"
@@ -75,7 +76,8 @@ const std::vector<std::string> kEpochMetrics = {"train_loss", "train_acc", "val_
                                                 "test_loss",  "test_acc",  "lr",       "epoch_s",
                                                 "img_per_s"};
 
-std::string results_view_sql() {
+// `temp`: a TEMP view, which a read-only connection may create to see keys its file predates.
+std::string results_view_sql(bool temp = false) {
   std::string columns;
   for (const KeyDescription& key : config_keys()) {
     columns += fmt::format("  json_extract(t.identity, '$.{0}') AS {0},\n", key.name);
@@ -83,7 +85,7 @@ std::string results_view_sql() {
   std::string metrics;
   for (const std::string& m : final_metric_columns()) metrics += fmt::format("  t.{},\n", m);
   return fmt::format(R"sql(
-CREATE VIEW results AS
+CREATE {}VIEW results AS
 SELECT
   s.name AS sweep,
   t.hash AS trial,
@@ -102,7 +104,7 @@ LEFT JOIN (
   FROM metrics WHERE name = 'test_acc' GROUP BY trial_hash
 ) best ON best.trial_hash = t.hash;
 )sql",
-                     columns, metrics);
+                     temp ? "TEMP " : "", columns, metrics);
 }
 
 std::string epochs_view_sql() {
@@ -135,6 +137,35 @@ const std::vector<std::function<void(Database&)>>& migrations() {
   return steps;
 }
 
+// Whether the results view has a column for every config key this build knows.
+bool results_view_is_current(Database& db) {
+  Statement columns = db.prepare("SELECT name FROM pragma_table_info('results')");
+  std::set<std::string> present;
+  while (columns.step()) present.insert(columns.text(0));
+  for (const KeyDescription& key : config_keys()) {
+    if (!present.contains(key.name)) return false;
+  }
+  return true;
+}
+
+// The results view is derived from the config keys, not part of the schema version: a build that
+// knows more keys than the file's view recreates it (a read-only connection shadows it with a
+// TEMP view for its own queries, leaving the file untouched).
+void refresh_results_view(Database& db) {
+  if (results_view_is_current(db)) return;
+  if (db.access() == Database::Access::read_only) {
+    db.exec("PRAGMA query_only=OFF");  // the connection itself is read-only: only TEMP can change
+    db.exec(results_view_sql(/*temp=*/true));
+    db.exec("PRAGMA query_only=ON");
+    return;
+  }
+  db.write([&] {
+    if (results_view_is_current(db)) return;  // another runner refreshed it meanwhile
+    db.exec("DROP VIEW results");
+    db.exec(results_view_sql());
+  });
+}
+
 }  // namespace
 
 const std::vector<std::string>& final_metric_columns() {
@@ -164,7 +195,10 @@ void ensure_schema(Database& db) {
            db.path());
     }
   }
-  if (version == kSchemaVersion) return;
+  if (version == kSchemaVersion) {
+    refresh_results_view(db);
+    return;
+  }
   if (db.access() == Database::Access::read_only) {
     fail("{}: schema version {} needs migrating to {}: run `sweep run` on it once", db.path(),
          version, kSchemaVersion);
@@ -176,6 +210,7 @@ void ensure_schema(Database& db) {
       db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
     }
   });
+  refresh_results_view(db);
 }
 
 }  // namespace vitsweep::store

@@ -75,6 +75,51 @@ TEST(Schema, NewerVersionIsRefusedAndTheFileLeftUnchanged) {
   EXPECT_EQ(testing::read_file(path), before);
 }
 
+// A database written by a build that knew fewer config keys: its results view lacks a column.
+void drop_key_from_results_view(const std::string& path, const std::string& key) {
+  Database db(path, Database::Access::read_write);
+  Statement view = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'results'");
+  ASSERT_TRUE(view.step());
+  std::string sql = view.text(0);
+  const std::string column = fmt::format("  json_extract(t.identity, '$.{0}') AS {0},\n", key);
+  const size_t at = sql.find(column);
+  ASSERT_NE(at, std::string::npos) << sql;
+  sql.erase(at, column.size());
+  db.exec("DROP VIEW results");
+  db.exec(sql);
+}
+
+bool results_view_has_column(Database& db, const std::string& name) {
+  Statement columns = db.prepare("SELECT count(*) FROM pragma_table_info('results') WHERE name = ?");
+  columns.bind(1, name);
+  columns.step();
+  return columns.integer(0) == 1;
+}
+
+TEST(Schema, ResultsViewGainsConfigKeysAddedSinceTheFileWasWritten) {
+  TempDir dir;
+  const std::string path = dir.file("r.db");
+  { ResultsStore store(path); }
+  drop_key_from_results_view(path, "gate");
+  const std::string before = testing::read_file(path);
+  {
+    // Read-only: queries see the column, the file is not touched.
+    ResultsStore reader(path, Database::Access::read_only);
+    EXPECT_TRUE(results_view_has_column(reader.db(), "gate"));
+    Statement q = reader.db().prepare("SELECT count(gate) FROM results");
+    EXPECT_TRUE(q.step());
+  }
+  EXPECT_EQ(testing::read_file(path), before);
+  {
+    Database raw(path, Database::Access::read_only);
+    EXPECT_FALSE(results_view_has_column(raw, "gate"));
+  }
+  // Read-write: the view in the file is recreated.
+  { ResultsStore writer(path); }
+  Database raw(path, Database::Access::read_only);
+  EXPECT_TRUE(results_view_has_column(raw, "gate"));
+}
+
 TEST(Schema, FileThatIsNotSqliteIsRefusedByName) {
   TempDir dir;
   const std::string path = dir.file("notes.db");
@@ -142,6 +187,25 @@ TEST(ResultsStore, RegistrationCountsNewAndFinishedTrials) {
   EXPECT_EQ(second.finished, 1);
   EXPECT_EQ(store.status_counts(second.sweep_id).done, 1);
   EXPECT_EQ(store.status_counts(second.sweep_id).queued, 1);
+}
+
+TEST(ResultsStore, ReRegisteringASweepReplacesItsTrialsAndKeepsResults) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(3)).sweep_id;
+  const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+  store.finish_trial(claim->hash, {kDone, "", finished_outcome(0.9), 1, 10, 1.0}, 101);
+  // The sweep file changed: two of its old trials are gone, two new ones came.
+  auto trials = make_trials(1);
+  for (const auto& t : make_trials(2, "v")) trials.push_back(t);
+  const Registration r = store.register_sweep({"a", "", "", {}}, trials);
+  EXPECT_EQ(r.unlinked, 2);
+  EXPECT_EQ(r.trials, 3);
+  EXPECT_EQ(store.status_counts(sweep).total(), 3);
+  EXPECT_EQ(store.status_counts(sweep).done, 1);
+  Statement kept = store.db().prepare("SELECT count(*) FROM trials");
+  kept.step();
+  EXPECT_EQ(kept.integer(0), 5) << "unlinked trials keep their rows";
 }
 
 TEST(ResultsStore, ClaimsInPositionOrderAndNeverTwice) {

@@ -15,11 +15,16 @@ void add_bench_command(CLI::App& app) {
       "bench",
       "Time training steps (forward, backward, AdamW) on named configurations and print JSON:\n"
       "img/s, ms/step, a per-phase breakdown, and model-FLOP utilisation against the oneDNN f32\n"
-      "GEMM ceiling measured in the same run. Cases: fmnist-mini, S/16-224, S/8-224.");
+      "GEMM ceiling measured in the same run, and the process's peak resident memory (one case\n"
+      "and one --attn per run for a per-configuration figure). Cases: fmnist-mini, S/16-224,\n"
+      "S/8-224. With --attention: the attention core alone (no projections), each function with\n"
+      "the fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
+      "S/16-224-cls (L=197).");
   struct Options {
     std::vector<std::string> cases;
     std::vector<std::string> attn = {"softmax", "relu"};
     int threads = 0;
+    bool attention = false;
     engine::BenchmarkOptions run;
   };
   auto o = std::make_shared<Options>();
@@ -27,18 +32,25 @@ void add_bench_command(CLI::App& app) {
   bench->add_option("--attn", o->attn, "Attention functions to time (repeatable)")
       ->capture_default_str();
   bench->add_option("--threads", o->threads, "Threads (0: all cores)")->capture_default_str();
+  bench->add_option("--set", o->run.settings,
+                    "KEY=VALUE override of the cases' settings, e.g. attn_kernel=matmul "
+                    "(repeatable)");
+  bench->add_flag("--attention", o->attention,
+                  "Time the attention core alone, fused against matmul, instead of training steps");
   bench->add_option("--steps", o->run.steps, "Timed steps per case")->capture_default_str()->check(CLI::PositiveNumber);
   bench->add_option("--warmup", o->run.warmup_steps, "Untimed steps first")->capture_default_str();
   bench->callback([o] {
     engine::ThreadBudget threads(o->threads);
-    std::vector<std::string> names = o->cases;
-    if (names.empty()) names = {"fmnist-mini", "S/16-224"};
-    std::vector<engine::BenchmarkCase> selected;
+    const std::vector<engine::BenchmarkCase>& cases =
+        o->attention ? engine::attention_benchmark_cases() : engine::benchmark_cases();
     std::vector<std::string> known;
-    for (const auto& c : engine::benchmark_cases()) known.push_back(c.name);
+    for (const auto& c : cases) known.push_back(c.name);
+    std::vector<std::string> names = o->cases;
+    if (names.empty()) names = o->attention ? known : std::vector<std::string>{"fmnist-mini", "S/16-224"};
+    std::vector<engine::BenchmarkCase> selected;
     for (const auto& name : names) {
       bool found = false;
-      for (const auto& c : engine::benchmark_cases()) {
+      for (const auto& c : cases) {
         if (c.name == name) {
           selected.push_back(c);
           found = true;
@@ -56,6 +68,24 @@ void add_bench_command(CLI::App& app) {
     out["threads"] = threads.threads();
     const double ceiling = engine::measure_gemm_ceiling_gflops();
     out["gemm_ceiling_gflops"] = ceiling;
+    if (!o->run.settings.empty()) out["settings"] = o->run.settings;
+    if (o->attention) {
+      out["attention_core"] = OrderedJson::array();
+      for (const auto& c : selected) {
+        OrderedJson result = engine::benchmark_attention_core(c, o->attn, o->run);
+        for (const auto& [kernel, by_attn] : result["ms"].items()) {
+          for (const auto& [attn, times] : by_attn.items()) {
+            fmt::print(stderr, "{} (L={}) {} {}: {:.2f} ms forward + backward\n", c.name,
+                       result["tokens"].get<int64_t>(), kernel, attn,
+                       times["total"].get<double>());
+          }
+        }
+        out["attention_core"].push_back(result);
+      }
+      out["peak_rss_mib"] = engine::peak_resident_mib();
+      fmt::print("{}\n", out.dump(2));
+      return;
+    }
     out["configs"] = OrderedJson::array();
     for (const auto& c : selected) {
       for (const auto& attn : o->attn) {
@@ -67,6 +97,7 @@ void add_bench_command(CLI::App& app) {
         out["configs"].push_back(result);
       }
     }
+    out["peak_rss_mib"] = engine::peak_resident_mib();
     fmt::print("{}\n", out.dump(2));
   });
 }

@@ -41,6 +41,7 @@ struct TrialConfig {
   double alpha = 1.0;
   bool qk_norm = false;
   std::string gate = "none";
+  std::string attn_kernel = "matmul";
   // training
   std::string loss = "softmax_xent";
   double label_smoothing = 0.0;
@@ -143,6 +144,13 @@ void visit_keys(Config& c, Visit&& visit) {
   visit(KeyInfo{"gate", "attention", "gate multiplied into the heads' output: act(x W_g + b_g)",
                 {"none", "silu", "sigmoid", "gelu", "identity"}},
         c.gate);
+  visit(KeyInfo{"attn_kernel", "attention",
+                "how the attention core runs: matmul (oneDNN matmuls over stored [B, H, L, L] "
+                "scores and weights; fastest for whole training steps at L <= 197 here) or fused "
+                "(tiles over queries and keys, never stores the L x L scores: less memory); the "
+                "same maths, rounded differently, so not part of a trial's identity",
+                {"matmul", "fused"}},
+        c.attn_kernel);
   // training
   visit(KeyInfo{"loss", "training", "softmax or sigmoid cross-entropy",
                 {"softmax_xent", "sigmoid_xent"}},

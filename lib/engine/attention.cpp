@@ -1,5 +1,6 @@
 #include "engine/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/attention_weights.hpp"
@@ -23,8 +24,10 @@ void plan_attention_activations(Arena& arena, const ModelShape& s, int64_t batch
   arena.take_if(s.qk_norm, a.q_rstd, head_rows);
   arena.take_if(s.qk_norm, a.k_mean, head_rows);
   arena.take_if(s.qk_norm, a.k_rstd, head_rows);
-  arena.take(a.scores, scores);
-  arena.take(a.weights, scores);
+  // The fused core keeps no N x N matrix, only softmax's per-row log-sum-exp.
+  arena.take_if(!s.fused_attention, a.scores, scores);
+  arena.take_if(!s.fused_attention, a.weights, scores);
+  arena.take_if(s.fused_attention && s.attention.is_softmax(), a.lse, batch * s.heads * s.tokens);
   arena.take(a.heads_out, bnd);
   arena.take_if(s.gated, a.gate_pre, bnd);
   arena.take_if(s.gated, a.gate, bnd);
@@ -42,21 +45,85 @@ void plan_attention_scratch(Arena& arena, const ModelShape& s, int64_t batch,
   arena.take(t.dv, bnd);
   arena.take_if(s.qk_norm, t.dq_normed, bnd);
   arena.take_if(s.qk_norm, t.dk_normed, bnd);
-  arena.take(t.d_scores, batch * s.heads * s.tokens * s.tokens);
+  arena.take_if(!s.fused_attention, t.d_scores, batch * s.heads * s.tokens * s.tokens);
+}
+
+AttentionCoreShape attention_core_shape(const ModelShape& s, int64_t batch) {
+  return {.function = s.attention,
+          .length_scale = s.length_scale(),
+          .batch = batch,
+          .tokens = s.tokens,
+          .heads = s.heads,
+          .head_dim = s.head_dim};
+}
+
+void attention_core_forward(MatmulRunner& mm, const ModelShape& s, const float* q, const float* k,
+                            const AttentionActivations& a, int64_t batch) {
+  if (s.fused_attention) {
+    fused_attention_forward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse);
+    return;
+  }
+  const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;
+  const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  mm.run(batched(a.scores, batch, h, n, n), heads(const_cast<float*>(q), batch, n, h, hd),
+         heads(const_cast<float*>(k), batch, n, h, hd).t(), {.scale = score_scale});
+  attention_weights_forward(s.attention, a.scores, a.weights, batch * h * n, n);
+  // O = L^-alpha h(S) V: the length scale rides on the matmul's output scale.
+  mm.run(heads(a.heads_out, batch, n, h, hd), batched(a.weights, batch, h, n, n),
+         heads(a.v, batch, n, h, hd), {.scale = s.length_scale()});
+}
+
+void attention_core_backward(MatmulRunner& mm, const ModelShape& s, const float* q, const float* k,
+                             const AttentionActivations& a, const float* d_heads_out, float* dq,
+                             float* dk, float* dv, const AttentionScratch& t, int64_t batch) {
+  if (s.fused_attention) {
+    fused_attention_backward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse,
+                             d_heads_out, dq, dk, dv);
+    return;
+  }
+  const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;
+  float* d_out = const_cast<float*>(d_heads_out);
+  // dA = c dO V^T and dV = c A^T dO with c = L^-alpha (1 for softmax).
+  const float c = s.length_scale();
+  mm.run(batched(t.d_scores, batch, h, n, n), heads(d_out, batch, n, h, hd),
+         heads(a.v, batch, n, h, hd).t(), {.scale = c});
+  mm.run(heads(dv, batch, n, h, hd), batched(a.weights, batch, h, n, n).t(),
+         heads(d_out, batch, n, h, hd), {.scale = c});
+  // dS from dA, in place.
+  attention_weights_backward(s.attention, a.scores, a.weights, t.d_scores, t.d_scores,
+                             batch * h * n, n);
+  // S = Q K^T / sqrt(hd): dQ = dS K / sqrt(hd), dK = dS^T Q / sqrt(hd).
+  const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  mm.run(heads(dq, batch, n, h, hd), batched(t.d_scores, batch, h, n, n),
+         heads(const_cast<float*>(k), batch, n, h, hd), {.scale = score_scale});
+  mm.run(heads(dk, batch, n, h, hd), batched(t.d_scores, batch, h, n, n).t(),
+         heads(const_cast<float*>(q), batch, n, h, hd), {.scale = score_scale});
+}
+
+std::vector<float> attention_scores(const ModelShape& s, const AttentionActivations& a,
+                                    int64_t batch) {
+  std::vector<float> scores(static_cast<size_t>(batch * s.heads * s.tokens * s.tokens));
+  if (!s.fused_attention) {
+    std::copy(a.scores, a.scores + scores.size(), scores.begin());
+    return scores;
+  }
+  fused_attention_scores(attention_core_shape(s, batch), s.qk_norm ? a.q_normed : a.q,
+                         s.qk_norm ? a.k_normed : a.k, scores.data());
+  return scores;
 }
 
 void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
                        const float* xn, const AttentionActivations& a, float* out,
                        int64_t batch) {
-  const int64_t rows = batch * s.tokens, d = s.width, n = s.tokens;
+  const int64_t rows = batch * s.tokens, d = s.width;
   // q, k, v as three matmuls into separate buffers: strided views into one packed [B, N, 3D]
   // buffer make oneDNN fall back to a slower GEMM (onednn-notes.md).
   float* qkv_out[3] = {a.q, a.k, a.v};
   for (int i = 0; i < 3; ++i) {
     linear_forward(mm, xn, p.qkv_weight + i * d * d, p.qkv_bias + i * d, qkv_out[i], rows, d, d);
   }
-  float* q = a.q;
-  float* k = a.k;
+  const float* q = a.q;
+  const float* k = a.k;
   if (s.qk_norm) {
     layernorm_forward(a.q, p.q_norm_weight, p.q_norm_bias, a.q_normed, a.q_mean, a.q_rstd,
                       rows * s.heads, s.head_dim);
@@ -65,13 +132,7 @@ void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors
     q = a.q_normed;
     k = a.k_normed;
   }
-  const float score_scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
-  mm.run(batched(a.scores, batch, s.heads, n, n), heads(q, batch, n, s.heads, s.head_dim),
-         heads(k, batch, n, s.heads, s.head_dim).t(), {.scale = score_scale});
-  attention_weights_forward(s.attention, a.scores, a.weights, batch * s.heads * n, n);
-  // O = L^-alpha h(S) V: the length scale rides on the matmul's output scale.
-  mm.run(heads(a.heads_out, batch, n, s.heads, s.head_dim), batched(a.weights, batch, s.heads, n, n),
-         heads(a.v, batch, n, s.heads, s.head_dim), {.scale = s.length_scale()});
+  attention_core_forward(mm, s, q, k, a, batch);
   const float* proj_in = a.heads_out;
   if (s.gated) {
     linear_forward(mm, xn, p.gate_weight, p.gate_bias, a.gate_pre, rows, d, d);
@@ -86,7 +147,7 @@ void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensor
                         const BlockTensors& g, const float* xn, const AttentionActivations& a,
                         const float* d_out, float* d_xn, const AttentionScratch& t,
                         int64_t batch) {
-  const int64_t rows = batch * s.tokens, d = s.width, n = s.tokens;
+  const int64_t rows = batch * s.tokens, d = s.width;
   const int64_t hd = s.head_dim, h = s.heads;
   const float* proj_in = s.gated ? a.gated : a.heads_out;
   float* d_heads_out = s.gated ? t.d_heads_out : t.d_proj_in;
@@ -98,25 +159,11 @@ void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensor
     activation_backward(s.gate_activation, a.gate_pre, t.d_gate_pre, t.d_gate_pre, rows * d);
     multiply(t.d_proj_in, a.gate, d_heads_out, rows * d);
   }
-  // dA = c dO V^T and dV = c A^T dO with c = L^-alpha (1 for softmax).
-  const float c = s.length_scale();
-  mm.run(batched(t.d_scores, batch, h, n, n), heads(d_heads_out, batch, n, h, hd),
-         heads(a.v, batch, n, h, hd).t(), {.scale = c});
-  mm.run(heads(t.dv, batch, n, h, hd), batched(a.weights, batch, h, n, n).t(),
-         heads(d_heads_out, batch, n, h, hd), {.scale = c});
-  // dS from dA, in place.
-  attention_weights_backward(s.attention, a.scores, a.weights, t.d_scores, t.d_scores,
-                             batch * h * n, n);
-  // S = Q K^T / sqrt(hd): dQ = dS K / sqrt(hd), dK = dS^T Q / sqrt(hd).
-  const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const float* q = s.qk_norm ? a.q_normed : a.q;
   const float* k = s.qk_norm ? a.k_normed : a.k;
   float* dq = s.qk_norm ? t.dq_normed : t.dq;
   float* dk = s.qk_norm ? t.dk_normed : t.dk;
-  mm.run(heads(dq, batch, n, h, hd), batched(t.d_scores, batch, h, n, n),
-         heads(const_cast<float*>(k), batch, n, h, hd), {.scale = score_scale});
-  mm.run(heads(dk, batch, n, h, hd), batched(t.d_scores, batch, h, n, n).t(),
-         heads(const_cast<float*>(q), batch, n, h, hd), {.scale = score_scale});
+  attention_core_backward(mm, s, q, k, a, d_heads_out, dq, dk, t.dv, t, batch);
   if (s.qk_norm) {
     layernorm_backward(t.dq_normed, a.q, p.q_norm_weight, a.q_mean, a.q_rstd, t.dq,
                        g.q_norm_weight, g.q_norm_bias, rows * h, hd, /*accumulate=*/false);

@@ -1,9 +1,15 @@
 #include "engine/benchmark.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <map>
+#include <memory>
 
 #include "common/random.hpp"
+#include "engine/attention.hpp"
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
 #include "engine/optimizer.hpp"
@@ -15,6 +21,24 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// The case's settings with the --set overrides, then `attn`.
+TrialConfig case_config(const BenchmarkCase& bench, const std::string& attn,
+                        const BenchmarkOptions& options) {
+  OrderedJson settings = bench.settings;
+  for (const auto& assignment : options.settings) {
+    auto [key, value] = parse_setting(assignment);
+    check_setting(key, value, fmt::format("--set {}", assignment));
+    settings[key] = value;
+  }
+  settings["attn"] = attn;
+  return parse_trial_config(settings, bench.name);
 }
 
 }  // namespace
@@ -29,6 +53,18 @@ const std::vector<BenchmarkCase>& benchmark_cases() {
       {"S/8-224",
        {{"dataset", "synthetic"}, {"synthetic_size", 224}, {"synthetic_channels", 3},
         {"synthetic_classes", 1000}, {"model", "S/8"}, {"batch_size", 4}}},
+  };
+  return cases;
+}
+
+const std::vector<BenchmarkCase>& attention_benchmark_cases() {
+  static const std::vector<BenchmarkCase> cases = {
+      {"fmnist-mini", {{"dataset", "fashion-mnist"}, {"model", "mini/4"}, {"batch_size", 128}}},
+      {"fmnist-mini/2",
+       {{"dataset", "fashion-mnist"}, {"model", "mini/2"}, {"batch_size", 32}}},
+      {"S/16-224-cls",
+       {{"dataset", "synthetic"}, {"synthetic_size", 224}, {"synthetic_channels", 3},
+        {"synthetic_classes", 1000}, {"model", "S/16"}, {"pool", "cls"}, {"batch_size", 16}}},
   };
   return cases;
 }
@@ -49,9 +85,7 @@ double measure_gemm_ceiling_gflops(int size, int repeats) {
 
 OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& attn,
                                const BenchmarkOptions& options) {
-  OrderedJson settings = bench.settings;
-  settings["attn"] = attn;
-  const TrialConfig config = parse_trial_config(settings, bench.name);
+  const TrialConfig config = case_config(bench, attn, options);
   const ModelShape shape = ModelShape::from_config(config);
   MatmulRunner mm;
   VisionTransformer model(shape, mm);
@@ -95,8 +129,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   double total = 0;
   for (double s : step_seconds) total += s;
   const double mean = total / options.steps;
-  std::sort(step_seconds.begin(), step_seconds.end());
-  const double median = step_seconds[step_seconds.size() / 2];
+  const double median_s = median(step_seconds);
   const double flops_per_step = shape.training_flops_per_image() * batch;
 
   OrderedJson phases = OrderedJson::object();
@@ -105,6 +138,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   }
   return {{"name", bench.name},
           {"attn", attn},
+          {"attn_kernel", config.attn_kernel},
           {"batch", batch},
           {"tokens", shape.tokens},
           {"width", shape.width},
@@ -112,11 +146,128 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
           {"params", model.parameter_count()},
           {"steps", options.steps},
           {"ms_per_step", 1e3 * mean},
-          {"ms_per_step_median", 1e3 * median},
-          {"img_per_s", batch / median},
+          {"ms_per_step_median", 1e3 * median_s},
+          {"img_per_s", batch / median_s},
           {"gflop_per_step", flops_per_step / 1e9},
-          {"achieved_gflops", flops_per_step / median / 1e9},
+          {"achieved_gflops", flops_per_step / median_s / 1e9},
           {"phases_ms", phases}};
+}
+
+namespace {
+
+// One attention function with one kernel: its buffers, random q, k, v, d_out, and its timings.
+struct CoreRun {
+  std::string attn, kernel;
+  ModelShape shape;
+  FloatBuffer forward_storage, backward_storage;
+  AttentionActivations acts{};
+  AttentionScratch scratch{};
+  std::vector<float> d_out;
+  std::vector<double> forward_s, total_s;
+};
+
+}  // namespace
+
+OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
+                                     const std::vector<std::string>& attns,
+                                     const BenchmarkOptions& options) {
+  // Both kernels, unless the settings name one.
+  std::vector<std::string> kernels = {"fused", "matmul"};
+  for (const auto& assignment : options.settings) {
+    const auto [key, value] = parse_setting(assignment);
+    if (key == "attn_kernel" && value.is_string()) kernels = {value.get<std::string>()};
+  }
+  MatmulRunner mm;
+  std::vector<std::unique_ptr<CoreRun>> runs;
+  int64_t batch = 0;
+  for (const auto& kernel : kernels) {
+    for (const auto& attn : attns) {
+      BenchmarkOptions with_kernel = options;
+      with_kernel.settings.push_back("attn_kernel=" + kernel);
+      const TrialConfig config = case_config(bench, attn, with_kernel);
+      auto run = std::make_unique<CoreRun>();
+      run->attn = attn;
+      run->kernel = kernel;
+      run->shape = ModelShape::from_config(config);
+      batch = config.batch_size;
+      Arena forward, backward;
+      plan_attention_activations(forward, run->shape, batch, run->acts);
+      plan_attention_scratch(backward, run->shape, batch, run->scratch);
+      forward.allocate(run->forward_storage);
+      backward.allocate(run->backward_storage);
+      const int64_t bnd = batch * run->shape.tokens * run->shape.width;
+      run->d_out.resize(static_cast<size_t>(bnd));
+      Random random(11);
+      for (float* x : {run->acts.q, run->acts.k, run->acts.v, run->d_out.data()}) {
+        for (int64_t i = 0; i < bnd; ++i) x[i] = static_cast<float>(random.normal());
+      }
+      runs.push_back(std::move(run));
+    }
+  }
+  auto pass = [&](CoreRun& r, bool timed) {
+    const double t0 = now_seconds();
+    attention_core_forward(mm, r.shape, r.acts.q, r.acts.k, r.acts, batch);
+    const double t1 = now_seconds();
+    attention_core_backward(mm, r.shape, r.acts.q, r.acts.k, r.acts, r.d_out.data(),
+                            r.scratch.dq, r.scratch.dk, r.scratch.dv, r.scratch, batch);
+    const double t2 = now_seconds();
+    if (!timed) return;
+    r.forward_s.push_back(t1 - t0);
+    r.total_s.push_back(t2 - t0);
+  };
+  for (int i = 0; i < options.warmup_steps; ++i) {
+    for (auto& r : runs) pass(*r, false);
+  }
+  // Turn by turn, so a burst of load from elsewhere slows every run alike, and each step starting
+  // with the next run: the run after a oneDNN call shares the cores with OpenMP threads still
+  // spinning (onednn-notes.md), and every run should take that place equally often.
+  for (int i = 0; i < options.steps; ++i) {
+    for (size_t j = 0; j < runs.size(); ++j) pass(*runs[(i + j) % runs.size()], true);
+  }
+
+  const ModelShape& shape = runs.front()->shape;
+  // Multiply-adds x 2 of Q.K^T and A.V forward, and of the four products backward.
+  const double flops = 12.0 * static_cast<double>(shape.tokens * shape.tokens) *
+                       static_cast<double>(shape.head_dim * shape.heads * batch);
+  OrderedJson ms = OrderedJson::object();
+  std::map<std::pair<std::string, std::string>, double> total_ms;
+  for (const auto& r : runs) {
+    const double forward = 1e3 * median(r->forward_s), total = 1e3 * median(r->total_s);
+    std::vector<double> backward_s(r->total_s.size());
+    for (size_t i = 0; i < backward_s.size(); ++i) backward_s[i] = r->total_s[i] - r->forward_s[i];
+    ms[r->kernel][r->attn] = {{"forward", forward},
+                              {"backward", 1e3 * median(backward_s)},
+                              {"total", total},
+                              {"gflops", flops / (total / 1e3) / 1e9}};
+    total_ms[{r->kernel, r->attn}] = total;
+  }
+  OrderedJson softmax_over = OrderedJson::object();
+  OrderedJson matmul_over_fused = OrderedJson::object();
+  for (const auto& attn : attns) {
+    matmul_over_fused[attn] = total_ms[{"matmul", attn}] / total_ms[{"fused", attn}];
+    if (attn == "softmax" || !total_ms.contains({"fused", "softmax"})) continue;
+    for (const auto& kernel : kernels) {
+      softmax_over[kernel][attn] = total_ms[{kernel, "softmax"}] / total_ms[{kernel, attn}];
+    }
+  }
+  return {{"name", bench.name},
+          {"tokens", shape.tokens},
+          {"batch", batch},
+          {"heads", shape.heads},
+          {"head_dim", shape.head_dim},
+          {"steps", options.steps},
+          {"ms", ms},
+          {"softmax_over", softmax_over},
+          {"matmul_over_fused", matmul_over_fused}};
+}
+
+double peak_resident_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return 0.0;
 }
 
 }  // namespace vitsweep::engine

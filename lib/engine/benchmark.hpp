@@ -20,14 +20,33 @@ struct BenchmarkCase {
 // at 224x224x3, 1000 classes, batch 16), S/8-224 (784 tokens, batch 4).
 const std::vector<BenchmarkCase>& benchmark_cases();
 
+// Cases for the attention core alone: L = 49 (fmnist-mini, the default Fashion-MNIST model,
+// batch 128), L = 196 (fmnist-mini/2: mini with patch 2 on 28x28, batch 32) and L = 197
+// (S/16-224-cls: ViT-S/16 at 224 with a class token, batch 16).
+const std::vector<BenchmarkCase>& attention_benchmark_cases();
+
 struct BenchmarkOptions {
   int warmup_steps = 3;
   int steps = 10;
+  // KEY=VALUE overrides of the case's settings (as `sweep train --set`), applied before `attn`.
+  std::vector<std::string> settings;
 };
 
 // Times forward + backward + optimizer steps; returns one JSON object for the case.
 OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& attn,
                                const BenchmarkOptions& options);
+
+// Times the attention core alone (scores -> weights -> A V and back, attention_core_forward and
+// _backward; no projections) for every attention function in `attns` with each kernel (fused,
+// matmul). The runs take turns, step by step, so machine noise hits them alike; reports median
+// ms per forward, backward and both, and the ratios softmax / <each other function> and
+// matmul / fused.
+OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
+                                     const std::vector<std::string>& attns,
+                                     const BenchmarkOptions& options);
+
+// The process's peak resident set (VmHWM in /proc/self/status) in MiB; 0 where unavailable.
+double peak_resident_mib();
 
 // GFLOP/s of a large f32 oneDNN matmul (m = n = k = size) on the current threads.
 double measure_gemm_ceiling_gflops(int size = 1024, int repeats = 20);

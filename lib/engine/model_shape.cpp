@@ -29,6 +29,7 @@ ModelShape ModelShape::from_config(const TrialConfig& config) {
   if (s.gated) s.gate_activation = activation_from_name(config.gate);
   s.attention = AttentionFunction::from_name(config.attn);
   s.alpha = config.alpha;
+  s.fused_attention = config.attn_kernel == "fused";
   return s;
 }
 

@@ -23,6 +23,9 @@ struct ModelShape {
   Activation gate_activation = Activation::silu;
   AttentionFunction attention;
   double alpha = 1.0;
+  // attn_kernel: the fused tile kernel (no N x N matrix stored) or oneDNN matmuls over stored
+  // scores and weights (attention.hpp). Same maths, different rounding.
+  bool fused_attention = false;
 
   static ModelShape from_config(const TrialConfig& config);
 

@@ -66,6 +66,10 @@ void VisionTransformer::initialize(uint64_t seed) {
   initialize_parameters(layout_, parameters_.data(), seed);
 }
 
+std::vector<float> VisionTransformer::attention_scores(int64_t index) const {
+  return engine::attention_scores(shape_, blocks_[index].attention, batch_);
+}
+
 void VisionTransformer::reserve(int64_t batch) {
   if (batch <= capacity_) return;
   const ModelShape& s = shape_;

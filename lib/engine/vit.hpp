@@ -50,8 +50,9 @@ class VisionTransformer {
 
   PhaseTimes& times() { return times_; }
 
-  // Block `index`'s attention scores [batch, heads, tokens, tokens] from the last forward().
-  const float* attention_scores(int64_t index) const { return blocks_[index].attention.scores; }
+  // Block `index`'s attention scores [batch, heads, tokens, tokens] from the last forward()
+  // (attention_scores in attention.hpp).
+  std::vector<float> attention_scores(int64_t index) const;
 
  private:
   struct BlockActivations {

@@ -30,6 +30,7 @@ constexpr IrrelevantKey kIrrelevantKeys[] = {
     {"crop_padding",
      [](const TrialConfig& c) { return c.augment.find("crop") == std::string::npos; }},
     {"threads", always},
+    {"attn_kernel", always},
     {"data_dir", always},
     {"model", always},
 };

@@ -1,6 +1,7 @@
 // Finite-difference checks of every backward: LayerNorm, linear, the attention weight functions,
 // the losses, the attention layer for every attention function with and without qk-norm and gate,
-// and the whole model (class-token and sin-cos variants included).
+// and the whole model (class-token and sin-cos variants included), each with both attention
+// kernels (fused and matmul).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -151,26 +152,32 @@ TEST(Loss, SoftmaxCrossEntropyOfUniformLogitsIsLogClasses) {
 }
 
 // The attention layer alone: d(xn) and every attention parameter.
+// Both attention kernels (attn_kernel): the fused tiles and the oneDNN matmul path.
+const std::vector<std::string> kAttentionKernels = {"fused", "matmul"};
+
 struct AttentionCase {
   std::string attn;
   bool qk_norm;
   std::string gate;
+  std::string kernel;
 };
 
 std::string case_name(const ::testing::TestParamInfo<AttentionCase>& info) {
   return info.param.attn + (info.param.qk_norm ? "_qknorm" : "") +
-         (info.param.gate != "none" ? "_gate_" + info.param.gate : "");
+         (info.param.gate != "none" ? "_gate_" + info.param.gate : "") + "_" + info.param.kernel;
 }
 
 std::vector<AttentionCase> attention_cases() {
   std::vector<AttentionCase> cases;
   const std::vector<std::string> gates = {"silu", "sigmoid", "gelu", "identity"};
-  for (size_t i = 0; i < kAttentionFunctions.size(); ++i) {
-    const std::string& attn = kAttentionFunctions[i];
-    cases.push_back({attn, false, "none"});
-    cases.push_back({attn, true, "none"});
-    cases.push_back({attn, false, gates[i % gates.size()]});
-    cases.push_back({attn, true, gates[(i + 1) % gates.size()]});
+  for (const auto& kernel : kAttentionKernels) {
+    for (size_t i = 0; i < kAttentionFunctions.size(); ++i) {
+      const std::string& attn = kAttentionFunctions[i];
+      cases.push_back({attn, false, "none", kernel});
+      cases.push_back({attn, true, "none", kernel});
+      cases.push_back({attn, false, gates[i % gates.size()], kernel});
+      cases.push_back({attn, true, gates[(i + 1) % gates.size()], kernel});
+    }
   }
   return cases;
 }
@@ -179,48 +186,41 @@ class AttentionLayerGradient : public ::testing::TestWithParam<AttentionCase> {}
 
 TEST_P(AttentionLayerGradient, MatchesFiniteDifferences) {
   const AttentionCase& c = GetParam();
-  const TrialConfig config = testing::tiny_config(
-      {{"attn", c.attn}, {"alpha", 0.7}, {"qk_norm", c.qk_norm}, {"gate", c.gate}, {"pool", "cls"}});
-  const ModelShape shape = ModelShape::from_config(config);
-  const ParameterLayout layout(shape);
-  FloatBuffer values(layout.total()), grads(layout.total());
-  testing::randomize_parameters(layout, values.data(), 41);
-  const BlockTensors p = bind(layout, values.data()).blocks[0];
-  const BlockTensors g = bind(layout, grads.data()).blocks[0];
-
-  const int64_t batch = 2, n = batch * shape.tokens * shape.width;
-  AttentionActivations acts{};
-  AttentionScratch scratch{};
-  FloatBuffer forward_storage, backward_storage;
-  Arena forward, backward;
-  plan_attention_activations(forward, shape, batch, acts);
-  plan_attention_scratch(backward, shape, batch, scratch);
-  forward.allocate(forward_storage);
-  backward.allocate(backward_storage);
-
-  MatmulRunner mm;
+  const TrialConfig config = testing::tiny_config({{"attn", c.attn},
+                                                   {"alpha", 0.7},
+                                                   {"qk_norm", c.qk_norm},
+                                                   {"gate", c.gate},
+                                                   {"pool", "cls"},
+                                                   {"attn_kernel", c.kernel}});
+  testing::AttentionLayerFixture layer(config, /*batch=*/2, 41);
+  const ModelShape& shape = layer.shape;
+  const int64_t batch = layer.batch, n = layer.size();
   std::vector<float> xn(n), out(n), r(n), d_xn(n);
   fill_normal(xn.data(), n, 1.0, 42);
   fill_normal(r.data(), n, 1.0, 43);
   auto loss = [&] {
     std::fill(out.begin(), out.end(), 0.0f);
-    attention_forward(mm, shape, p, xn.data(), acts, out.data(), batch);
+    attention_forward(layer.mm, shape, layer.params, xn.data(), layer.acts, out.data(), batch);
     return probe_loss(out.data(), r.data(), n);
   };
   loss();
-  attention_backward(mm, shape, p, g, xn.data(), acts, r.data(), d_xn.data(), scratch, batch);
+  attention_backward(layer.mm, shape, layer.params, layer.param_grads, xn.data(), layer.acts,
+                     r.data(), d_xn.data(), layer.scratch, batch);
   const int64_t score_count = batch * shape.heads * shape.tokens * shape.tokens;
-  auto kinks = [&] { return testing::kink_pattern(c.attn, acts.scores, score_count); };
+  auto kinks = [&] {
+    const std::vector<float> scores = attention_scores(shape, layer.acts, batch);
+    return testing::kink_pattern(c.attn, scores.data(), score_count);
+  };
   // Softmax's key bias (and k-norm bias) gradients are exactly zero (softmax is invariant to a
   // shift of a row), so their tensors are judged against the layer's typical gradient size.
   double squares = 0;
   for (float v : d_xn) squares += static_cast<double>(v) * v;
   const testing::FdTolerance tolerance{.scale = std::sqrt(squares / n)};
   expect_gradient_matches("d_xn", xn.data(), d_xn.data(), n, loss, 8, 44, tolerance, kinks);
-  for (const auto& t : layout.tensors()) {
+  for (const auto& t : layer.layout.tensors()) {
     if (!t.name.starts_with("blocks.0.attn.")) continue;
-    expect_gradient_matches(t.name, values.data() + t.offset, grads.data() + t.offset, t.size,
-                            loss, 5, 45, tolerance, kinks);
+    expect_gradient_matches(t.name, layer.values.data() + t.offset, layer.grads.data() + t.offset,
+                            t.size, loss, 5, 45, tolerance, kinks);
   }
 }
 
@@ -235,16 +235,21 @@ struct ModelCase {
 
 std::vector<ModelCase> model_cases() {
   std::vector<ModelCase> cases;
-  for (const auto& attn : kAttentionFunctions) {
-    cases.push_back({attn + "_gap", {{"attn", attn}, {"alpha", 1.0}}});
-    cases.push_back({attn + "_cls_qknorm_gate",
-                     {{"attn", attn}, {"alpha", 0.5}, {"pool", "cls"}, {"qk_norm", true},
-                      {"gate", "silu"}}});
+  for (const auto& kernel : kAttentionKernels) {
+    for (const auto& attn : kAttentionFunctions) {
+      cases.push_back({attn + "_gap_" + kernel,
+                       {{"attn", attn}, {"alpha", 1.0}, {"attn_kernel", kernel}}});
+      cases.push_back({attn + "_cls_qknorm_gate_" + kernel,
+                       {{"attn", attn}, {"alpha", 0.5}, {"pool", "cls"}, {"qk_norm", true},
+                        {"gate", "silu"}, {"attn_kernel", kernel}}});
+    }
+    cases.push_back({"softmax_sincos_sigmoid_xent_" + kernel,
+                     {{"attn", "softmax"}, {"posemb", "sincos2d"}, {"loss", "sigmoid_xent"},
+                      {"label_smoothing", 0.1}, {"attn_kernel", kernel}}});
+    cases.push_back({"relu_sincos_cls_" + kernel,
+                     {{"attn", "relu"}, {"posemb", "sincos2d"}, {"pool", "cls"},
+                      {"attn_kernel", kernel}}});
   }
-  cases.push_back({"softmax_sincos_sigmoid_xent",
-                   {{"attn", "softmax"}, {"posemb", "sincos2d"}, {"loss", "sigmoid_xent"},
-                    {"label_smoothing", 0.1}}});
-  cases.push_back({"relu_sincos_cls", {{"attn", "relu"}, {"posemb", "sincos2d"}, {"pool", "cls"}}});
   return cases;
 }
 
@@ -276,7 +281,8 @@ TEST_P(ModelGradient, EveryParameterMatchesFiniteDifferences) {
   auto kinks = [&] {
     std::vector<bool> pattern;
     for (int64_t b = 0; b < shape.depth; ++b) {
-      const auto block = testing::kink_pattern(config.attn, model.attention_scores(b), score_count);
+      const std::vector<float> scores = model.attention_scores(b);
+      const auto block = testing::kink_pattern(config.attn, scores.data(), score_count);
       pattern.insert(pattern.end(), block.begin(), block.end());
     }
     return pattern;

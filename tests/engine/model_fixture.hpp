@@ -6,6 +6,10 @@
 #include "common/json.hpp"
 #include "common/random.hpp"
 #include "config/trial_config.hpp"
+#include "engine/attention.hpp"
+#include "engine/buffer.hpp"
+#include "engine/matmul.hpp"
+#include "engine/model_shape.hpp"
 #include "engine/parameters.hpp"
 
 namespace vitsweep::testing {
@@ -42,5 +46,38 @@ inline void randomize_parameters(const engine::ParameterLayout& layout, float* v
     }
   }
 }
+
+// One attention layer (block 0 of `config`'s model) with random weights, zeroed gradients and its
+// activations and scratch planned for `batch` images: what layer tests run forward and backward.
+struct AttentionLayerFixture {
+  AttentionLayerFixture(const TrialConfig& config, int64_t batch, uint64_t seed)
+      : shape(engine::ModelShape::from_config(config)),
+        layout(shape),
+        values(layout.total()),
+        grads(layout.total()),
+        batch(batch) {
+    randomize_parameters(layout, values.data(), seed);
+    params = bind(layout, values.data()).blocks[0];
+    param_grads = bind(layout, grads.data()).blocks[0];
+    engine::Arena forward, backward;
+    engine::plan_attention_activations(forward, shape, batch, acts);
+    engine::plan_attention_scratch(backward, shape, batch, scratch);
+    forward.allocate(forward_storage);
+    backward.allocate(backward_storage);
+  }
+
+  // Elements in one [B, N, D] tensor.
+  int64_t size() const { return batch * shape.tokens * shape.width; }
+
+  engine::ModelShape shape;
+  engine::ParameterLayout layout;
+  engine::FloatBuffer values, grads;
+  engine::BlockTensors params{}, param_grads{};
+  int64_t batch;
+  engine::AttentionActivations acts{};
+  engine::AttentionScratch scratch{};
+  engine::FloatBuffer forward_storage, backward_storage;
+  engine::MatmulRunner mm;
+};
 
 }  // namespace vitsweep::testing

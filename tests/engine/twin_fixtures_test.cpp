@@ -1,6 +1,6 @@
 // The engine against the independent PyTorch twin (tests/reference): logits, loss and every
 // gradient at the fixture's weights, then three optimizer updates (learning rates, gradient
-// norms, losses, final weights). Fixtures are computed in float64; tolerances are documented in
+// norms, losses, final weights), with each attention kernel (fused and matmul). Fixtures are computed in float64; tolerances are documented in
 // tests/reference/README.md. VITSWEEP_TWIN_FIXTURES points at another folder of fixtures (the
 // live test regenerates them with torch and runs this program on them).
 #include <gtest/gtest.h>
@@ -42,7 +42,21 @@ double max_abs(const std::vector<float>& v) {
   return m;
 }
 
-class TwinFixture : public ::testing::TestWithParam<std::string> {};
+// A fixture and the attention kernel (attn_kernel) to run it with: both must match the twin.
+struct TwinCase {
+  std::string fixture;
+  std::string kernel;
+};
+
+std::vector<TwinCase> twin_cases() {
+  std::vector<TwinCase> cases;
+  for (const auto& fixture : fixture_cases()) {
+    for (const char* kernel : {"fused", "matmul"}) cases.push_back({fixture, kernel});
+  }
+  return cases;
+}
+
+class TwinFixture : public ::testing::TestWithParam<TwinCase> {};
 
 TEST(TwinFixtures, FolderHoldsTheRequiredCases) {
   const auto cases = fixture_cases();
@@ -55,9 +69,10 @@ TEST(TwinFixtures, FolderHoldsTheRequiredCases) {
 
 TEST_P(TwinFixture, MatchesPyTorch) {
   const SafetensorsFile file =
-      SafetensorsFile::read(fixture_folder() + "/" + GetParam() + ".safetensors");
-  const TrialConfig config =
-      parse_trial_config(OrderedJson::parse(file.metadata_value("config")), file.name());
+      SafetensorsFile::read(fixture_folder() + "/" + GetParam().fixture + ".safetensors");
+  OrderedJson fixture_settings = OrderedJson::parse(file.metadata_value("config"));
+  fixture_settings["attn_kernel"] = GetParam().kernel;
+  const TrialConfig config = parse_trial_config(fixture_settings, file.name());
   const ModelShape shape = ModelShape::from_config(config);
   MatmulRunner mm;
   VisionTransformer model(shape, mm);
@@ -140,8 +155,10 @@ TEST_P(TwinFixture, MatchesPyTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, TwinFixture, ::testing::ValuesIn(fixture_cases()),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Cases, TwinFixture, ::testing::ValuesIn(twin_cases()),
+                         [](const auto& info) {
+                           return info.param.fixture + "_" + info.param.kernel;
+                         });
 
 }  // namespace
 }  // namespace vitsweep::engine

@@ -1,0 +1,454 @@
+#include "engine/fused_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <initializer_list>
+#include <limits>
+
+#include "engine/buffer.hpp"
+#include "engine/parallel.hpp"
+#include "engine/tile_gemm.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace vitsweep::engine {
+namespace {
+
+// Query rows and key columns per tile. 48 rows split evenly into the micro-kernel's register
+// blocks (6, 8 or 12 rows); 64 keys are one panel of four AVX-512 vectors. A score tile and its
+// gradient (2 x 12 KiB) stay in L1 next to the rows of Q, K, V they combine.
+constexpr int64_t kQueryTile = 48;
+constexpr int64_t kKeyTile = 64;
+constexpr int64_t kLanes = 16;
+
+int64_t round_up_to_lanes(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// Tiles of `size` over n items, the last one also taking a remainder under half a tile: a tiny
+// tile would run the micro-kernel at its least efficient shapes (a 1-row tile for 49 tokens costs
+// a whole pass over the keys). So no tile is shorter than size / 2 unless n is, and none is
+// longer than 1.5 size.
+struct Tiling {
+  int64_t n, size, count;
+
+  Tiling(int64_t n_items, int64_t tile_size)
+      : n(n_items), size(tile_size), count(std::max<int64_t>(1, (n_items + tile_size / 2) / tile_size)) {}
+  int64_t begin(int64_t tile) const { return tile * size; }
+  int64_t end(int64_t tile) const { return tile + 1 == count ? n : (tile + 1) * size; }
+};
+
+constexpr int64_t kMaxQueryRows = kQueryTile * 3 / 2;
+constexpr int64_t kMaxKeyColumns = (kKeyTile * 3 / 2 + kLanes - 1) / kLanes * kLanes;
+
+// Scratch that lives as long as the thread, so tasks do not allocate.
+float* thread_scratch(int64_t floats) {
+  thread_local FloatBuffer buffer;
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
+// out[t * ld + j] = scale * rows[j * row_stride + t] for j < n, and 0 for n <= j < ld (ld a
+// multiple of 16): one head's keys (or values) transposed, so that a tile of scores is a sum of
+// rows of B, one per head dimension.
+#if defined(__AVX512F__)
+// GCC 12 warns inside its own headers here: the unpack and shuffle intrinsics pass an undefined
+// vector as the merge source of a mask they do not use.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// r[i] (row i of a 16 x 16 block) becomes column i.
+inline void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // In 128-bit lane k, r[4i + m] now holds column 4k + m of rows 4i..4i+3.
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+  }
+  // Gather the four 128-bit pieces of each column: lanes (0, 2) then (1, 3) of each pair.
+  for (int m = 0; m < 4; ++m) {
+    t[m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88);
+    t[4 + m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xdd);
+    t[8 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88);
+    t[12 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xdd);
+  }
+  for (int m = 0; m < 4; ++m) {
+    r[m] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0x88);
+    r[8 + m] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0xdd);
+    r[4 + m] = _mm512_shuffle_f32x4(t[4 + m], t[12 + m], 0x88);
+    r[12 + m] = _mm512_shuffle_f32x4(t[4 + m], t[12 + m], 0xdd);
+  }
+}
+
+void pack_transposed(const float* rows, int64_t row_stride, int64_t n, int64_t head_dim,
+                     float scale, float* out, int64_t ld) {
+  const __m512 scale_v = _mm512_set1_ps(scale);
+  for (int64_t j0 = 0; j0 < ld; j0 += kLanes) {
+    for (int64_t t0 = 0; t0 < head_dim; t0 += kLanes) {
+      const int64_t width = std::min(kLanes, head_dim - t0);
+      const __mmask16 mask = width == kLanes ? __mmask16(0xFFFF) : __mmask16((1u << width) - 1u);
+      __m512 block[kLanes];
+      for (int64_t l = 0; l < kLanes; ++l) {
+        block[l] = j0 + l < n ? _mm512_mul_ps(scale_v, _mm512_maskz_loadu_ps(
+                                                           mask, rows + (j0 + l) * row_stride + t0))
+                              : _mm512_setzero_ps();
+      }
+      transpose_16x16(block);
+      for (int64_t c = 0; c < width; ++c) _mm512_storeu_ps(out + (t0 + c) * ld + j0, block[c]);
+    }
+  }
+}
+#pragma GCC diagnostic pop
+#else
+void pack_transposed(const float* rows, int64_t row_stride, int64_t n, int64_t head_dim,
+                     float scale, float* out, int64_t ld) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float* row = rows + j * row_stride;
+    for (int64_t t = 0; t < head_dim; ++t) out[t * ld + j] = scale * row[t];
+  }
+  for (int64_t t = 0; t < head_dim; ++t) std::fill(out + t * ld + n, out + (t + 1) * ld, 0.0f);
+}
+#endif
+
+// Reductions over n (a multiple of 16) floats in 16 running lanes, then the lanes pairwise
+// (8 + 8, 4 + 4, ...): the compiler vectorises both, and the rounding is fixed.
+float lane_max(const float* x, int64_t n) {
+  float lanes[kLanes];
+  std::fill(lanes, lanes + kLanes, -std::numeric_limits<float>::infinity());
+  for (int64_t j = 0; j < n; j += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] = std::max(lanes[l], x[j + l]);
+  }
+  for (int64_t width = kLanes / 2; width > 0; width /= 2) {
+    for (int64_t l = 0; l < width; ++l) lanes[l] = std::max(lanes[l], lanes[l + width]);
+  }
+  return lanes[0];
+}
+
+// x[j] = exp(x[j] - shift) for j < n (a multiple of 16); returns their sum, summed as lane_max.
+float exp_and_sum(float* x, int64_t n, float shift) {
+  float lanes[kLanes] = {};
+  for (int64_t j = 0; j < n; j += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) {
+      x[j + l] = vmath::exp(x[j + l] - shift);
+      lanes[l] += x[j + l];
+    }
+  }
+  for (int64_t width = kLanes / 2; width > 0; width /= 2) {
+    for (int64_t l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+  }
+  return lanes[0];
+}
+
+// A tile of scores: `rows` query rows, `ld` apart; the first `keys` columns are real, the rest
+// up to `padded` (a multiple of 16) are padding.
+struct ScoreTile {
+  float* data;
+  int64_t rows, keys, padded;
+
+  float* row(int64_t r) const { return data + r * padded; }
+};
+
+// What differs between the attention functions, one tile at a time; the loops around it
+// (forward_head, backward_head) are shared.
+//
+// Point-wise: P = h(S); the length scale c multiplies the output once, at the end.
+template <typename H>
+class PointwiseWeights {
+ public:
+  PointwiseWeights(float length_scale, float score_scale)
+      : c_(length_scale), score_scale_(score_scale) {}
+
+  void start_rows(int64_t) {}
+  void to_weights(const ScoreTile& tile, float*, int64_t) {
+    for (int64_t r = 0; r < tile.rows; ++r) {
+      float* s = tile.row(r);
+      for (int64_t j = 0; j < tile.keys; ++j) s[j] = H::value(s[j]);
+    }
+  }
+  void finish_rows(const float* acc, int64_t rows, int64_t head_dim, float* out,
+                   int64_t out_stride, float*) {
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t t = 0; t < head_dim; ++t) out[r * out_stride + t] = c_ * acc[r * head_dim + t];
+    }
+  }
+
+  void start_backward_rows(const float*, const float*, int64_t, const float*, int64_t, int64_t) {}
+  // scores -> c h(S) (for dV); d_scores: dP -> the score gradient times the score scale
+  // (for dQ and dK), c h'(S) dP / sqrt(d).
+  void to_gradients(const ScoreTile& scores, const ScoreTile& d_scores) {
+    const float dscale = c_ * score_scale_;
+    for (int64_t r = 0; r < scores.rows; ++r) {
+      float* __restrict__ s = scores.row(r);
+      float* __restrict__ ds = d_scores.row(r);
+      for (int64_t j = 0; j < scores.keys; ++j) {
+        ds[j] = dscale * H::derivative(s[j]) * ds[j];
+        s[j] = c_ * H::value(s[j]);
+      }
+    }
+  }
+
+ private:
+  float c_, score_scale_;
+};
+
+// Online softmax (Milakov & Gimelshein 2018; FlashAttention): per query row a running max m and
+// sum l of exp(s - m); when a key tile raises m, the partial sum and output are rescaled.
+class SoftmaxWeights {
+ public:
+  explicit SoftmaxWeights(float score_scale) : score_scale_(score_scale) {}
+
+  void start_rows(int64_t rows) {
+    std::fill(max_, max_ + rows, -std::numeric_limits<float>::infinity());
+    std::fill(sum_, sum_ + rows, 0.0f);
+  }
+  void to_weights(const ScoreTile& tile, float* acc, int64_t head_dim) {
+    for (int64_t r = 0; r < tile.rows; ++r) {
+      float* s = tile.row(r);
+      // Padding columns hold -inf, whose exp is ~1e-38 with vmath's clamp, not 0: it vanishes in
+      // l, which is >= 1 (the row's maximum contributes exp(0)); P V never reads them.
+      std::fill(s + tile.keys, s + tile.padded, -std::numeric_limits<float>::infinity());
+      const float new_max = std::max(max_[r], lane_max(s, tile.padded));
+      // At the first tile max_ = -inf: the rescale is ~1e-38, harmless, as l and acc are 0.
+      const float rescale = vmath::exp(max_[r] - new_max);
+      sum_[r] = sum_[r] * rescale + exp_and_sum(s, tile.padded, new_max);
+      max_[r] = new_max;
+      if (rescale != 1.0f) {
+        for (int64_t t = 0; t < head_dim; ++t) acc[r * head_dim + t] *= rescale;
+      }
+    }
+  }
+  void finish_rows(const float* acc, int64_t rows, int64_t head_dim, float* out,
+                   int64_t out_stride, float* lse) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float inverse = 1.0f / sum_[r];
+      for (int64_t t = 0; t < head_dim; ++t) {
+        out[r * out_stride + t] = acc[r * head_dim + t] * inverse;
+      }
+      lse[r] = max_[r] + std::log(sum_[r]);
+    }
+  }
+
+  // D_i = dO_i . O_i (= rowsum(dP * P)), and the rows' log-sum-exp.
+  void start_backward_rows(const float* d_out, const float* out, int64_t stride, const float* lse,
+                           int64_t rows, int64_t head_dim) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float dot = 0.0f;
+      for (int64_t t = 0; t < head_dim; ++t) dot += d_out[r * stride + t] * out[r * stride + t];
+      max_[r] = lse[r];
+      sum_[r] = dot;
+    }
+  }
+  // scores -> P = exp(S - lse) (for dV); d_scores: dP -> P (dP - D) / sqrt(d) (for dQ and dK).
+  void to_gradients(const ScoreTile& scores, const ScoreTile& d_scores) {
+    for (int64_t r = 0; r < scores.rows; ++r) {
+      float* __restrict__ s = scores.row(r);
+      float* __restrict__ ds = d_scores.row(r);
+      const float lse = max_[r], d = sum_[r];
+      for (int64_t j = 0; j < scores.keys; ++j) {
+        const float p = vmath::exp(s[j] - lse);
+        s[j] = p;
+        ds[j] = score_scale_ * p * (ds[j] - d);
+      }
+    }
+  }
+
+ private:
+  float score_scale_;
+  // Forward: running max and sum per row. Backward: lse and D per row.
+  float max_[kMaxQueryRows];
+  float sum_[kMaxQueryRows];
+};
+
+// Where one (image, head) starts: in the [B, N, H*hd] buffers and in lse [B, H, N].
+struct HeadOffsets {
+  int64_t rows;
+  int64_t lse;
+};
+
+HeadOffsets head_offsets(const AttentionCoreShape& s, int64_t index) {
+  const int64_t b = index / s.heads, h = index % s.heads;
+  return {b * s.tokens * s.width() + h * s.head_dim, index * s.tokens};
+}
+
+// Asks for one head's rows (of the [B, N, H*hd] buffers) to come into L2: a head's rows are
+// `stride` apart, interleaved with the other heads', so the next head is requested while this
+// one computes rather than met as cache misses by its first tiles.
+static int pf_mode() { static int m = getenv("PF") ? atoi(getenv("PF")) : 1; return m; }
+void prefetch_head(const AttentionCoreShape& s, int64_t offset,
+                   std::initializer_list<const float*> buffers) {
+  if (pf_mode() == 0) return;
+  for (const float* buffer : buffers) {
+    const float* rows = buffer + offset;
+    for (int64_t j = 0; j < s.tokens; ++j) {
+      for (int64_t t = 0; t < s.head_dim; t += kLanes) {
+        if (pf_mode() == 1) __builtin_prefetch(rows + j * s.width() + t, /*rw=*/0, /*locality=*/2);
+        else __builtin_prefetch(rows + j * s.width() + t, /*rw=*/0, /*locality=*/3);
+      }
+    }
+  }
+}
+void prefetch_out(const AttentionCoreShape& s, int64_t offset,
+                   std::initializer_list<float*> buffers) {
+  if (pf_mode() < 2) return;
+  for (float* buffer : buffers) {
+    float* rows = buffer + offset;
+    for (int64_t j = 0; j < s.tokens; ++j) {
+      for (int64_t t = 0; t < s.head_dim; t += kLanes) {
+        __builtin_prefetch(rows + j * s.width() + t, /*rw=*/1, /*locality=*/3);
+      }
+    }
+  }
+}
+
+float score_scale_of(const AttentionCoreShape& s) {
+  return 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+}
+
+template <typename Weights>
+void forward_head(const AttentionCoreShape& s, Weights weights, const float* q, const float* k,
+                  const float* v, float* out, float* lse) {
+  const int64_t n = s.tokens, hd = s.head_dim, stride = s.width();
+  const int64_t ld_keys = round_up_to_lanes(n);
+  float* keys_t =
+      thread_scratch(hd * ld_keys + kMaxQueryRows * kMaxKeyColumns + kMaxQueryRows * hd);
+  float* scores = keys_t + hd * ld_keys;
+  float* acc = scores + kMaxQueryRows * kMaxKeyColumns;
+  // The score scale rides on the packed keys: S = Q (K / sqrt(d))^T.
+  pack_transposed(k, stride, n, hd, score_scale_of(s), keys_t, ld_keys);
+  const Tiling query_tiles(n, kQueryTile), key_tiles(n, kKeyTile);
+  for (int64_t qt = 0; qt < query_tiles.count; ++qt) {
+    const int64_t i0 = query_tiles.begin(qt), rows = query_tiles.end(qt) - i0;
+    std::fill(acc, acc + rows * hd, 0.0f);
+    weights.start_rows(rows);
+    for (int64_t kt = 0; kt < key_tiles.count; ++kt) {
+      const int64_t j0 = key_tiles.begin(kt), keys = key_tiles.end(kt) - j0;
+      const ScoreTile tile{scores, rows, keys, round_up_to_lanes(keys)};
+      tile_gemm(rows, tile.padded, hd, {q + i0 * stride, stride, 1}, keys_t + j0, ld_keys,
+                tile.data, tile.padded, /*accumulate=*/false);
+      weights.to_weights(tile, acc, hd);
+      tile_gemm(rows, hd, keys, {tile.data, tile.padded, 1}, v + j0 * stride, stride, acc, hd,
+                /*accumulate=*/true);
+    }
+    weights.finish_rows(acc, rows, hd, out + i0 * stride, stride, lse ? lse + i0 : nullptr);
+  }
+}
+
+template <typename Weights>
+void backward_head(const AttentionCoreShape& s, Weights weights, const float* q, const float* k,
+                   const float* v, const float* out, const float* lse, const float* d_out,
+                   float* dq, float* dk, float* dv) {
+  const int64_t n = s.tokens, hd = s.head_dim, stride = s.width();
+  const int64_t ld_keys = round_up_to_lanes(n);
+  float* keys_t = thread_scratch(2 * hd * ld_keys + 2 * kMaxQueryRows * kMaxKeyColumns +
+                                 kMaxQueryRows * hd);
+  float* values_t = keys_t + hd * ld_keys;
+  float* scores = values_t + hd * ld_keys;
+  float* d_scores = scores + kMaxQueryRows * kMaxKeyColumns;
+  float* dq_acc = d_scores + kMaxQueryRows * kMaxKeyColumns;
+  pack_transposed(k, stride, n, hd, score_scale_of(s), keys_t, ld_keys);
+  pack_transposed(v, stride, n, hd, 1.0f, values_t, ld_keys);
+  const Tiling query_tiles(n, kQueryTile), key_tiles(n, kKeyTile);
+  for (int64_t qt = 0; qt < query_tiles.count; ++qt) {
+    const int64_t i0 = query_tiles.begin(qt), rows = query_tiles.end(qt) - i0;
+    const float* q_rows = q + i0 * stride;
+    const float* d_out_rows = d_out + i0 * stride;
+    weights.start_backward_rows(d_out_rows, out + i0 * stride, stride, lse ? lse + i0 : nullptr,
+                                rows, hd);
+    for (int64_t kt = 0; kt < key_tiles.count; ++kt) {
+      const int64_t j0 = key_tiles.begin(kt), keys = key_tiles.end(kt) - j0;
+      const int64_t padded = round_up_to_lanes(keys);
+      const ScoreTile tile{scores, rows, keys, padded}, d_tile{d_scores, rows, keys, padded};
+      // S = Q K^T / sqrt(d) exactly as in the forward; dP = dO V^T.
+      tile_gemm(rows, padded, hd, {q_rows, stride, 1}, keys_t + j0, ld_keys, tile.data, padded,
+                /*accumulate=*/false);
+      tile_gemm(rows, padded, hd, {d_out_rows, stride, 1}, values_t + j0, ld_keys, d_tile.data,
+                padded, /*accumulate=*/false);
+      weights.to_gradients(tile, d_tile);
+      // dV_j += A^T dO_i, dQ_i += dS K_j, dK_j += dS^T Q_i (dS already carries 1/sqrt(d)); the
+      // first tile of each writes instead of adding.
+      tile_gemm(keys, hd, rows, {tile.data, 1, padded}, d_out_rows, stride, dv + j0 * stride,
+                stride, /*accumulate=*/qt > 0);
+      tile_gemm(rows, hd, keys, {d_tile.data, padded, 1}, k + j0 * stride, stride, dq_acc, hd,
+                /*accumulate=*/kt > 0);
+      tile_gemm(keys, hd, rows, {d_tile.data, 1, padded}, q_rows, stride, dk + j0 * stride, stride,
+                /*accumulate=*/qt > 0);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      std::copy(dq_acc + r * hd, dq_acc + (r + 1) * hd, dq + (i0 + r) * stride);
+    }
+  }
+}
+
+// Calls fn(weights) with the Weights policy of the shape's attention function.
+template <typename Fn>
+void with_attention_weights(const AttentionCoreShape& s, Fn&& fn) {
+  const float score_scale = score_scale_of(s);
+  if (s.function.is_softmax()) {
+    fn(SoftmaxWeights(score_scale));
+    return;
+  }
+  with_activation(*s.function.pointwise, [&](auto h) {
+    fn(PointwiseWeights<decltype(h)>(s.length_scale, score_scale));
+  });
+}
+
+}  // namespace
+
+void fused_attention_forward(const AttentionCoreShape& s, const float* q, const float* k,
+                             const float* v, float* out, float* lse) {
+  with_attention_weights(s, [&](auto weights) {
+    parallel_ranges(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t index = begin; index < end; ++index) {
+        const HeadOffsets at = head_offsets(s, index);
+        if (index + 1 < end) prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v});
+        if (index + 1 < end) prefetch_out(s, head_offsets(s, index + 1).rows, {out});
+        forward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
+                     lse ? lse + at.lse : nullptr);
+      }
+    });
+  });
+}
+
+void fused_attention_backward(const AttentionCoreShape& s, const float* q, const float* k,
+                              const float* v, const float* out, const float* lse,
+                              const float* d_out, float* dq, float* dk, float* dv) {
+  with_attention_weights(s, [&](auto weights) {
+    parallel_ranges(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t index = begin; index < end; ++index) {
+        const HeadOffsets at = head_offsets(s, index);
+        if (index + 1 < end) {
+          prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v, out, d_out});
+          prefetch_out(s, head_offsets(s, index + 1).rows, {dq, dk, dv});
+        }
+        backward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
+                      lse ? lse + at.lse : nullptr, d_out + at.rows, dq + at.rows, dk + at.rows,
+                      dv + at.rows);
+      }
+    });
+  });
+}
+
+void fused_attention_scores(const AttentionCoreShape& s, const float* q, const float* k,
+                            float* scores) {
+  const int64_t n = s.tokens, hd = s.head_dim, ld_keys = round_up_to_lanes(n);
+  parallel_ranges(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
+    float* keys_t = thread_scratch(hd * ld_keys);
+    for (int64_t index = begin; index < end; ++index) {
+      const HeadOffsets at = head_offsets(s, index);
+      pack_transposed(k + at.rows, s.width(), n, hd, score_scale_of(s), keys_t, ld_keys);
+      // Each score is the same ordered sum as in the tiles, whatever the blocking.
+      tile_gemm(n, n, hd, {q + at.rows, s.width(), 1}, keys_t, ld_keys, scores + index * n * n,
+                n, /*accumulate=*/false);
+    }
+  });
+}
+
+}  // namespace vitsweep::engine

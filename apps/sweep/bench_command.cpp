@@ -90,7 +90,16 @@ void add_bench_command(CLI::App& app) {
     for (const auto& c : selected) {
       for (const auto& attn : o->attn) {
         OrderedJson result = engine::benchmark_training(c, attn, o->run);
-        result["mfu"] = result["achieved_gflops"].get<double>() / ceiling;
+        double precision_ceiling = ceiling;
+        if (result["precision"] == "bf16") {
+          if (!out.contains("bf16_gemm_ceiling_gflops")) {
+            out["bf16_gemm_ceiling_gflops"] =
+                engine::measure_gemm_ceiling_gflops(engine::Precision::bf16);
+          }
+          precision_ceiling = out["bf16_gemm_ceiling_gflops"].get<double>();
+        }
+        // Against the GEMM ceiling of the precision the case ran in.
+        result["mfu"] = result["achieved_gflops"].get<double>() / precision_ceiling;
         fmt::print(stderr, "{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%\n", c.name, attn,
                    result["img_per_s"].get<double>(), result["ms_per_step_median"].get<double>(),
                    100 * result["mfu"].get<double>());

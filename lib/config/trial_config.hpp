@@ -185,7 +185,10 @@ void visit_keys(Config& c, Visit&& visit) {
                 9007199254740991.0},
         c.seed);
   visit(KeyInfo{"threads", "run", "threads for this trial (0: all cores)", {}, 0, 4096}, c.threads);
-  visit(KeyInfo{"precision", "run", "arithmetic precision (bf16 is planned)", {"f32"}},
+  visit(KeyInfo{"precision", "run",
+                "matmul precision: f32, or bf16 (operands rounded to bf16, f32 accumulation, "
+                "f32 weights, activations and optimizer state)",
+                {"f32", "bf16"}},
         c.precision);
 }
 

@@ -69,8 +69,8 @@ const std::vector<BenchmarkCase>& attention_benchmark_cases() {
   return cases;
 }
 
-double measure_gemm_ceiling_gflops(int size, int repeats) {
-  MatmulRunner mm;
+double measure_gemm_ceiling_gflops(Precision precision, int size, int repeats) {
+  MatmulRunner mm(precision);
   std::vector<float> a(static_cast<size_t>(size) * size, 0.5f), b(a.size(), 0.25f), c(a.size());
   auto run = [&] { mm.run(matrix(c.data(), size, size), matrix(a.data(), size, size), matrix(b.data(), size, size)); };
   for (int i = 0; i < 3; ++i) run();
@@ -87,7 +87,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
                                const BenchmarkOptions& options) {
   const TrialConfig config = case_config(bench, attn, options);
   const ModelShape shape = ModelShape::from_config(config);
-  MatmulRunner mm;
+  MatmulRunner mm(precision_from_name(config.precision));
   VisionTransformer model(shape, mm);
   model.initialize(1);
   OptimizerSettings optimizer_settings;
@@ -139,6 +139,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   return {{"name", bench.name},
           {"attn", attn},
           {"attn_kernel", config.attn_kernel},
+          {"precision", config.precision},
           {"batch", batch},
           {"tokens", shape.tokens},
           {"width", shape.width},

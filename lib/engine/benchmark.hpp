@@ -8,6 +8,7 @@
 
 #include "common/json.hpp"
 #include "config/trial_config.hpp"
+#include "engine/matmul.hpp"
 
 namespace vitsweep::engine {
 
@@ -48,7 +49,9 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
 // The process's peak resident set (VmHWM in /proc/self/status) in MiB; 0 where unavailable.
 double peak_resident_mib();
 
-// GFLOP/s of a large f32 oneDNN matmul (m = n = k = size) on the current threads.
-double measure_gemm_ceiling_gflops(int size = 1024, int repeats = 20);
+// GFLOP/s of a large oneDNN matmul (m = n = k = size) on the current threads, in `precision`
+// (bf16: with the conversion of both operands that every engine matmul pays).
+double measure_gemm_ceiling_gflops(Precision precision = Precision::f32, int size = 1024,
+                                   int repeats = 20);
 
 }  // namespace vitsweep::engine

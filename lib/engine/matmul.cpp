@@ -38,6 +38,26 @@ memory::desc describe(const View& v) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
+// The view's shape as a dense row-major bf16 tensor.
+memory::desc describe_plain_bf16(const View& v) {
+  memory::dims dims(v.dims.begin(), v.dims.begin() + v.rank);
+  return memory::desc(dims, memory::data_type::bf16,
+                      v.rank == 2 ? memory::format_tag::ab : memory::format_tag::abcd);
+}
+
+int64_t elements(const View& v) {
+  int64_t n = 1;
+  for (int i = 0; i < v.rank; ++i) n *= v.dims[i];
+  return n;
+}
+
+// Room for `count` bf16 values.
+void* bf16_scratch(FloatBuffer& buffer, int64_t count) {
+  const int64_t floats = (count + 1) / 2;
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
 void append_view(std::vector<int64_t>& key, const View& v) {
   key.push_back(v.rank);
   for (int i = 0; i < v.rank; ++i) {
@@ -57,14 +77,35 @@ std::string shape_text(const View& v) {
 
 }  // namespace
 
+Precision precision_from_name(const std::string& name) {
+  if (name == "f32") return Precision::f32;
+  if (name == "bf16") return Precision::bf16;
+  fail("precision: '{}' is not one of f32, bf16", name);
+}
+
+bool bf16_matmul_available() {
+  try {
+    MatmulRunner mm(Precision::bf16);
+    std::vector<float> a(4, 1.0f), c(4);
+    mm.run(matrix(c.data(), 2, 2), matrix(a.data(), 2, 2), matrix(a.data(), 2, 2));
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 struct MatmulRunner::Entry {
   dnnl::matmul primitive;
   memory::desc a, b, c, bias;
+  // bf16 precision: the operands as the matmul reads them, and the reorders that make them.
+  memory::desc a_low, b_low;
+  dnnl::reorder a_to_low, b_to_low;
   std::string shape;
   std::string implementation;
 };
 
-MatmulRunner::MatmulRunner() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+MatmulRunner::MatmulRunner(Precision precision)
+    : precision_(precision), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 MatmulRunner::~MatmulRunner() = default;
 
 MatmulRunner::Entry& MatmulRunner::lookup(const View& c, const View& a, const View& b,
@@ -98,18 +139,36 @@ MatmulRunner::Entry& MatmulRunner::lookup(const View& c, const View& a, const Vi
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
+  const bool low = precision_ == Precision::bf16;
+  if (low) {
+    entry->a_low = describe_plain_bf16(a);
+    entry->b_low = describe_plain_bf16(b);
+    entry->a_to_low = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, entry->a, engine_, entry->a_low));
+    entry->b_to_low = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, entry->b, engine_, entry->b_low));
+  }
+  const memory::desc& a_in = low ? entry->a_low : entry->a;
+  const memory::desc& b_in = low ? entry->b_low : entry->b;
   dnnl::matmul::desc desc = [&] {
-    if (options.bias == nullptr) return dnnl::matmul::desc(entry->a, entry->b, entry->c);
+    if (options.bias == nullptr) return dnnl::matmul::desc(a_in, b_in, entry->c);
     memory::dims bias_dims(c.rank, 1);
     bias_dims.back() = c.cols();
     entry->bias = memory::desc(bias_dims, memory::data_type::f32,
                                c.rank == 2 ? memory::format_tag::ab : memory::format_tag::abcd);
-    return dnnl::matmul::desc(entry->a, entry->b, entry->bias, entry->c);
+    return dnnl::matmul::desc(a_in, b_in, entry->bias, entry->c);
   }();
-  dnnl::matmul::primitive_desc pd(desc, attr, engine_);
+  dnnl::matmul::primitive_desc pd = [&] {
+    try {
+      return dnnl::matmul::primitive_desc(desc, attr, engine_);
+    } catch (const dnnl::error& e) {
+      if (!low) throw;
+      fail("precision=bf16: oneDNN has no bf16 matmul for this CPU ({}); use precision=f32",
+           e.what());
+    }
+  }();
   entry->primitive = dnnl::matmul(pd);
   entry->implementation = pd.impl_info_str();
-  entry->shape = fmt::format("A {} B {} C {}{}{}{}", shape_text(a), shape_text(b), shape_text(c),
+  entry->shape = fmt::format("{}A {} B {} C {}{}{}{}", low ? "bf16 " : "", shape_text(a),
+                             shape_text(b), shape_text(c),
                              options.bias ? " +bias" : "",
                              options.scale != 1.0f ? fmt::format(" *{}", options.scale) : "",
                              options.accumulate ? " +=" : "");
@@ -121,6 +180,14 @@ void MatmulRunner::run(const View& c, const View& a, const View& b, const Matmul
   memory a_mem(entry.a, engine_, a.data);
   memory b_mem(entry.b, engine_, b.data);
   memory c_mem(entry.c, engine_, c.data);
+  if (precision_ == Precision::bf16) {
+    memory a_low(entry.a_low, engine_, bf16_scratch(low_a_, elements(a)));
+    memory b_low(entry.b_low, engine_, bf16_scratch(low_b_, elements(b)));
+    entry.a_to_low.execute(stream_, a_mem, a_low);
+    entry.b_to_low.execute(stream_, b_mem, b_low);
+    a_mem = a_low;
+    b_mem = b_low;
+  }
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
   if (options.bias != nullptr) {

@@ -1,6 +1,10 @@
 // Every GEMM in the engine goes through matmul(): a oneDNN matmul primitive per distinct shape,
 // layout and option set, created once (JIT costs ~1.5 ms) and reused from a cache afterwards.
 // Operands are strided views, so transposes and per-head views of [B, N, H*hd] cost nothing.
+//
+// Precision::bf16 (the `precision` config key): A and B are rounded to bf16 by a oneDNN reorder
+// (any strides in, plain bf16 out) and multiplied by a bf16 matmul that accumulates and writes
+// f32. Everything outside the GEMMs (master weights, activations, optimizer state) stays f32.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -12,7 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "engine/buffer.hpp"
+
 namespace vitsweep::engine {
+
+enum class Precision { f32, bf16 };
+// "f32" or "bf16".
+Precision precision_from_name(const std::string& name);
+// Whether oneDNN has a bf16 matmul for this CPU (and ONEDNN_MAX_CPU_ISA).
+bool bf16_matmul_available();
 
 // A strided float view: a matrix [M, K] (rank 2) or a batch of matrices [B, H, M, K] (rank 4).
 struct View {
@@ -44,8 +56,10 @@ struct MatmulOptions {
 // parallelises each call internally with its OpenMP pool.
 class MatmulRunner {
  public:
-  MatmulRunner();
+  explicit MatmulRunner(Precision precision = Precision::f32);
   ~MatmulRunner();
+
+  Precision precision() const { return precision_; }
 
   // C = scale * A.B (+ bias) (+ C when accumulating). Shapes must agree: A [.., M, K], B [.., K, N],
   // C [.., M, N].
@@ -63,8 +77,10 @@ class MatmulRunner {
   struct Entry;
   Entry& lookup(const View& c, const View& a, const View& b, const MatmulOptions& options);
 
+  Precision precision_;
   dnnl::engine engine_;
   dnnl::stream stream_;
+  FloatBuffer low_a_, low_b_;  // bf16 copies of A and B (bf16 precision), grown as needed
   std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
 };
 

@@ -45,6 +45,7 @@ Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset)
     : config_(config),
       dataset_(dataset),
       shape_(ModelShape::from_config(config)),
+      matmul_(precision_from_name(config.precision)),
       loss_kind_(loss_from_name(config.loss)) {
   if (dataset.train.count == 0) fail("{}: the training split is empty", dataset.name);
   model_ = std::make_unique<VisionTransformer>(shape_, matmul_);

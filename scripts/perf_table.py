@@ -4,8 +4,9 @@
     scripts/perf_table.py [--sweep build/sweep] [--threads 2] [--skip-torch] [--skip-memory]
 
 Runs, one after another (never side by side: they would share the cores):
-  1. `sweep bench` on fmnist-mini and ViT-S/16-224, softmax and relu: img/s and model-FLOP
-     utilisation against the oneDNN GEMM ceiling measured in the same run;
+  1. `sweep bench` on fmnist-mini and ViT-S/16-224, softmax and relu, in f32 and bf16: img/s and
+     model-FLOP utilisation against the oneDNN GEMM ceiling (of that precision) measured in the
+     same run;
   2. the PyTorch twin (tests/reference/bench_twin.py, Debian's python3-torch) on the same configs,
      through libblas and through oneDNN convolutions, keeping the faster per row;
   3. `sweep bench --attention`: the attention core alone, fused against matmul, relu against
@@ -36,8 +37,8 @@ def run_json(cmd, env=None):
     return json.loads(done.stdout)
 
 
-def engine_training(sweep, threads):
-    cmd = [sweep, "bench", "--threads", str(threads)]
+def engine_training(sweep, threads, precision):
+    cmd = [sweep, "bench", "--threads", str(threads), "--set", f"precision={precision}"]
     for case in TRAIN_CASES:
         cmd += ["--case", case]
     return run_json(cmd)
@@ -65,24 +66,33 @@ def peak_memory(sweep, threads):
     return out
 
 
-def training_table(engine, torch_runs):
+def training_table(engines, torch_runs):
     best = {}
     for matmul, run in (torch_runs or {}).items():
         for c in run["configs"]:
             key = (c["name"], c["attn"])
             if key not in best or c["img_per_s"] > best[key][0]:
                 best[key] = (c["img_per_s"], matmul)
-    lines = ["| config | attn | engine img/s | PyTorch img/s (path) | ratio | engine MFU |",
-             "|---|---|---|---|---|---|"]
-    for c in engine["configs"]:
-        torch_ips, path = best.get((c["name"], c["attn"]), (None, None))
-        torch_cell = f"{torch_ips:.3g} ({path})" if torch_ips else "not run"
-        ratio = f"{c['img_per_s'] / torch_ips:.2f}x" if torch_ips else "-"
-        lines.append(f"| {c['name']} (batch {c['batch']}, L={c['tokens']}) | {c['attn']} | "
-                     f"{c['img_per_s']:.3g} | {torch_cell} | {ratio} | {100 * c['mfu']:.0f}% |")
+    f32 = {(c["name"], c["attn"]): c["img_per_s"] for c in engines["f32"]["configs"]}
+    lines = ["| config | attn | precision | engine img/s | vs engine f32 | PyTorch f32 img/s (path) "
+             "| engine / PyTorch | engine MFU |",
+             "|---|---|---|---|---|---|---|---|"]
+    for precision, engine in engines.items():
+        for c in engine["configs"]:
+            key = (c["name"], c["attn"])
+            torch_ips, path = best.get(key, (None, None))
+            torch_cell = f"{torch_ips:.3g} ({path})" if torch_ips else "not run"
+            ratio = f"{c['img_per_s'] / torch_ips:.2f}x" if torch_ips else "-"
+            lines.append(f"| {c['name']} (batch {c['batch']}, L={c['tokens']}) | {c['attn']} | "
+                         f"{precision} | {c['img_per_s']:.3g} | {c['img_per_s'] / f32[key]:.2f}x | "
+                         f"{torch_cell} | {ratio} | {100 * c['mfu']:.0f}% |")
     lines.append("")
-    lines.append(f"GEMM ceiling measured in the same run: {engine['gemm_ceiling_gflops']:.0f} GFLOP/s "
-                 f"({engine['threads']} threads, {engine['cpu_isa']}).")
+    f32_run = engines["f32"]
+    lines.append(f"GEMM ceilings measured in the same runs ({f32_run['threads']} threads, "
+                 f"{f32_run['cpu_isa']}): f32 {f32_run['gemm_ceiling_gflops']:.0f} GFLOP/s"
+                 + "".join(f", bf16 {e['bf16_gemm_ceiling_gflops']:.0f} GFLOP/s (with operand "
+                           "conversion)" for e in engines.values() if "bf16_gemm_ceiling_gflops" in e)
+                 + ".")
     return "\n".join(lines)
 
 
@@ -123,7 +133,7 @@ def main(argv=None):
     if not Path(args.sweep).exists():
         sys.exit(f"perf_table: {args.sweep}: no such binary (build with scripts/build.sh)")
 
-    raw = {"engine": engine_training(args.sweep, args.threads)}
+    raw = {"engine": {p: engine_training(args.sweep, args.threads, p) for p in ("f32", "bf16")}}
     if not args.skip_torch:
         if torch_available():
             raw["torch"] = torch_training(args.threads)

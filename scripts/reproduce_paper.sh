@@ -11,8 +11,10 @@ db=results/paper.db
 out=results/paper
 while [ $# -gt 0 ]; do
   case "$1" in
-    --db) db=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
+    --db|--out)
+      [ $# -ge 2 ] || { echo "reproduce_paper.sh: $1 needs a value" >&2; exit 2; }
+      if [ "$1" = --db ]; then db=$2; else out=$2; fi
+      shift 2 ;;
     *) echo "reproduce_paper.sh: unknown argument '$1' (expected --db PATH or --out DIR)" >&2; exit 2 ;;
   esac
 done
@@ -20,8 +22,11 @@ sweep=${SWEEP:-build/sweep}
 [ -n "${SWEEP:-}" ] || [ -x build/sweep ] || bash scripts/build.sh
 mkdir -p "$out"
 for figure in 1 2 3 4; do
-  file=$(ls sweeps/reduced/fig${figure}_*.json)
-  name=$(basename "$file" .json)_reduced
+  files=(sweeps/reduced/fig${figure}_*.json)
+  [ ${#files[@]} -eq 1 ] && [ -f "${files[0]}" ] ||
+    { echo "reproduce_paper.sh: expected one sweeps/reduced/fig${figure}_*.json" >&2; exit 1; }
+  file=${files[0]}
+  name=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["name"])' "$file")
   "$sweep" run "$file" --db "$db" --yes --quiet
   "$sweep" export --db "$db" --sweep "$name" --table fig$figure -o "$out/fig$figure.csv"
   "$sweep" export --db "$db" --sweep "$name" --form wide --only-changed -o "$out/fig$figure-trials.csv"

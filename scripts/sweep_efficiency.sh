@@ -5,6 +5,8 @@
 #   scripts/sweep_efficiency.sh [MODEL] [TRIALS]     (default micro/7, 8 trials)
 # Each trial: 1 epoch on 20,000 Fashion-MNIST images, test set evaluated once.
 set -euo pipefail
+export LC_ALL=C  # EPOCHREALTIME with a decimal point
+[ -z "${SWEEP:-}" ] || SWEEP=$(realpath "$SWEEP")
 cd "$(dirname "$0")/.."
 model=${1:-micro/7}
 trials=${2:-8}

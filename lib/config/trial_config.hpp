@@ -148,7 +148,8 @@ void visit_keys(Config& c, Visit&& visit) {
                 "how the attention core runs: matmul (oneDNN matmuls over stored [B, H, L, L] "
                 "scores and weights; fastest for whole training steps at L <= 197 here) or fused "
                 "(tiles over queries and keys, never stores the L x L scores: less memory); the "
-                "same maths, rounded differently, so not part of a trial's identity",
+                "same maths, rounded differently, so not part of an f32 trial's identity (with "
+                "precision=bf16 the fused kernel computes the attention core in f32)",
                 {"matmul", "fused"}},
         c.attn_kernel);
   // training
@@ -187,7 +188,8 @@ void visit_keys(Config& c, Visit&& visit) {
   visit(KeyInfo{"threads", "run", "threads for this trial (0: all cores)", {}, 0, 4096}, c.threads);
   visit(KeyInfo{"precision", "run",
                 "matmul precision: f32, or bf16 (operands rounded to bf16, f32 accumulation, "
-                "f32 weights, activations and optimizer state)",
+                "f32 weights, activations and optimizer state; attn_kernel=fused keeps the "
+                "attention core in f32)",
                 {"f32", "bf16"}},
         c.precision);
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "common/random.hpp"
 #include "engine/attention.hpp"
@@ -178,7 +179,7 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
     const auto [key, value] = parse_setting(assignment);
     if (key == "attn_kernel" && value.is_string()) kernels = {value.get<std::string>()};
   }
-  MatmulRunner mm;
+  MatmulRunner mm(precision_from_name(case_config(bench, attns.front(), options).precision));
   std::vector<std::unique_ptr<CoreRun>> runs;
   int64_t batch = 0;
   for (const auto& kernel : kernels) {
@@ -244,11 +245,18 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
   }
   OrderedJson softmax_over = OrderedJson::object();
   OrderedJson matmul_over_fused = OrderedJson::object();
+  // Ratios only between runs that happened (one kernel, or no softmax, leave some out).
+  auto ratio = [&](const std::pair<std::string, std::string>& numerator,
+                   const std::pair<std::string, std::string>& denominator) -> std::optional<double> {
+    const auto n = total_ms.find(numerator), d = total_ms.find(denominator);
+    if (n == total_ms.end() || d == total_ms.end()) return std::nullopt;
+    return n->second / d->second;
+  };
   for (const auto& attn : attns) {
-    matmul_over_fused[attn] = total_ms[{"matmul", attn}] / total_ms[{"fused", attn}];
-    if (attn == "softmax" || !total_ms.contains({"fused", "softmax"})) continue;
+    if (auto r = ratio({"matmul", attn}, {"fused", attn})) matmul_over_fused[attn] = *r;
+    if (attn == "softmax") continue;
     for (const auto& kernel : kernels) {
-      softmax_over[kernel][attn] = total_ms[{kernel, "softmax"}] / total_ms[{kernel, attn}];
+      if (auto r = ratio({kernel, "softmax"}, {kernel, attn})) softmax_over[kernel][attn] = *r;
     }
   }
   return {{"name", bench.name},

@@ -281,33 +281,17 @@ HeadOffsets head_offsets(const AttentionCoreShape& s, int64_t index) {
 // Asks for one head's rows (of the [B, N, H*hd] buffers) to come into L2: a head's rows are
 // `stride` apart, interleaved with the other heads', so the next head is requested while this
 // one computes rather than met as cache misses by its first tiles.
-static int pf_mode() { static int m = getenv("PF") ? atoi(getenv("PF")) : 1; return m; }
 void prefetch_head(const AttentionCoreShape& s, int64_t offset,
                    std::initializer_list<const float*> buffers) {
-  if (pf_mode() == 0) return;
   for (const float* buffer : buffers) {
     const float* rows = buffer + offset;
     for (int64_t j = 0; j < s.tokens; ++j) {
       for (int64_t t = 0; t < s.head_dim; t += kLanes) {
-        if (pf_mode() == 1) __builtin_prefetch(rows + j * s.width() + t, /*rw=*/0, /*locality=*/2);
-        else __builtin_prefetch(rows + j * s.width() + t, /*rw=*/0, /*locality=*/3);
+        __builtin_prefetch(rows + j * s.width() + t, /*rw=*/0, /*locality=*/2);
       }
     }
   }
 }
-void prefetch_out(const AttentionCoreShape& s, int64_t offset,
-                   std::initializer_list<float*> buffers) {
-  if (pf_mode() < 2) return;
-  for (float* buffer : buffers) {
-    float* rows = buffer + offset;
-    for (int64_t j = 0; j < s.tokens; ++j) {
-      for (int64_t t = 0; t < s.head_dim; t += kLanes) {
-        __builtin_prefetch(rows + j * s.width() + t, /*rw=*/1, /*locality=*/3);
-      }
-    }
-  }
-}
-
 float score_scale_of(const AttentionCoreShape& s) {
   return 1.0f / std::sqrt(static_cast<float>(s.head_dim));
 }
@@ -409,7 +393,6 @@ void fused_attention_forward(const AttentionCoreShape& s, const float* q, const 
       for (int64_t index = begin; index < end; ++index) {
         const HeadOffsets at = head_offsets(s, index);
         if (index + 1 < end) prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v});
-        if (index + 1 < end) prefetch_out(s, head_offsets(s, index + 1).rows, {out});
         forward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
                      lse ? lse + at.lse : nullptr);
       }
@@ -426,7 +409,6 @@ void fused_attention_backward(const AttentionCoreShape& s, const float* q, const
         const HeadOffsets at = head_offsets(s, index);
         if (index + 1 < end) {
           prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v, out, d_out});
-          prefetch_out(s, head_offsets(s, index + 1).rows, {dq, dk, dv});
         }
         backward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
                       lse ? lse + at.lse : nullptr, d_out + at.rows, dq + at.rows, dk + at.rows,

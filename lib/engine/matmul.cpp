@@ -140,33 +140,33 @@ MatmulRunner::Entry& MatmulRunner::lookup(const View& c, const View& a, const Vi
     attr.set_post_ops(ops);
   }
   const bool low = precision_ == Precision::bf16;
-  if (low) {
-    entry->a_low = describe_plain_bf16(a);
-    entry->b_low = describe_plain_bf16(b);
-    entry->a_to_low = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, entry->a, engine_, entry->a_low));
-    entry->b_to_low = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, entry->b, engine_, entry->b_low));
-  }
-  const memory::desc& a_in = low ? entry->a_low : entry->a;
-  const memory::desc& b_in = low ? entry->b_low : entry->b;
-  dnnl::matmul::desc desc = [&] {
-    if (options.bias == nullptr) return dnnl::matmul::desc(a_in, b_in, entry->c);
-    memory::dims bias_dims(c.rank, 1);
-    bias_dims.back() = c.cols();
-    entry->bias = memory::desc(bias_dims, memory::data_type::f32,
-                               c.rank == 2 ? memory::format_tag::ab : memory::format_tag::abcd);
-    return dnnl::matmul::desc(a_in, b_in, entry->bias, entry->c);
-  }();
-  dnnl::matmul::primitive_desc pd = [&] {
-    try {
-      return dnnl::matmul::primitive_desc(desc, attr, engine_);
-    } catch (const dnnl::error& e) {
-      if (!low) throw;
-      fail("precision=bf16: oneDNN has no bf16 matmul for this CPU ({}); use precision=f32",
-           e.what());
+  try {
+    if (low) {
+      entry->a_low = describe_plain_bf16(a);
+      entry->b_low = describe_plain_bf16(b);
+      entry->a_to_low =
+          dnnl::reorder(dnnl::reorder::primitive_desc(engine_, entry->a, engine_, entry->a_low));
+      entry->b_to_low =
+          dnnl::reorder(dnnl::reorder::primitive_desc(engine_, entry->b, engine_, entry->b_low));
     }
-  }();
-  entry->primitive = dnnl::matmul(pd);
-  entry->implementation = pd.impl_info_str();
+    const memory::desc& a_in = low ? entry->a_low : entry->a;
+    const memory::desc& b_in = low ? entry->b_low : entry->b;
+    dnnl::matmul::desc desc = [&] {
+      if (options.bias == nullptr) return dnnl::matmul::desc(a_in, b_in, entry->c);
+      memory::dims bias_dims(c.rank, 1);
+      bias_dims.back() = c.cols();
+      entry->bias = memory::desc(bias_dims, memory::data_type::f32,
+                                 c.rank == 2 ? memory::format_tag::ab : memory::format_tag::abcd);
+      return dnnl::matmul::desc(a_in, b_in, entry->bias, entry->c);
+    }();
+    const dnnl::matmul::primitive_desc pd(desc, attr, engine_);
+    entry->primitive = dnnl::matmul(pd);
+    entry->implementation = pd.impl_info_str();
+  } catch (const dnnl::error& e) {
+    if (!low) throw;
+    fail("precision=bf16: oneDNN has no bf16 matmul for this CPU ({}); use precision=f32",
+         e.what());
+  }
   entry->shape = fmt::format("{}A {} B {} C {}{}{}{}", low ? "bf16 " : "", shape_text(a),
                              shape_text(b), shape_text(c),
                              options.bias ? " +bias" : "",

@@ -154,8 +154,14 @@ bool results_view_is_current(Database& db) {
 void refresh_results_view(Database& db) {
   if (results_view_is_current(db)) return;
   if (db.access() == Database::Access::read_only) {
-    db.exec("PRAGMA query_only=OFF");  // the connection itself is read-only: only TEMP can change
-    db.exec(results_view_sql(/*temp=*/true));
+    // The connection itself is opened read-only: only the TEMP schema can change.
+    db.exec("PRAGMA query_only=OFF");
+    try {
+      db.exec(results_view_sql(/*temp=*/true));
+    } catch (...) {
+      db.exec("PRAGMA query_only=ON");
+      throw;
+    }
     db.exec("PRAGMA query_only=ON");
     return;
   }

@@ -30,7 +30,8 @@ constexpr IrrelevantKey kIrrelevantKeys[] = {
     {"crop_padding",
      [](const TrialConfig& c) { return c.augment.find("crop") == std::string::npos; }},
     {"threads", always},
-    {"attn_kernel", always},
+    // Under bf16 the matmul kernel rounds Q, K, weights and V to bf16; the fused one stays f32.
+    {"attn_kernel", [](const TrialConfig& c) { return c.precision == "f32"; }},
     {"data_dir", always},
     {"model", always},
 };

@@ -109,6 +109,46 @@ TEST(Engine, Bf16MatmulRoundsTheOperandsAndAccumulatesInF32) {
   EXPECT_THROW(precision_from_name("fp16"), Error);
 }
 
+float at(const View& v, int64_t b, int64_t h, int64_t i, int64_t j) {
+  return v.data[b * v.strides[0] + h * v.strides[1] + i * v.strides[2] + j * v.strides[3]];
+}
+
+TEST(Engine, Bf16BatchedMatmulOnHeadViewsScalesAndAccumulates) {
+  if (!bf16_matmul_available()) GTEST_SKIP() << "oneDNN has no bf16 matmul on this CPU";
+  // S += scale * Q K^T per head, Q and K strided [B, H, N, hd] views of [B, N, H*hd] buffers.
+  const int64_t batch = 2, num_heads = 3, tokens = 17, head_dim = 16;
+  const int64_t size = batch * tokens * num_heads * head_dim;
+  std::vector<float> q(size), k(size), s(batch * num_heads * tokens * tokens);
+  Random random(4);
+  for (float& x : q) x = static_cast<float>(random.normal());
+  for (float& x : k) x = static_cast<float>(random.normal());
+  for (float& x : s) x = static_cast<float>(random.normal());
+  const std::vector<float> before = s;
+  const View qv = heads(q.data(), batch, tokens, num_heads, head_dim);
+  const View kv = heads(k.data(), batch, tokens, num_heads, head_dim);
+  const float scale = 0.25f;
+  MatmulRunner mm(Precision::bf16);
+  mm.run(batched(s.data(), batch, num_heads, tokens, tokens), qv, kv.t(),
+         {.scale = scale, .accumulate = true});
+  double worst = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t h = 0; h < num_heads; ++h) {
+      for (int64_t i = 0; i < tokens; ++i) {
+        for (int64_t j = 0; j < tokens; ++j) {
+          double dot = 0;
+          for (int64_t t = 0; t < head_dim; ++t) {
+            dot += static_cast<double>(round_to_bf16(at(qv, b, h, i, t))) *
+                   round_to_bf16(at(kv, b, h, j, t));
+          }
+          const int64_t index = ((b * num_heads + h) * tokens + i) * tokens + j;
+          worst = std::max(worst, std::abs(s[index] - (before[index] + scale * dot)));
+        }
+      }
+    }
+  }
+  EXPECT_LT(worst, 1e-5);
+}
+
 std::vector<double> loss_curve(int threads, const std::string& precision = "f32") {
   omp_set_num_threads(threads);
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));

@@ -59,7 +59,7 @@ std::vector<BadInput> config_cases() {
       {"negative_subset", train({"train_subset=-5"}), 2, "key 'train_subset'"},
       {"negative_seed", train({"seed=-1"}), 2, "key 'seed'"},
       {"negative_threads", train({"threads=-2"}), 2, "key 'threads'"},
-      {"bf16_not_yet", train({"precision=bf16"}), 2, "expected one of f32"},
+      {"unknown_precision", train({"precision=fp16"}), 2, "expected one of f32, bf16"},
       {"unknown_dataset", train({"dataset=imagenet"}), 2, "key 'dataset': expected one of"},
       {"crop_without_padding", train({"augment=crop", "crop_padding=0"}), 2, "needs crop_padding >= 1"},
       {"zero_eps", train({"eps=0"}), 2, "key 'eps'"},
@@ -154,7 +154,9 @@ TEST_F(BadInputTest, EveryCaseExitsWithOneClearLine) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), usage_hint ? 2 : 1)
         << c.name << " printed more than one line:\n" << r.err;
     EXPECT_TRUE(r.out.empty() || c.args[0] == "plan") << c.name << " wrote to stdout: " << r.out;
-    EXPECT_LT(seconds, 10.0) << c.name << " took too long (a huge grid must not be expanded)";
+    // Not a speed target: expanding the 10^9-trial grid would take hours, every refusal takes
+    // well under a second on an idle machine, and a loaded CI machine stretches that many times.
+    EXPECT_LT(seconds, 60.0) << c.name << " took too long (a huge grid must not be expanded)";
   }
   EXPECT_FALSE(std::filesystem::exists(dir.file("huge.db"))) << "nothing stored for a refused sweep";
   RecordProperty("bad_inputs", static_cast<int>(cases.size()));

@@ -108,6 +108,9 @@ TEST(Schema, ResultsViewGainsConfigKeysAddedSinceTheFileWasWritten) {
     EXPECT_TRUE(results_view_has_column(reader.db(), "gate"));
     Statement q = reader.db().prepare("SELECT count(gate) FROM results");
     EXPECT_TRUE(q.step());
+    Statement query_only = reader.db().prepare("PRAGMA query_only");
+    ASSERT_TRUE(query_only.step());
+    EXPECT_EQ(query_only.integer(0), 1);
   }
   EXPECT_EQ(testing::read_file(path), before);
   {
@@ -206,6 +209,25 @@ TEST(ResultsStore, ReRegisteringASweepReplacesItsTrialsAndKeepsResults) {
   Statement kept = store.db().prepare("SELECT count(*) FROM trials");
   kept.step();
   EXPECT_EQ(kept.integer(0), 5) << "unlinked trials keep their rows";
+  auto linked = [&](const std::string& name) {
+    Statement q = store.db().prepare(
+        "SELECT group_concat(trial_hash) FROM (SELECT st.trial_hash FROM sweep_trials st JOIN "
+        "sweeps s ON s.id = st.sweep_id WHERE s.name = ? ORDER BY st.trial_hash)");
+    q.bind(1, name);
+    q.step();
+    return q.text(0);
+  };
+  EXPECT_EQ(linked("a"), "t0000,v0000,v0001");
+  // A trial shared with another sweep stays linked there when this sweep drops it, and comes
+  // back (with its result) when a later version holds it again.
+  store.register_sweep({"b", "", "", {}}, make_trials(2));
+  EXPECT_EQ(store.register_sweep({"a", "", "", {}}, make_trials(1, "v")).unlinked, 2);
+  EXPECT_EQ(linked("a"), "v0000");
+  EXPECT_EQ(linked("b"), "t0000,t0001");
+  const Registration again = store.register_sweep({"a", "", "", {}}, make_trials(1));
+  EXPECT_EQ(linked("a"), "t0000");
+  EXPECT_EQ(again.new_trials, 0);
+  EXPECT_EQ(again.finished, 1);
 }
 
 TEST(ResultsStore, ClaimsInPositionOrderAndNeverTwice) {

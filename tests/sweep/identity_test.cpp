@@ -52,6 +52,12 @@ TEST(Normalize, DropsKeysThatCannotMatter) {
   EXPECT_EQ(identity.size(), config_key_names().size() - irrelevant_keys(point_wise).size());
 }
 
+TEST(Normalize, AttentionKernelMattersOnlyUnderBf16) {
+  EXPECT_EQ(hash_of(R"({"attn_kernel": "fused"})"), hash_of(R"({"attn_kernel": "matmul"})"));
+  EXPECT_NE(hash_of(R"({"attn_kernel": "fused", "precision": "bf16"})"),
+            hash_of(R"({"attn_kernel": "matmul", "precision": "bf16"})"));
+}
+
 TEST(Normalize, SoftmaxIgnoresAlphaPointWiseDoesNot) {
   EXPECT_EQ(hash_of(R"({"alpha": 0})"), hash_of(R"({"alpha": 0.5})"));
   EXPECT_NE(hash_of(R"({"attn": "relu", "alpha": 0})"),

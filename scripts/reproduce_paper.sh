@@ -6,19 +6,21 @@
 #   scripts/reproduce_paper.sh [--db PATH] [--out DIR]
 # SWEEP=/path/to/sweep runs another binary than build/sweep (e.g. a frozen copy while rebuilding).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-db=results/paper.db
+root=$(realpath "$(dirname "$0")/..")
+db=results/paper.db  # defaults relative to the repository (as the committed pages show them)
 out=results/paper
 while [ $# -gt 0 ]; do
   case "$1" in
     --db|--out)
       [ $# -ge 2 ] || { echo "reproduce_paper.sh: $1 needs a value" >&2; exit 2; }
-      if [ "$1" = --db ]; then db=$2; else out=$2; fi
+      # Relative to where the script was called from.
+      if [ "$1" = --db ]; then db=$(realpath -m "$2"); else out=$(realpath -m "$2"); fi
       shift 2 ;;
     *) echo "reproduce_paper.sh: unknown argument '$1' (expected --db PATH or --out DIR)" >&2; exit 2 ;;
   esac
 done
-sweep=${SWEEP:-build/sweep}
+sweep=$(realpath -m "${SWEEP:-$root/build/sweep}")
+cd "$root"
 [ -n "${SWEEP:-}" ] || [ -x build/sweep ] || bash scripts/build.sh
 mkdir -p "$out"
 for figure in 1 2 3 4; do

@@ -48,6 +48,14 @@ void plan_attention_scratch(Arena& arena, const ModelShape& s, int64_t batch,
   arena.take_if(!s.fused_attention, t.d_scores, batch * s.heads * s.tokens * s.tokens);
 }
 
+AttentionWorkspace::AttentionWorkspace(const ModelShape& shape, int64_t batch) {
+  Arena forward, backward;
+  plan_attention_activations(forward, shape, batch, acts);
+  plan_attention_scratch(backward, shape, batch, scratch);
+  forward.allocate(forward_);
+  backward.allocate(backward_);
+}
+
 AttentionCoreShape attention_core_shape(const ModelShape& s, int64_t batch) {
   return {.function = s.attention,
           .length_scale = s.length_scale(),

@@ -47,6 +47,21 @@ void plan_attention_activations(Arena& arena, const ModelShape& shape, int64_t b
 void plan_attention_scratch(Arena& arena, const ModelShape& shape, int64_t batch,
                             AttentionScratch& scratch);
 
+// One layer's activations and backward scratch for `batch` images in storage of their own, for
+// running a layer outside a model's arenas (benchmarks, tests).
+class AttentionWorkspace {
+ public:
+  AttentionWorkspace(const ModelShape& shape, int64_t batch);
+  // Floats reserved in all.
+  int64_t floats() const { return forward_.size() + backward_.size(); }
+
+  AttentionActivations acts{};
+  AttentionScratch scratch{};
+
+ private:
+  FloatBuffer forward_, backward_;
+};
+
 // The attention core's sizes for `batch` images.
 AttentionCoreShape attention_core_shape(const ModelShape& shape, int64_t batch);
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "common/random.hpp"
 #include "engine/attention.hpp"
@@ -159,11 +160,12 @@ namespace {
 
 // One attention function with one kernel: its buffers, random q, k, v, d_out, and its timings.
 struct CoreRun {
+  CoreRun(std::string attn, std::string kernel, const ModelShape& shape, int64_t batch)
+      : attn(std::move(attn)), kernel(std::move(kernel)), shape(shape), work(shape, batch) {}
+
   std::string attn, kernel;
   ModelShape shape;
-  FloatBuffer forward_storage, backward_storage;
-  AttentionActivations acts{};
-  AttentionScratch scratch{};
+  AttentionWorkspace work;
   std::vector<float> d_out;
   std::vector<double> forward_s, total_s;
 };
@@ -187,20 +189,13 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
       BenchmarkOptions with_kernel = options;
       with_kernel.settings.push_back("attn_kernel=" + kernel);
       const TrialConfig config = case_config(bench, attn, with_kernel);
-      auto run = std::make_unique<CoreRun>();
-      run->attn = attn;
-      run->kernel = kernel;
-      run->shape = ModelShape::from_config(config);
       batch = config.batch_size;
-      Arena forward, backward;
-      plan_attention_activations(forward, run->shape, batch, run->acts);
-      plan_attention_scratch(backward, run->shape, batch, run->scratch);
-      forward.allocate(run->forward_storage);
-      backward.allocate(run->backward_storage);
+      auto run = std::make_unique<CoreRun>(attn, kernel, ModelShape::from_config(config), batch);
+      const AttentionActivations& acts = run->work.acts;
       const int64_t bnd = batch * run->shape.tokens * run->shape.width;
       run->d_out.resize(static_cast<size_t>(bnd));
       Random random(11);
-      for (float* x : {run->acts.q, run->acts.k, run->acts.v, run->d_out.data()}) {
+      for (float* x : {acts.q, acts.k, acts.v, run->d_out.data()}) {
         for (int64_t i = 0; i < bnd; ++i) x[i] = static_cast<float>(random.normal());
       }
       runs.push_back(std::move(run));
@@ -208,10 +203,12 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
   }
   auto pass = [&](CoreRun& r, bool timed) {
     const double t0 = now_seconds();
-    attention_core_forward(mm, r.shape, r.acts.q, r.acts.k, r.acts, batch);
+    const AttentionActivations& acts = r.work.acts;
+    const AttentionScratch& scratch = r.work.scratch;
+    attention_core_forward(mm, r.shape, acts.q, acts.k, acts, batch);
     const double t1 = now_seconds();
-    attention_core_backward(mm, r.shape, r.acts.q, r.acts.k, r.acts, r.d_out.data(),
-                            r.scratch.dq, r.scratch.dk, r.scratch.dv, r.scratch, batch);
+    attention_core_backward(mm, r.shape, acts.q, acts.k, acts, r.d_out.data(), scratch.dq,
+                            scratch.dk, scratch.dv, scratch, batch);
     const double t2 = now_seconds();
     if (!timed) return;
     r.forward_s.push_back(t1 - t0);

@@ -46,14 +46,9 @@ struct CoreRun {
 CoreRun run_core(MatmulRunner& mm, const ModelShape& s, int64_t batch, uint64_t seed,
                  double spread = 1.0) {
   const int64_t bnd = batch * s.tokens * s.width;
-  FloatBuffer forward_storage, backward_storage;
-  Arena forward, backward;
-  AttentionActivations acts{};
-  AttentionScratch scratch{};
-  plan_attention_activations(forward, s, batch, acts);
-  plan_attention_scratch(backward, s, batch, scratch);
-  forward.allocate(forward_storage);
-  backward.allocate(backward_storage);
+  AttentionWorkspace work(s, batch);
+  const AttentionActivations& acts = work.acts;
+  const AttentionScratch& scratch = work.scratch;
   // Unit-variance q and k give scores of spread ~1, across every h's non-linear range.
   fill_normal(acts.q, bnd, spread, seed);
   fill_normal(acts.k, bnd, spread, seed + 1);
@@ -215,14 +210,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, FusedAttentionLayer, ::testing::ValuesIn(laye
 
 // Floats the attention layer reserves (forward activations and backward scratch) for a batch.
 int64_t attention_arena_floats(const ModelShape& s, int64_t batch) {
-  AttentionActivations acts{};
-  AttentionScratch scratch{};
-  Arena arena;
-  plan_attention_activations(arena, s, batch, acts);
-  plan_attention_scratch(arena, s, batch, scratch);
-  FloatBuffer storage;
-  arena.allocate(storage);
-  return storage.size();
+  return AttentionWorkspace(s, batch).floats();
 }
 
 TEST(FusedAttentionMemory, GrowsLinearlyInTokens) {
@@ -243,14 +231,9 @@ TEST(FusedAttentionMemory, GrowsLinearlyInTokens) {
 
 TEST(FusedAttentionMemory, ReservesNoScoreMatrices) {
   for (const std::string attn : {"softmax", "relu"}) {
-    AttentionActivations acts{};
-    AttentionScratch scratch{};
-    Arena arena;
-    const ModelShape s = core_shape(attn, 197, 6, 64, true);
-    plan_attention_activations(arena, s, 2, acts);
-    plan_attention_scratch(arena, s, 2, scratch);
-    FloatBuffer storage;
-    arena.allocate(storage);
+    const AttentionWorkspace work(core_shape(attn, 197, 6, 64, true), 2);
+    const AttentionActivations& acts = work.acts;
+    const AttentionScratch& scratch = work.scratch;
     EXPECT_EQ(acts.scores, nullptr) << attn;
     EXPECT_EQ(acts.weights, nullptr) << attn;
     EXPECT_EQ(scratch.d_scores, nullptr) << attn;

@@ -55,15 +55,13 @@ struct AttentionLayerFixture {
         layout(shape),
         values(layout.total()),
         grads(layout.total()),
-        batch(batch) {
+        batch(batch),
+        work(shape, batch),
+        acts(work.acts),
+        scratch(work.scratch) {
     randomize_parameters(layout, values.data(), seed);
     params = bind(layout, values.data()).blocks[0];
     param_grads = bind(layout, grads.data()).blocks[0];
-    engine::Arena forward, backward;
-    engine::plan_attention_activations(forward, shape, batch, acts);
-    engine::plan_attention_scratch(backward, shape, batch, scratch);
-    forward.allocate(forward_storage);
-    backward.allocate(backward_storage);
   }
 
   // Elements in one [B, N, D] tensor.
@@ -74,9 +72,9 @@ struct AttentionLayerFixture {
   engine::FloatBuffer values, grads;
   engine::BlockTensors params{}, param_grads{};
   int64_t batch;
-  engine::AttentionActivations acts{};
-  engine::AttentionScratch scratch{};
-  engine::FloatBuffer forward_storage, backward_storage;
+  engine::AttentionWorkspace work;
+  const engine::AttentionActivations& acts;
+  const engine::AttentionScratch& scratch;
   engine::MatmulRunner mm;
 };
 

@@ -10,8 +10,10 @@
 namespace vitsweep::data {
 namespace {
 
-// zlib's largest compression ratio; caps the size hint so a lying trailer cannot demand gigabytes.
-constexpr size_t kMaxInflateRatio = 1032;
+// The first output buffer is at most this many times the compressed size (image files compress
+// 2-5x); beyond it the buffer doubles as needed. A cap at zlib's largest ratio (1032) let the
+// garbage "trailer" of a truncated 9 MB file allocate and zero 9 GB before failing.
+constexpr size_t kMaxHintRatio = 16;
 
 // The gzip trailer ends with the uncompressed size mod 2^32: a good first guess for the output
 // buffer, only a guess because a corrupt or multi-member file can disagree with it.
@@ -21,7 +23,7 @@ size_t output_size_hint(std::span<const uint8_t> bytes) {
     const uint8_t* tail = bytes.data() + bytes.size() - 4;
     const size_t trailer_size =
         size_t{tail[0]} | size_t{tail[1]} << 8 | size_t{tail[2]} << 16 | size_t{tail[3]} << 24;
-    hint = std::max(hint, std::min(trailer_size, bytes.size() * kMaxInflateRatio));
+    hint = std::max(hint, std::min(trailer_size, bytes.size() * kMaxHintRatio));
   }
   return hint;
 }

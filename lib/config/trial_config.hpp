@@ -39,6 +39,7 @@ struct TrialConfig {
   // attention
   std::string attn = "softmax";
   double alpha = 1.0;
+  int64_t scale_length = 0;
   bool qk_norm = false;
   std::string gate = "none";
   std::string attn_kernel = "matmul";
@@ -139,6 +140,12 @@ void visit_keys(Config& c, Visit&& visit) {
   visit(KeyInfo{"alpha", "attention", "point-wise attention scales by L^-alpha (L = keys)", {},
                 -16, 16},
         c.alpha);
+  visit(KeyInfo{"scale_length", "attention",
+                "the L of L^-alpha: 0 uses the number of keys; a fixed number makes L^-alpha a "
+                "constant that does not follow the sequence length (e.g. 16 with alpha 1 is 1/16 at "
+                "every patch size: the control for length scaling)",
+                {}, 0, 1 << 30},
+        c.scale_length);
   visit(KeyInfo{"qk_norm", "attention", "LayerNorm on queries and keys (per head, shared scale)"},
         c.qk_norm);
   visit(KeyInfo{"gate", "attention", "gate multiplied into the heads' output: act(x W_g + b_g)",

@@ -29,13 +29,15 @@ ModelShape ModelShape::from_config(const TrialConfig& config) {
   if (s.gated) s.gate_activation = activation_from_name(config.gate);
   s.attention = AttentionFunction::from_name(config.attn);
   s.alpha = config.alpha;
+  s.scale_length = config.scale_length;
   s.fused_attention = config.attn_kernel == "fused";
   return s;
 }
 
 float ModelShape::length_scale() const {
   if (attention.is_softmax()) return 1.0f;
-  return static_cast<float>(std::pow(static_cast<double>(tokens), -alpha));
+  const int64_t length = scale_length > 0 ? scale_length : tokens;
+  return static_cast<float>(std::pow(static_cast<double>(length), -alpha));
 }
 
 double ModelShape::forward_flops_per_image() const {

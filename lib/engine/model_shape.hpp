@@ -23,13 +23,14 @@ struct ModelShape {
   Activation gate_activation = Activation::silu;
   AttentionFunction attention;
   double alpha = 1.0;
+  int64_t scale_length = 0;  // the L of L^-alpha when > 0 (config key scale_length)
   // attn_kernel: the fused tile kernel (no N x N matrix stored) or oneDNN matmuls over stored
   // scores and weights (attention.hpp). Same maths, different rounding.
   bool fused_attention = false;
 
   static ModelShape from_config(const TrialConfig& config);
 
-  // L^-alpha for the point-wise family, 1 for softmax.
+  // L^-alpha for the point-wise family (L = scale_length, or the number of keys), 1 for softmax.
   float length_scale() const;
   // Multiply-accumulates x 2 of one image's forward pass (matmuls only).
   double forward_flops_per_image() const;

@@ -22,6 +22,8 @@ bool always(const TrialConfig&) {
 // The rules listed in identity.hpp; keep the two in step.
 constexpr IrrelevantKey kIrrelevantKeys[] = {
     {"alpha", [](const TrialConfig& c) { return c.attn == "softmax"; }},
+    // 0 means the number of keys: trials stored before the key existed keep their hashes.
+    {"scale_length", [](const TrialConfig& c) { return c.attn == "softmax" || c.scale_length == 0; }},
     {"momentum", [](const TrialConfig& c) { return c.optimizer == "adamw"; }},
     {"beta1", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},
     {"beta2", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},

@@ -217,3 +217,58 @@ TEST(Engine, Bf16TrainingLearnsLikeF32) {
 
 }  // namespace
 }  // namespace vitsweep::engine
+
+namespace vitsweep::engine {
+namespace {
+
+TEST(Engine, ScaleLengthFixesTheLOfLengthScaling) {
+  // micro/4: 49 keys. scale_length 0 is the number of keys; 16 makes alpha = 1 the constant
+  // 1/16 whatever the patch size; softmax is never scaled.
+  auto scale = [](const OrderedJson& settings) {
+    return ModelShape::from_config(parse_trial_config(settings, "test")).length_scale();
+  };
+  const OrderedJson relu = {{"model", "micro/4"}, {"attn", "relu"}, {"alpha", 1.0}};
+  EXPECT_FLOAT_EQ(scale(relu), 1.0f / 49);
+  OrderedJson fixed = relu;
+  fixed["scale_length"] = 16;
+  EXPECT_FLOAT_EQ(scale(fixed), 1.0f / 16);
+  fixed["model"] = "micro/2";  // 196 keys, still 1/16
+  EXPECT_FLOAT_EQ(scale(fixed), 1.0f / 16);
+  fixed["alpha"] = 0.5;
+  EXPECT_FLOAT_EQ(scale(fixed), 0.25f);
+  fixed["attn"] = "softmax";
+  EXPECT_FLOAT_EQ(scale(fixed), 1.0f);
+
+  // The forward pass uses it: scale_length 16 at alpha 1 gives the logits of the real length
+  // (49) at the alpha with 49^-alpha = 1/16.
+  OrderedJson a = relu, b = relu;
+  a["scale_length"] = 16;
+  b["alpha"] = std::log(16.0) / std::log(49.0);
+  MatmulRunner mm(Precision::f32);
+  VisionTransformer model_a(ModelShape::from_config(parse_trial_config(a, "a")), mm);
+  VisionTransformer model_b(ModelShape::from_config(parse_trial_config(b, "b")), mm);
+  model_a.initialize(3);
+  model_b.initialize(3);
+  const ModelShape& s = model_a.shape();
+  std::vector<float> images(static_cast<size_t>(4 * s.channels * s.image_height * s.image_width));
+  Random random(5);
+  for (float& x : images) x = static_cast<float>(random.normal());
+  // The head is zero-initialised: perturb every weight so that logits depend on the attention.
+  for (VisionTransformer* m : {&model_a, &model_b}) {
+    Random r(7);
+    FloatBuffer& p = m->parameters();
+    for (int64_t i = 0; i < p.size(); ++i) p[i] += static_cast<float>(0.05 * r.normal());
+  }
+  const float* out_a = model_a.forward(images.data(), 4);
+  const std::vector<float> logits_a(out_a, out_a + 4 * s.classes);
+  const float* logits_b = model_b.forward(images.data(), 4);
+  float differ_from_zero = 0;
+  for (int64_t i = 0; i < 4 * s.classes; ++i) {
+    EXPECT_NEAR(logits_a[i], logits_b[i], 1e-5f) << i;
+    differ_from_zero = std::max(differ_from_zero, std::fabs(logits_a[i]));
+  }
+  EXPECT_GT(differ_from_zero, 1e-3f);
+}
+
+}  // namespace
+}  // namespace vitsweep::engine

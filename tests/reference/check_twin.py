@@ -138,7 +138,7 @@ def h_prime(kind, s):
 def check_score_gradients(name):
     cfg, init, images, labels = case_setup(name)
     grads, record = autograd_grads(init, cfg, images, labels)
-    L = vt.seq_len(cfg)
+    L = cfg.get("scale_length") or vt.seq_len(cfg)
     worst_formula, worst_rowsum, max_rowsum = 0.0, 0.0, 0.0
     for s, a in record:
         dS, dA = s.grad, a.grad

@@ -22,7 +22,7 @@ LN_EPS = 1e-6
 CONFIG_KEYS = (
     "synthetic_size", "synthetic_channels", "synthetic_classes",
     "width", "depth", "heads", "mlp_dim", "patch", "pool", "posemb",
-    "attn", "alpha", "qk_norm", "gate",
+    "attn", "alpha", "scale_length", "qk_norm", "gate",
     "loss", "label_smoothing", "optimizer", "lr", "weight_decay", "beta1", "beta2", "eps",
     "momentum", "clip_norm", "schedule", "warmup_steps", "batch_size",
 )
@@ -174,9 +174,10 @@ def posemb_sincos_2d(h, w, width, temperature=10000.0, dtype=torch.float64):
 # Forward
 
 
-def attention(q, k, v, h=None, alpha=1.0, ops=TORCH_OPS, record=None):
+def attention(q, k, v, h=None, alpha=1.0, ops=TORCH_OPS, record=None, scale_length=0):
     """Multi-head attention core. q, k, v: [B, H, L, d]. h None: softmax; else the point-wise
-    weights a = L^-alpha * h(s), with L the number of keys. Returns [B, H, L, d].
+    weights a = L^-alpha * h(s), with L the number of keys (or scale_length when > 0).
+    Returns [B, H, L, d].
     record: a list that receives (s, a), scores and weights [B, H, L, Lk], for inspection (their
     .grad is kept after backward)."""
     B, H, L, d = q.shape
@@ -186,7 +187,7 @@ def attention(q, k, v, h=None, alpha=1.0, ops=TORCH_OPS, record=None):
     if h is None:
         a = torch.softmax(s, dim=-1)
     else:
-        a = float(Lk) ** (-alpha) * h(s)
+        a = float(scale_length or Lk) ** (-alpha) * h(s)
     if record is not None:
         for x in (s, a):
             if x.requires_grad:
@@ -210,7 +211,7 @@ def attention_layer(params, prefix, cfg, xn, ops=TORCH_OPS, record=None):
         k = F.layer_norm(k, (hd,), params[prefix + "k_norm.weight"],
                          params[prefix + "k_norm.bias"], LN_EPS)
     h = None if cfg["attn"] == "softmax" else POINTWISE[cfg["attn"]]
-    o = attention(q, k, v, h, float(cfg["alpha"]), ops, record)
+    o = attention(q, k, v, h, float(cfg["alpha"]), ops, record, int(cfg.get("scale_length", 0)))
     o = o.transpose(1, 2).reshape(B, L, D)  # concat heads
     if cfg["gate"] != "none":
         g = ops.linear(xn, params[prefix + "gate.weight"], params[prefix + "gate.bias"])

@@ -28,6 +28,8 @@ packages=(
   dataset-fashion-mnist
   # the sqlite3 shell, handy to look at results/sweep.db by hand
   sqlite3
+  # MPI: sweeps across machines (mpirun / srun) and data-parallel trials
+  openmpi-bin libopenmpi-dev
 )
 if [ "$want_tests" = 1 ]; then
   packages+=(
@@ -37,6 +39,8 @@ if [ "$want_tests" = 1 ]; then
     libopenblas0-pthread
     # libFuzzer targets and sanitizer runtimes
     clang libclang-rt-14-dev
+    # a real single-node Slurm for the cluster tests (scripts/slurm/local_slurm.sh)
+    slurm-wlm munge
   )
 fi
 if [ "$want_browser" = 1 ]; then

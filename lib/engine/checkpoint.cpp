@@ -3,7 +3,7 @@
 #include <set>
 
 #include "common/error.hpp"
-#include "common/version.hpp"
+#include "engine/build_info.hpp"
 
 namespace vitsweep::engine {
 

@@ -66,7 +66,4 @@ class SafetensorsWriter {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
-void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes);
-
 }  // namespace vitsweep::engine

@@ -41,14 +41,14 @@ std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
       format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
 }
 
-std::string epoch_line(const engine::EpochRecord& r, int64_t epochs) {
+std::string epoch_line(const EpochRecord& r, int64_t epochs) {
   std::string line = fmt::format("epoch {:>3}/{}  train loss {} acc {}", r.epoch, epochs,
                                  loss_text(r.train_loss), percent(r.train_acc));
   if (r.val.images > 0) {
     line += fmt::format("  val loss {} acc {}", loss_text(r.val.loss), percent(r.val.accuracy));
   }
   line += fmt::format("  test loss {} acc {}  {:.1f}s  {:.0f} img/s", loss_text(r.test.loss),
-                      percent(r.test.accuracy), r.seconds, r.images_per_second);
+                      percent(r.test.accuracy), r.epoch_s, r.img_per_s);
   return line;
 }
 
@@ -62,28 +62,28 @@ std::string pytorch_init_note(const std::string& path, const data::Dataset& data
 }
 
 OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
-                        const engine::TrialOutcome& outcome) {
+                        const TrialOutcome& outcome) {
   OrderedJson out = OrderedJson::object();
-  out["status"] = outcome.status;
+  out["status"] = to_string(outcome.status);
   if (!outcome.message.empty()) out["message"] = outcome.message;
   auto number = [](double v) { return std::isfinite(v) ? OrderedJson(v) : OrderedJson(nullptr); };
-  const engine::EpochRecord* last = outcome.epochs.empty() ? nullptr : &outcome.epochs.back();
+  const EpochRecord* last = outcome.epochs.empty() ? nullptr : &outcome.epochs.back();
   out["test_acc"] = number(outcome.final_test.accuracy);
   out["test_loss"] = number(outcome.final_test.loss);
   out["val_acc"] = number(outcome.final_val.accuracy);
   out["val_loss"] = number(outcome.final_val.loss);
-  out["train_acc"] = number(last ? last->train_acc : engine::kNotMeasured);
-  out["train_loss"] = number(last ? last->train_loss : engine::kNotMeasured);
+  out["train_acc"] = number(last ? last->train_acc : kNotMeasured);
+  out["train_loss"] = number(last ? last->train_loss : kNotMeasured);
   out["epochs_done"] = trainer.epochs_done();
   out["steps"] = trainer.optimizer().steps();
-  out["wall_s"] = outcome.wall_seconds;
-  out["core_s"] = outcome.core_seconds;
+  out["wall_s"] = outcome.wall_s;
+  out["core_s"] = outcome.core_s;
   out["params"] = trainer.model().parameter_count();
   out["flops_per_image"] = trainer.shape().training_flops_per_image();
-  out["img_per_s"] = number(last ? last->images_per_second : engine::kNotMeasured);
+  out["img_per_s"] = number(last ? last->img_per_s : kNotMeasured);
   out["config"] = to_json(config);
   out["history"] = OrderedJson::array();
-  for (const auto& e : outcome.epochs) out["history"].push_back(engine::to_json(e));
+  for (const auto& e : outcome.epochs) out["history"].push_back(to_json(e));
   return out;
 }
 
@@ -153,24 +153,24 @@ void add_train_command(CLI::App& app) {
       const double per_step = elapsed / std::max<int64_t>(1, p.step - first_step);
       progress.update(fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} img/s  ETA {}",
                                   p.epoch, p.epochs, p.step_in_epoch, p.steps_per_epoch, p.loss,
-                                  p.images_per_second,
+                                  p.img_per_s,
                                   format_duration(per_step * (p.total_steps - p.step))));
     };
-    callbacks.on_epoch = [&](const engine::EpochRecord& r) {
+    callbacks.on_epoch = [&](const EpochRecord& r) {
       progress.print(human, epoch_line(r, config.epochs));
       if (!o->save.empty()) trainer.save_checkpoint(o->save);
     };
     callbacks.should_stop = interrupt_requested;
-    const engine::TrialOutcome outcome = trainer.run(callbacks);
+    const TrialOutcome outcome = trainer.run(callbacks);
     progress.clear();
     if (o->json) fmt::print("{}\n", result_json(config, trainer, outcome).dump());
-    if (outcome.status == "done") {
+    if (outcome.status == TrialStatus::done) {
       fmt::print(human, "done: test acc {} (loss {}) in {}, {:.0f} core-s\n",
                  percent(outcome.final_test.accuracy), loss_text(outcome.final_test.loss),
-                 format_duration(outcome.wall_seconds), outcome.core_seconds);
+                 format_duration(outcome.wall_s), outcome.core_s);
       return;
     }
-    if (outcome.status == "interrupted") {
+    if (outcome.status == TrialStatus::killed) {
       fail("{}{}", outcome.message,
            o->save.empty() ? "" : fmt::format("; resume with --resume {}", o->save));
     }
@@ -218,7 +218,7 @@ void add_eval_command(CLI::App& app) {
     const data::Split& split =
         o->split == "test" ? dataset.test : o->split == "val" ? dataset.val : dataset.train;
     if (split.count == 0) fail("the {} split is empty (val needs val_fraction > 0)", o->split);
-    const engine::Evaluation e = trainer.evaluate(split);
+    const Evaluation e = trainer.evaluate(split);
     if (o->json) {
       fmt::print("{}\n", OrderedJson{{"split", o->split}, {"images", e.images}, {"loss", e.loss},
                                      {"accuracy", e.accuracy}, {"epochs_trained", info.epochs_done}}

@@ -14,7 +14,7 @@
 #include "config/trial_config.hpp"
 #include "data/normalization.hpp"
 #include "engine/optimizer.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 #include "engine/safetensors.hpp"
 #include "engine/vit.hpp"
 

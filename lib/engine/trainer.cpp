@@ -128,8 +128,8 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
   const bool step_limited = config_.max_steps >= 0;
   auto finish = [&] {
     outcome.epochs = history_;
-    outcome.wall_seconds = seconds_since(wall_start);
-    outcome.core_seconds = process_cpu_seconds() - cpu_start;
+    outcome.wall_s = seconds_since(wall_start);
+    outcome.core_s = process_cpu_seconds() - cpu_start;
     return outcome;
   };
 
@@ -145,7 +145,7 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
     for (int64_t s = 0; s < steps_per_epoch_; ++s) {
       if (step_limited && optimizer_->steps() >= config_.max_steps) break;
       if (callbacks.should_stop && callbacks.should_stop()) {
-        outcome.status = "interrupted";
+        outcome.status = TrialStatus::killed;
         outcome.message = fmt::format("interrupted in epoch {} at step {}", epoch, optimizer_->steps());
         return finish();
       }
@@ -158,7 +158,7 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
                                                d_logits.data());
       const int64_t step = optimizer_->steps() + 1;  // 1-based number of this update
       if (!std::isfinite(r.loss)) {
-        outcome.status = "diverged";
+        outcome.status = TrialStatus::diverged;
         outcome.diverged_step = step;
         outcome.message = fmt::format("diverged at step {}: loss is {}", step, r.loss);
         return finish();
@@ -175,7 +175,7 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
         }
       }
       if (!std::isfinite(grad_norm)) {
-        outcome.status = "diverged";
+        outcome.status = TrialStatus::diverged;
         outcome.diverged_step = step;
         outcome.message = fmt::format("diverged at step {}: gradient norm is {}", step, grad_norm);
         return finish();
@@ -195,7 +195,7 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
         p.loss = loss_sum / seen;
         p.batch_loss = r.loss;
         p.lr = record.lr;
-        p.images_per_second = seen / seconds_since(epoch_start);
+        p.img_per_s = seen / seconds_since(epoch_start);
         callbacks.on_step(p);
       }
     }
@@ -204,11 +204,11 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
     if (seen > 0) {
       record.train_loss = loss_sum / seen;
       record.train_acc = static_cast<double>(correct) / seen;
-      record.images_per_second = seen / train_seconds;
+      record.img_per_s = seen / train_seconds;
     }
     record.val = evaluate(dataset_.val);
     record.test = evaluate(dataset_.test);
-    record.seconds = seconds_since(epoch_start);
+    record.epoch_s = seconds_since(epoch_start);
     history_.push_back(record);
     epochs_done_ = epoch;
     if (callbacks.on_epoch) callbacks.on_epoch(record);

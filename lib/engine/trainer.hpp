@@ -15,7 +15,7 @@
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
 #include "engine/optimizer.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 #include "engine/schedule.hpp"
 #include "engine/vit.hpp"
 
@@ -28,7 +28,7 @@ struct StepProgress {
   double loss = 0;              // running mean over the epoch so far
   double batch_loss = 0;        // this step's batch
   double lr = 0;                // this step's learning rate
-  double images_per_second = 0; // this epoch so far
+  double img_per_s = 0; // this epoch so far
 };
 
 struct TrainerCallbacks {

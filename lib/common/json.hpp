@@ -16,7 +16,7 @@ using OrderedJson = nlohmann::ordered_json;
 
 // The deepest nesting of lists and objects accepted in any JSON the program reads. nlohmann's
 // parser is iterative, but dump(), copies and comparisons recurse once per level: a 200 KB file
-// nested 100,000 deep overflows the stack. The program's own documents nest 4 levels at most (a
+// nested 100,000 deep overflows the stack. The program's own documents nest 5 levels at most (a
 // protocol line's outcome.epochs[i].test); 64 leaves room for any real file and keeps every
 // recursion a few kilobytes deep, well inside a thread's stack.
 constexpr size_t kMaxJsonDepth = 64;
@@ -29,7 +29,7 @@ std::optional<size_t> find_excess_nesting(std::string_view text);
 //   ck.safetensors: __metadata__.config:1:65: lists and objects nest deeper than 64 levels
 void check_json_nesting(std::string_view text, std::string_view source);
 
-// Parses JSON that a program wrote (a safetensors header, a protocol line, a stored config),
+// Parses JSON that a program wrote (a safetensors header, checkpoint metadata, a stored config),
 // whose caller reports invalid JSON itself: a syntax error gives a discarded value. Too deep a
 // nesting throws Error (check_json_nesting) before anything recurses.
 template <typename JsonType = Json>

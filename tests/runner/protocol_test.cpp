@@ -27,7 +27,7 @@ TEST(ProtocolDecode, DeepNestingIsNotAMessage) {
   EXPECT_FALSE(decode(deep).has_value());
   EXPECT_FALSE(
       decode(R"({"event":"end","outcome":{"status":"done","epochs":[)" + deep + "]}}").has_value());
-  // At the limit an event still decodes: the message itself nests 4 levels.
+  // At the limit an event still decodes: the event and its outcome open 2 levels, "extra" 62.
   const std::string at_limit = R"({"event":"end","outcome":{"status":"done","extra":)" +
                                nested_lists(kMaxJsonDepth - 2) + "}}";
   EXPECT_TRUE(decode(at_limit).has_value());

@@ -19,7 +19,7 @@ namespace {
 constexpr int64_t kMaxListed = 20;
 
 std::string label(const std::string& identity, const std::vector<std::string>& keys) {
-  const Json json = Json::parse(identity, nullptr, false);
+  const Json json = parse_json_data(identity, "trials.identity");
   std::string text;
   if (!json.is_object()) return text;
   for (const auto& key : keys) {

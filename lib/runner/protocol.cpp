@@ -34,11 +34,13 @@ std::string encode_end(const TrialOutcome& outcome) {
 }
 
 std::optional<TrialEvent> decode(const std::string& line) {
+  // Too deep a nesting is no protocol message either (and would recurse once per level).
+  if (find_excess_nesting(line)) return std::nullopt;
   const Json json = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object() || !json.contains("event")) return std::nullopt;
-  const std::string kind = json.value("event", std::string());
   TrialEvent e{};
   try {
+    const std::string kind = json.value("event", std::string());
     if (kind == "start") {
       e.kind = TrialEvent::Kind::start;
       e.start.epochs_done = json.value("epochs_done", int64_t{0});

@@ -154,7 +154,9 @@ std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
     if (!next.step()) return std::nullopt;
     ClaimedTrial claim;
     claim.hash = next.text(0);
-    claim.config = OrderedJson::parse(next.text(1));
+    const std::string source = fmt::format("{}: trials.config of {}", db_.path(), claim.hash);
+    claim.config = parse_json_data<OrderedJson>(next.text(1), source);
+    if (!claim.config.is_object()) fail("{} is not a JSON object", source);
     claim.position = next.integer(2);
     claim.attempt = next.integer(3) + 1;
     Statement take = db_.prepare(

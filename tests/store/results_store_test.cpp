@@ -240,6 +240,31 @@ TEST(ResultsStore, ClaimsInPositionOrderAndNeverTwice) {
   EXPECT_EQ(store.status_counts(sweep).running, 3);
 }
 
+// The runner dumps a claimed config into the trial folder: one damaged in the file (nested
+// 100,000 deep, or not JSON) is refused by name instead of crashing it.
+TEST(ResultsStore, DamagedStoredConfigIsRefusedByName) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  auto claim_with_config = [&](const std::string& config) {
+    store.db().prepare("UPDATE trials SET config = ? WHERE hash = 't0000'").bind(1, config).run();
+    try {
+      store.claim_next_trial(sweep, runner("r1"), 100, 60);
+      ADD_FAILURE() << "claimed";
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string nested = std::string(100'000, '[') + std::string(100'000, ']');
+  EXPECT_EQ(claim_with_config(R"({"alpha": )" + nested + "}"),
+            dir.file("r.db") + ": trials.config of t0000:1:74: lists and objects nest deeper "
+                               "than 64 levels");
+  EXPECT_EQ(claim_with_config(R"({"alpha": )"),
+            dir.file("r.db") + ": trials.config of t0000 is not a JSON object");
+  EXPECT_EQ(store.status_counts(sweep).queued, 1) << "a refused claim takes nothing";
+}
+
 TEST(ResultsStore, ConcurrentConnectionsClaimEveryTrialExactlyOnce) {
   TempDir dir;
   const std::string path = dir.file("r.db");

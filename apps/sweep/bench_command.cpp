@@ -1,6 +1,12 @@
 // `sweep bench`: training throughput of named configurations, as JSON.
 #include <fmt/format.h>
 
+#include <limits>
+#include <optional>
+
+#include "cluster/launch.hpp"
+#include "cluster/mpi_replica_group.hpp"
+#include "cluster/mpi_session.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/text.hpp"
@@ -19,12 +25,15 @@ void add_bench_command(CLI::App& app) {
       "and one --attn per run for a per-configuration figure). Cases: fmnist-mini, S/16-224,\n"
       "S/8-224. With --attention: the attention core alone (no projections), each function with\n"
       "the fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
-      "S/16-224-cls (L=197).");
+      "S/16-224-cls (L=197).\n"
+      "Under mpirun -np R: data parallel steps of the same global batch (rank 0 prints), with the\n"
+      "share of step time spent waiting on communication.");
   struct Options {
     std::vector<std::string> cases;
     std::vector<std::string> attn = {"softmax", "relu"};
     int threads = 0;
     bool attention = false;
+    int64_t bucket_kib = engine::DataParallel::kDefaultBucketBytes / 1024;
     engine::BenchmarkOptions run;
   };
   auto o = std::make_shared<Options>();
@@ -39,8 +48,20 @@ void add_bench_command(CLI::App& app) {
                   "Time the attention core alone, fused against matmul, instead of training steps");
   bench->add_option("--steps", o->run.steps, "Timed steps per case")->capture_default_str()->check(CLI::PositiveNumber);
   bench->add_option("--warmup", o->run.warmup_steps, "Untimed steps first")->capture_default_str();
+  bench->add_option("--bucket-kib", o->bucket_kib,
+                    "Under mpirun: gradient bucket size; 0: one bucket started when backward "
+                    "ends (no overlap)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   bench->callback([o] {
-    engine::ThreadBudget threads(o->threads);
+    cluster::MpiSession session;
+    std::optional<cluster::MpiReplicaGroup> replicas;
+    if (session.active()) replicas.emplace(session.world());
+    o->run.bucket_bytes = o->bucket_kib > 0 ? o->bucket_kib * 1024
+                                            : std::numeric_limits<int64_t>::max();
+    // Rank 0 prints; the other ranks only take part.
+    const bool reporter = session.rank() == 0;
+    engine::ThreadBudget threads(o->threads > 0 ? o->threads : cluster::default_threads(session));
     const std::vector<engine::BenchmarkCase>& cases =
         o->attention ? engine::attention_benchmark_cases() : engine::benchmark_cases();
     std::vector<std::string> known;
@@ -66,6 +87,7 @@ void add_bench_command(CLI::App& app) {
     out["onednn"] = info.onednn;
     out["cpu_isa"] = info.cpu_isa;
     out["threads"] = threads.threads();
+    out["ranks"] = session.size();
     const double ceiling = engine::measure_gemm_ceiling_gflops();
     out["gemm_ceiling_gflops"] = ceiling;
     if (!o->run.settings.empty()) out["settings"] = o->run.settings;
@@ -83,13 +105,14 @@ void add_bench_command(CLI::App& app) {
         out["attention_core"].push_back(result);
       }
       out["peak_rss_mib"] = engine::peak_resident_mib();
-      fmt::print("{}\n", out.dump(2));
+      if (reporter) fmt::print("{}\n", out.dump(2));
       return;
     }
     out["configs"] = OrderedJson::array();
     for (const auto& c : selected) {
       for (const auto& attn : o->attn) {
-        OrderedJson result = engine::benchmark_training(c, attn, o->run);
+        OrderedJson result =
+            engine::benchmark_training(c, attn, o->run, replicas ? &*replicas : nullptr);
         double precision_ceiling = ceiling;
         if (result["precision"] == "bf16") {
           if (!out.contains("bf16_gemm_ceiling_gflops")) {
@@ -100,14 +123,16 @@ void add_bench_command(CLI::App& app) {
         }
         // Against the GEMM ceiling of the precision the case ran in.
         result["mfu"] = result["achieved_gflops"].get<double>() / precision_ceiling;
-        fmt::print(stderr, "{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%\n", c.name, attn,
-                   result["img_per_s"].get<double>(), result["ms_per_step_median"].get<double>(),
-                   100 * result["mfu"].get<double>());
+        if (reporter) {
+          fmt::print(stderr, "{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%\n", c.name, attn,
+                     result["img_per_s"].get<double>(),
+                     result["ms_per_step_median"].get<double>(), 100 * result["mfu"].get<double>());
+        }
         out["configs"].push_back(result);
       }
     }
     out["peak_rss_mib"] = engine::peak_resident_mib();
-    fmt::print("{}\n", out.dump(2));
+    if (reporter) fmt::print("{}\n", out.dump(2));
   });
 }
 

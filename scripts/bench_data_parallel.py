@@ -65,7 +65,7 @@ def pytorch_ddp(args):
     runs = {}
     for matmul in args.torch_matmul.split(","):
         cmd = ["/usr/bin/python3", script, "--ranks", str(args.ranks), "--threads", "1",
-               "--matmul", matmul, "--steps", str(max(3, args.steps // 2)),
+               "--matmul", matmul, "--steps", str(args.steps),
                "--warmup", str(min(1, args.warmup))]
         runs[matmul] = run_json(cmd, {"OPENBLAS_CORETYPE": "SkylakeX"})
     return runs

@@ -164,12 +164,13 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
                      {"phases_ms", phases}};
   if (parallel) {
     const CommunicationTimes& c = parallel->times();
+    const bool overlap = parallel->bucket_bytes() < model.gradients().size() * 4;
     out["ranks"] = parallel->size();
     out["local_batch"] = local;
     out["communication"] = {
         {"gradient_mib_per_step", model.gradients().size() * 4.0 / (1 << 20)},
-        {"overlap", parallel->bucket_bytes() < model.gradients().size() * 4},
-        {"bucket_kib", parallel->bucket_bytes() / 1024},
+        {"overlap", overlap},
+        {"bucket_kib", overlap ? OrderedJson(parallel->bucket_bytes() / 1024) : OrderedJson()},
         {"buckets_per_step", parallel->buckets_per_step()},
         {"wait_ms_per_step", 1e3 * c.wait_seconds / options.steps},
         {"call_ms_per_step", 1e3 * c.call_seconds / options.steps},

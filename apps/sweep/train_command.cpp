@@ -1,9 +1,14 @@
-// `sweep train` (one trial, in this process) and `sweep eval` (a checkpoint on a split).
+// `sweep train` (one trial, in this process, or data parallel across the ranks of an MPI
+// launcher: rank 0 prints and writes checkpoints) and `sweep eval` (a checkpoint on a split).
 #include <fmt/format.h>
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
+#include "cluster/launch.hpp"
+#include "cluster/mpi_replica_group.hpp"
+#include "cluster/mpi_session.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
@@ -61,8 +66,14 @@ std::string pytorch_init_note(const std::string& path, const data::Dataset& data
       path, dataset.name, fmt::join(dataset.norm.mean, ", "), fmt::join(dataset.norm.std, ", "));
 }
 
+std::string describe_ranks(const cluster::MpiSession& session, const TrialConfig& config) {
+  return fmt::format("data parallel: {} ranks on {} node(s), {} images each per step, {} threads each",
+                     session.size(), session.node_count(), config.batch_size / config.ranks,
+                     config.threads);
+}
+
 OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
-                        const TrialOutcome& outcome) {
+                        const TrialOutcome& outcome, const OrderedJson& batch_losses) {
   OrderedJson out = OrderedJson::object();
   out["status"] = to_string(outcome.status);
   if (!outcome.message.empty()) out["message"] = outcome.message;
@@ -84,6 +95,7 @@ OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
   out["config"] = to_json(config);
   out["history"] = OrderedJson::array();
   for (const auto& e : outcome.epochs) out["history"].push_back(to_json(e));
+  if (!batch_losses.empty()) out["batch_losses"] = batch_losses;
   return out;
 }
 
@@ -99,6 +111,7 @@ void add_train_command(CLI::App& app) {
     ConfigSources sources;
     bool json = false;
     std::string save, resume, init_from;
+    int64_t log_every = 0;
   };
   auto o = std::make_shared<Options>();
   train->add_option("--config", o->sources.file, "JSON file of key: value settings")
@@ -118,36 +131,62 @@ void add_train_command(CLI::App& app) {
                    "state dict under timm's names (model from --config/--set); fresh optimizer "
                    "and schedule")
       ->check(CLI::ExistingFile);
+  train->add_option("--log-every", o->log_every,
+                    "Also print the batch loss every N optimizer steps (with --json: the list "
+                    "batch_losses of [step, loss] pairs)")
+      ->check(CLI::NonNegativeNumber);
   train->callback([o] {
     if (!o->resume.empty() && !o->init_from.empty()) {
       fail_usage("--resume and --init-from cannot be combined");
     }
-    const TrialConfig config = load_trial_config(o->sources);
+    // Under mpirun (or srun --mpi=pmix) every rank runs this; otherwise MPI is never touched.
+    cluster::MpiSession session;
+    const OrderedJson settings = merge_settings(o->sources);
+    const std::string source = o->sources.file.empty() ? "config" : o->sources.file;
+    TrialConfig config = parse_trial_config(settings, source);
+    cluster::fit_to_session(config, settings.contains("ranks"), session, source);
+    std::optional<cluster::MpiReplicaGroup> replicas;
+    if (session.active()) replicas.emplace(session.world());
     engine::ThreadBudget threads(static_cast<int>(config.threads));
     install_interrupt_handlers();
+    // Rank 0 alone prints and writes checkpoints; the others train quietly.
+    const bool reporter = session.rank() == 0;
     FILE* human = o->json ? stderr : stdout;
     ProgressLine progress;
-    progress.update(fmt::format("loading {}...", config.dataset));
+    auto say = [&](const std::string& line) {
+      if (reporter) progress.print(human, line);
+    };
+    if (reporter) progress.update(fmt::format("loading {}...", config.dataset));
     const data::Dataset dataset = data::load_dataset(config);
-    engine::Trainer trainer(config, dataset);
+    engine::Trainer trainer(config, dataset, replicas ? &*replicas : nullptr);
     if (!o->resume.empty()) trainer.resume_from(o->resume);
     const bool from_pytorch =
         !o->init_from.empty() &&
         trainer.initialize_from(o->init_from) == engine::WeightsSource::pytorch_state_dict;
-    progress.print(human, fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
-                                      dataset.name, dataset.train.count, dataset.val.count,
-                                      dataset.test.count, dataset.load_seconds, threads.threads()));
-    progress.print(human, describe_model(config, trainer, trainer.shape(),
-                                         trainer.model().parameter_count()));
-    if (from_pytorch) progress.print(stderr, pytorch_init_note(o->init_from, dataset));
+    say(fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
+                    dataset.name, dataset.train.count, dataset.val.count, dataset.test.count,
+                    dataset.load_seconds, threads.threads()));
+    say(describe_model(config, trainer, trainer.shape(), trainer.model().parameter_count()));
+    if (session.size() > 1) say(describe_ranks(session, config));
+    if (from_pytorch && reporter) progress.print(stderr, pytorch_init_note(o->init_from, dataset));
     if (trainer.epochs_done() > 0) {
-      progress.print(human, fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
-                                        trainer.optimizer().steps()));
+      say(fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
+                      trainer.optimizer().steps()));
     }
     engine::TrainerCallbacks callbacks;
     const auto start = std::chrono::steady_clock::now();
     const int64_t first_step = trainer.optimizer().steps();
+    OrderedJson batch_losses = OrderedJson::array();
     callbacks.on_step = [&](const engine::StepProgress& p) {
+      if (!reporter) return;
+      if (o->log_every > 0 && p.step % o->log_every == 0) {
+        if (o->json) {
+          batch_losses.push_back(OrderedJson::array({p.step, p.batch_loss}));
+        } else {
+          progress.print(human, fmt::format("step {}: batch loss {:.6f}  lr {:.6g}", p.step,
+                                            p.batch_loss, p.lr));
+        }
+      }
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double per_step = elapsed / std::max<int64_t>(1, p.step - first_step);
@@ -157,14 +196,17 @@ void add_train_command(CLI::App& app) {
                                   format_duration(per_step * (p.total_steps - p.step))));
     };
     callbacks.on_epoch = [&](const EpochRecord& r) {
-      progress.print(human, epoch_line(r, config.epochs));
-      if (!o->save.empty()) trainer.save_checkpoint(o->save);
+      say(epoch_line(r, config.epochs));
+      if (reporter && !o->save.empty()) trainer.save_checkpoint(o->save);
     };
     callbacks.should_stop = interrupt_requested;
     const TrialOutcome outcome = trainer.run(callbacks);
     progress.clear();
-    if (o->json) fmt::print("{}\n", result_json(config, trainer, outcome).dump());
+    if (o->json && reporter) {
+      fmt::print("{}\n", result_json(config, trainer, outcome, batch_losses).dump());
+    }
     if (outcome.status == TrialStatus::done) {
+      if (!reporter) return;
       fmt::print(human, "done: test acc {} (loss {}) in {}, {:.0f} core-s\n",
                  percent(outcome.final_test.accuracy), loss_text(outcome.final_test.loss),
                  format_duration(outcome.wall_s), outcome.core_s);

@@ -278,6 +278,11 @@ void validate(const TrialConfig& c, std::string_view source) {
     fail_usage("{}: patch {} does not divide the {}x{} images of {}", source, c.patch, image.height,
                image.width, c.dataset);
   }
+  if (c.batch_size % c.ranks != 0) {
+    fail_usage("{}: batch_size {} does not split evenly over ranks {} (each rank takes "
+               "batch_size / ranks images of every step)",
+               source, c.batch_size, c.ranks);
+  }
   if (c.augment.find("crop") != std::string::npos && c.crop_padding == 0) {
     fail_usage("{}: augment '{}' needs crop_padding >= 1", source, c.augment);
   }

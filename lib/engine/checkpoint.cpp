@@ -231,7 +231,8 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
 
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path) {
-  static const std::set<std::string> may_differ = {"epochs", "max_steps", "threads", "data_dir"};
+  static const std::set<std::string> may_differ = {"epochs", "max_steps", "threads", "ranks",
+                                                     "data_dir"};
   const OrderedJson current = to_json(config);
   for (const auto& [key, value] : current.items()) {
     if (may_differ.contains(key)) continue;

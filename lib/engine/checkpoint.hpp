@@ -58,7 +58,7 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
                           const ParameterLayout& layout, int64_t expected_step);
 
 // Keys that may differ between a checkpoint and the run resuming it (they cannot change what was
-// computed so far): epochs, max_steps, threads, data_dir. Any other difference is an error
+// computed so far): epochs, max_steps, threads, ranks, data_dir. Any other difference is an error
 // naming the key and both values.
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path);

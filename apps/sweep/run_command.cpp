@@ -7,8 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
+#include <optional>
 
+#include "cluster/cluster_sweep.hpp"
+#include "cluster/mpi_session.hpp"
+#include "cluster/slurm.hpp"
+#include "common/atomic_file.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
@@ -114,6 +120,134 @@ runner::RunnerListener run_listener(ProgressLine& progress,
   return listener;
 }
 
+
+struct RunOptions {
+  SweepSource source;
+  std::string db = kDefaultDb;
+  std::string runs_dir;  // empty: runs/ beside the database
+  int jobs = 0, threads = 0;
+  bool yes = false, quiet = false;
+  store::RunPolicy policy;
+  bool fail_fast = false;
+  int64_t log_every = 0;
+  std::string deadline;  // "" none, a duration from now, or "slurm"
+  std::string stats_file;
+};
+
+// The unix time by which the run must be done, from --deadline.
+double deadline_time(const std::string& when) {
+  if (when.empty()) return std::numeric_limits<double>::infinity();
+  std::optional<double> left;
+  if (when == "slurm") {
+    left = cluster::slurm_seconds_left();
+    if (!left) return std::numeric_limits<double>::infinity();
+  } else {
+    left = parse_duration(when);
+    if (!left) {
+      fail_usage("--deadline '{}': expected a duration such as 3600, 90m or 2h, or 'slurm'", when);
+    }
+  }
+  return store::unix_now() + *left;
+}
+
+runner::SchedulerOptions scheduler_options(const RunOptions& o) {
+  runner::SchedulerOptions options;
+  options.max_attempts = o.policy.max_attempts;
+  options.fail_fast = o.fail_fast;
+  options.deadline = deadline_time(o.deadline);
+  return options;
+}
+
+// Loads the sweep and checks its size, asking when it is large: before anything is stored.
+sweep::SweepSpec load_checked_sweep(const RunOptions& o) {
+  sweep::SweepSpec spec = o.source.load();
+  const uint64_t bound = sweep::grid_size(spec);
+  const runner::SizeCheck size = runner::check_sweep_size(bound);
+  if (size == runner::SizeCheck::too_many) {
+    fail_usage("{}: the grid expands to up to {} trials (more than {}): narrow it", spec.source,
+               bound, runner::kMaxTrials);
+  }
+  if (size == runner::SizeCheck::confirm_first && !o.yes && !confirm(bound)) {
+    fail_usage("{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
+               "plan`)",
+               spec.source, bound);
+  }
+  return spec;
+}
+
+runner::RunSummary run_here(const RunOptions& o, const std::string& runs,
+                            store::ResultsStore& store, const runner::PreparedSweep& prepared,
+                            runner::RunnerListener listener) {
+  const auto [jobs, threads] = runner::choose_jobs_and_threads(
+      prepared.counts.queued, available_cores(), o.jobs, o.threads);
+  if (prepared.counts.queued > 0) {
+    fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
+               threads == 1 ? "" : "s", runs);
+  }
+  std::fflush(stdout);
+  runner::LocalLauncher launcher({runner::current_executable(), runs, threads, o.log_every}, jobs);
+  return runner::Scheduler(store, prepared.registration.sweep_id, launcher, scheduler_options(o),
+                           std::move(listener))
+      .run();
+}
+
+runner::RunSummary run_on_cluster(const RunOptions& o, const std::string& runs,
+                                  cluster::MpiSession& session, store::ResultsStore& store,
+                                  const runner::PreparedSweep& prepared,
+                                  runner::RunnerListener listener) {
+  fmt::print("across {} node(s) of an MPI job ({} ranks); trial folders in {}\n",
+             session.node_count(), session.size(), runs);
+  std::fflush(stdout);
+  const cluster::ClusterRun run{o.jobs, o.threads, o.log_every, runs,
+                                runner::current_executable()};
+  return cluster::coordinate_sweep(session, store, prepared.registration.sweep_id,
+                                   prepared.counts.queued, run, scheduler_options(o),
+                                   std::move(listener));
+}
+
+// The whole `sweep run` of this process (rank 0 under MPI): prepare, run, print the table.
+void run_sweep(const RunOptions& o, cluster::MpiSession& session) {
+  const std::string runs =
+      fs::absolute(o.runs_dir.empty() ? runner::default_runs_dir(o.db) : o.runs_dir).string();
+  sweep::SweepSpec spec;
+  std::optional<store::ResultsStore> store;
+  runner::PreparedSweep prepared;
+  try {
+    spec = load_checked_sweep(o);
+    store.emplace(o.db);
+    prepared = runner::prepare_sweep(*store, spec, o.source.file, o.policy, runs);
+    print_registration(spec, prepared, o.db);
+  } catch (const std::exception& e) {
+    if (session.active()) cluster::abandon_sweep(session, e.what());
+    throw;
+  }
+  ProgressLine progress;
+  const auto labels = sweep::trial_labels(prepared.trials);
+  runner::RunnerListener listener = run_listener(progress, labels, o.quiet);
+  const runner::RunSummary summary =
+      session.active() ? run_on_cluster(o, runs, session, *store, prepared, std::move(listener))
+                       : run_here(o, runs, *store, prepared, std::move(listener));
+  progress.clear();
+  fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store->db(), spec.name)));
+  fmt::print("{}\n", report::describe_counts(summary.counts));
+  std::fflush(stdout);
+  if (!o.stats_file.empty()) {
+    write_file_atomically(o.stats_file, runner::to_json(summary.stats).dump(2) + "\n");
+  }
+  if (summary.deadline_reached) {
+    fmt::print(stderr, "note: {} trial(s) left queued for the next run (--deadline)\n",
+               summary.counts.queued);
+  }
+  if (summary.interrupted) {
+    fail("interrupted: running trials were marked killed and resume on the next `sweep run {}`",
+         o.source.file);
+  }
+  if (summary.counts.failed > 0) {
+    fail("{} trial(s) failed; see their log.txt in {} (retry with --retry-failed)",
+         summary.counts.failed, runs);
+  }
+}
+
 }  // namespace
 
 void add_plan_command(CLI::App& app) {
@@ -163,23 +297,18 @@ void add_run_command(CLI::App& app) {
       "Run a sweep: expand the file, store its trials in the results database and run the ones "
       "not done yet, each in its own process. Safe to interrupt (Ctrl-C) and re-run: finished "
       "trials are kept, interrupted ones resume from their last epoch. Several `sweep run` on one "
-      "database share the work.");
-  struct Options {
-    SweepSource source;
-    std::string db = kDefaultDb;
-    int jobs = 0, threads = 0;
-    bool yes = false, quiet = false;
-    store::RunPolicy policy;
-    bool fail_fast = false;
-    int64_t log_every = 0;
-  };
-  auto o = std::make_shared<Options>();
+      "database share the work. Under mpirun or srun --mpi=pmix the sweep spreads over every "
+      "node of the job: rank 0 keeps the database, each node runs trials on its own cores.");
+  auto o = std::make_shared<RunOptions>();
   add_source_options(run, o->source);
-  run->add_option("--db", o->db, "Results database (SQLite; trial folders go beside it in runs/)")
-      ->capture_default_str();
-  run->add_option("--jobs", o->jobs, "Trials at once (default: fill the cores)");
+  run->add_option("--db", o->db, "Results database (SQLite on a local disk)")->capture_default_str();
+  run->add_option("--runs-dir", o->runs_dir,
+                  "Trial folders (config, log, checkpoints; default: runs/ beside the database). "
+                  "Across machines: a shared file system lets a re-queued trial resume on any node");
+  run->add_option("--jobs", o->jobs, "Trials at once, per node (default: fill the cores)");
   run->add_option("--threads", o->threads, "Threads per trial (default: cores / jobs)");
-  run->add_flag("--yes,-y", o->yes, fmt::format("Run without asking when above {} trials", runner::kConfirmAbove));
+  run->add_flag("--yes,-y", o->yes,
+                fmt::format("Run without asking when above {} trials", runner::kConfirmAbove));
   run->add_flag("--force", o->policy.force, "Re-run trials of this sweep that are already done");
   run->add_flag("--retry-failed", o->policy.retry_failed, "Give failed trials a fresh set of attempts");
   run->add_option("--max-attempts", o->policy.max_attempts, "Attempts per trial before it stays failed")
@@ -191,57 +320,21 @@ void add_run_command(CLI::App& app) {
                   "step_loss, step_lr)")
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet,-q", o->quiet, "No live progress line (for logs); finished trials still print");
+  run->add_option("--deadline", o->deadline,
+                  "Claim no trial that would not finish by then, at the pace of those finished: a "
+                  "duration from now (3600, 90m, 2h), or 'slurm' for this job's time limit");
+  run->add_option("--stats", o->stats_file,
+                  "Write the runner's own measurements as JSON: trials, events and database "
+                  "writes per second, event latency");
   run->callback([o] {
-    const sweep::SweepSpec spec = o->source.load();
-    const uint64_t bound = sweep::grid_size(spec);
-    const runner::SizeCheck size = runner::check_sweep_size(bound);
-    if (size == runner::SizeCheck::too_many) {
-      fail_usage("{}: the grid expands to up to {} trials (more than {}): narrow it", spec.source,
-                 bound, runner::kMaxTrials);
-    }
-    if (size == runner::SizeCheck::confirm_first && !o->yes && !confirm(bound)) {
-      fail_usage("{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
-                 "plan`)",
-                 spec.source, bound);
-    }
-    store::ResultsStore store(o->db);
-    const std::string runs = runner::default_runs_dir(o->db);
-    const runner::PreparedSweep prepared =
-        runner::prepare_sweep(store, spec, o->source.file, o->policy, runs);
-    print_registration(spec, prepared, o->db);
-    const auto [jobs, threads] = runner::choose_jobs_and_threads(
-        prepared.counts.queued, available_cores(), o->jobs, o->threads);
-    if (prepared.counts.queued > 0) {
-      fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
-                 threads == 1 ? "" : "s", runs);
-    }
-    std::fflush(stdout);
-
-    runner::LocalLauncher launcher(
-        {runner::current_executable(), fs::absolute(runs).string(), threads, o->log_every}, jobs);
-    runner::SchedulerOptions options;
-    options.max_attempts = o->policy.max_attempts;
-    options.fail_fast = o->fail_fast;
-    ProgressLine progress;
-    const auto labels = sweep::trial_labels(prepared.trials);
+    // Before anything else, on every rank: SIGTERM from a launcher must stop trials cleanly.
     install_interrupt_handlers();
-    runner::Scheduler scheduler(store, prepared.registration.sweep_id, launcher, options,
-                                run_listener(progress, labels, o->quiet));
-    const runner::RunSummary summary = scheduler.run();
-    progress.clear();
-    fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store.db(), spec.name)));
-    fmt::print("{}\n", report::describe_counts(summary.counts));
-    std::fflush(stdout);
-    if (summary.interrupted) {
-      throw Error(fmt::format("interrupted: running trials were marked killed and resume on the "
-                              "next `sweep run {}`",
-                              o->source.file));
+    cluster::MpiSession session;
+    if (session.active() && session.rank() != 0) {
+      cluster::take_part_in_sweep(session, runner::current_executable());
+      return;
     }
-    if (summary.counts.failed > 0) {
-      throw Error(fmt::format("{} trial(s) failed; see their log.txt in {} (retry with "
-                              "--retry-failed)",
-                              summary.counts.failed, runs));
-    }
+    run_sweep(*o, session);
   });
 }
 

@@ -24,6 +24,17 @@ std::string host_name() {
 
 }  // namespace
 
+int simulated_ranks_per_node() {
+  const char* value = std::getenv("VITSWEEP_RANKS_PER_NODE");
+  if (value == nullptr || *value == '\0') return 0;
+  char* end = nullptr;
+  const long k = std::strtol(value, &end, 10);
+  if (*end != '\0' || k < 1 || k > INT_MAX) {
+    fail_usage("VITSWEEP_RANKS_PER_NODE='{}': expected a whole number of ranks, 1 or more", value);
+  }
+  return static_cast<int>(k);
+}
+
 bool started_by_mpi_launcher() {
   for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"}) {
     if (std::getenv(variable) != nullptr) return true;
@@ -59,8 +70,12 @@ MpiSession::MpiSession() : host_(host_name()), exceptions_at_start_(std::uncaugh
   }
   check_mpi(MPI_Comm_rank(world_, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(world_, &size_), "MPI_Comm_size");
-  check_mpi(MPI_Comm_split_type(world_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node_),
-            "MPI_Comm_split_type");
+  if (const int k = simulated_ranks_per_node(); k > 0) {
+    check_mpi(MPI_Comm_split(world_, rank_ / k, rank_, &node_), "MPI_Comm_split (simulated nodes)");
+  } else {
+    check_mpi(MPI_Comm_split_type(world_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node_),
+              "MPI_Comm_split_type");
+  }
   check_mpi(MPI_Comm_rank(node_, &node_rank_), "MPI_Comm_rank (node)");
   check_mpi(MPI_Comm_size(node_, &node_size_), "MPI_Comm_size (node)");
   int first_on_node = node_rank_ == 0 ? 1 : 0;
@@ -69,7 +84,13 @@ MpiSession::MpiSession() : host_(host_name()), exceptions_at_start_(std::uncaugh
 }
 
 MpiSession::~MpiSession() {
-  if (!active_ || std::uncaught_exceptions() > exceptions_at_start_) return;
+  if (std::uncaught_exceptions() > exceptions_at_start_) return;
+  finalize();
+}
+
+void MpiSession::finalize() {
+  if (!active_) return;
+  active_ = false;
   MPI_Comm_free(&node_);
   MPI_Finalize();
 }

@@ -27,6 +27,11 @@ namespace vitsweep::cluster {
 // Slurm job step, also for a program srun starts without MPI.
 bool started_by_mpi_launcher();
 
+// VITSWEEP_RANKS_PER_NODE=k: every k consecutive ranks form a node, as if each group ran on
+// another machine (k = 1: every rank a node of its own). For testing and measuring many-node
+// sweeps on one machine; never needed on a real cluster. 0 when unset (nodes are real machines).
+int simulated_ranks_per_node();
+
 // Throws vitsweep::Error "<what>: <MPI's text for code>" unless code is MPI_SUCCESS.
 void check_mpi(int code, std::string_view what);
 
@@ -39,6 +44,9 @@ class MpiSession {
   // never leave the others waiting for it in a collective).
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
+  // MPI_Finalize now, on every rank together (it waits for the others), for a clean end on a path
+  // that then throws; the destructor does nothing more. A no-op when not active.
+  void finalize();
   MpiSession& operator=(const MpiSession&) = delete;
 
   bool active() const { return active_; }  // MPI is initialised

@@ -64,6 +64,7 @@ struct TrialConfig {
   int64_t threads = 0;
   int64_t ranks = 1;
   std::string precision = "f32";
+  double simulate_s = 0;
 };
 
 constexpr double kNoLimit = std::numeric_limits<double>::infinity();
@@ -207,6 +208,12 @@ void visit_keys(Config& c, Visit&& visit) {
                 "attention core in f32)",
                 {"f32", "bf16"}},
         c.precision);
+  visit(KeyInfo{"simulate_s", "run",
+                "> 0: train nothing: the trial waits this many seconds, spread over its epochs, and "
+                "reports made-up metrics (for measuring the sweep runner itself, e.g. a "
+                "coordinator's throughput across many MPI ranks)",
+                {}, 0, 1e6},
+        c.simulate_s);
 }
 
 // One row of the key table, for `sweep config keys` and the README.

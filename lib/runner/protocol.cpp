@@ -1,36 +1,47 @@
 #include "runner/protocol.hpp"
 
+#include <chrono>
+
 namespace vitsweep::runner {
 
+namespace {
+
+// Every event carries its send time, so the runner can tell how long events take to arrive.
+std::string stamped(OrderedJson event) {
+  event["t"] = std::chrono::duration<double>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  return event.dump();
+}
+
+}  // namespace
+
 std::string encode(const StartEvent& e) {
-  return OrderedJson{{"event", "start"},
+  return stamped({{"event", "start"},
                      {"epochs_done", e.epochs_done},
                      {"steps_per_epoch", e.steps_per_epoch},
                      {"total_steps", e.total_steps},
                      {"params", e.params},
-                     {"flops_per_image", e.flops_per_image}}
-      .dump();
+                     {"flops_per_image", e.flops_per_image}});
 }
 
 std::string encode(const ProgressEvent& e) {
-  return OrderedJson{{"event", "progress"},      {"epoch", e.epoch},
+  return stamped({{"event", "progress"},      {"epoch", e.epoch},
                      {"step", e.step},           {"total_steps", e.total_steps},
-                     {"loss", e.loss},           {"img_per_s", e.img_per_s}}
-      .dump();
+                     {"loss", e.loss},           {"img_per_s", e.img_per_s}});
 }
 
 std::string encode(const StepEvent& e) {
-  return OrderedJson{{"event", "step"}, {"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss},
-                     {"lr", e.lr}}
-      .dump();
+  return stamped({{"event", "step"}, {"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss},
+                     {"lr", e.lr}});
 }
 
 std::string encode_epoch(const EpochRecord& record) {
-  return OrderedJson{{"event", "epoch"}, {"record", to_json(record)}}.dump();
+  return stamped({{"event", "epoch"}, {"record", to_json(record)}});
 }
 
 std::string encode_end(const TrialOutcome& outcome) {
-  return OrderedJson{{"event", "end"}, {"outcome", to_json(outcome)}}.dump();
+  return stamped({{"event", "end"}, {"outcome", to_json(outcome)}});
 }
 
 std::optional<TrialEvent> decode(const std::string& line) {
@@ -41,6 +52,7 @@ std::optional<TrialEvent> decode(const std::string& line) {
   TrialEvent e{};
   try {
     const std::string kind = json.value("event", std::string());
+    if (json.contains("t") && json["t"].is_number()) e.sent_at = json["t"].get<double>();
     if (kind == "start") {
       e.kind = TrialEvent::Kind::start;
       e.start.epochs_done = json.value("epochs_done", int64_t{0});

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/machine.hpp"
+#include "common/text.hpp"
 
 namespace vitsweep::runner {
 
@@ -66,30 +68,61 @@ store::TrialFinish classify_exit(const TrialSlot& slot, const ExitStatus& exit,
   return finish;
 }
 
+double expected_trial_seconds(std::span<const double> finished_durations,
+                              std::span<const RunningTrial> running, double now) {
+  if (!finished_durations.empty()) {
+    double sum = 0;
+    for (double d : finished_durations) sum += d;
+    return sum / static_cast<double>(finished_durations.size());
+  }
+  double projected = 0;
+  int known = 0;
+  for (const RunningTrial& t : running) {
+    if (t.total_steps > 0 && t.step > 0) {
+      projected += (now - t.started) * static_cast<double>(t.total_steps) / t.step;
+      ++known;
+    }
+  }
+  return known > 0 ? projected / known : 0;
+}
+
 double estimate_eta(std::span<const double> finished_durations,
                     std::span<const RunningTrial> running, int64_t queued, int capacity,
                     double now) {
-  double mean = 0;
-  if (!finished_durations.empty()) {
-    for (double d : finished_durations) mean += d;
-    mean /= static_cast<double>(finished_durations.size());
-  } else {
-    double projected = 0;
-    int known = 0;
-    for (const RunningTrial& t : running) {
-      if (t.total_steps > 0 && t.step > 0) {
-        projected += (now - t.started) * static_cast<double>(t.total_steps) / t.step;
-        ++known;
-      }
-    }
-    if (known > 0) mean = projected / known;
-  }
+  const double mean = expected_trial_seconds(finished_durations, running, now);
   if (mean <= 0) return -1;
   double remaining = static_cast<double>(queued);
   for (const RunningTrial& t : running) {
     remaining += t.total_steps > 0 ? 1.0 - static_cast<double>(t.step) / t.total_steps : 1.0;
   }
   return remaining * mean / std::max(1, capacity);
+}
+
+OrderedJson to_json(const RunnerStats& s) {
+  const double seconds = std::max(s.seconds, 1e-9);
+  std::vector<double> latency = s.event_latency_s;
+  std::sort(latency.begin(), latency.end());
+  auto percentile_ms = [&](double p) {
+    if (latency.empty()) return OrderedJson(nullptr);
+    const size_t i = std::min(latency.size() - 1, static_cast<size_t>(p * latency.size()));
+    return OrderedJson(1e3 * latency[i]);
+  };
+  return {{"seconds", s.seconds},
+          {"trials_started", s.trials_started},
+          {"trials_finished", s.trials_finished},
+          {"events", s.events},
+          {"db_writes", s.db_writes},
+          {"trials_per_s", s.trials_finished / seconds},
+          {"events_per_s", s.events / seconds},
+          {"db_writes_per_s", s.db_writes / seconds},
+          {"db_write_ms_mean", s.db_writes > 0 ? OrderedJson(1e3 * s.db_write_s / s.db_writes)
+                                               : OrderedJson(nullptr)},
+          {"db_busy_share", s.db_write_s / seconds},
+          {"event_latency_ms",
+           {{"median", percentile_ms(0.5)},
+            {"p95", percentile_ms(0.95)},
+            {"p99", percentile_ms(0.99)},
+            {"max", latency.empty() ? OrderedJson(nullptr) : OrderedJson(1e3 * latency.back())}}}};
 }
 
 Scheduler::Scheduler(store::ResultsStore& store, int64_t sweep_id, TrialLauncher& launcher,
@@ -110,6 +143,8 @@ void Scheduler::note(const std::string& text) const {
 }
 
 RunSummary Scheduler::run() {
+  const double started = store::unix_now();
+  const store::Database::WriteStats writes_before = store_.db().write_stats();
   requeue_abandoned();
   while (true) {
     if (!stopping_ && options_.stop_requested()) {
@@ -120,7 +155,7 @@ RunSummary Scheduler::run() {
     claim_into_free_slots(store::unix_now());
     if (running_.empty()) {
       // Done when stopping, or when the queue is empty (trials other runners run are theirs).
-      if (stopping_ || store_.queued_count(sweep_id_) == 0) break;
+      if (stopping_ || summary_.deadline_reached || store_.queued_count(sweep_id_) == 0) break;
       next_claim_ = 0;  // trials came back to the queue since the last claim: look again
     }
     for (const LaunchReport& report : launcher_.wait(options_.poll_seconds)) handle(report);
@@ -130,6 +165,10 @@ RunSummary Scheduler::run() {
     report_progress_if_due(now);
   }
   summary_.counts = store_.status_counts(sweep_id_);
+  summary_.stats.seconds = store::unix_now() - started;
+  const store::Database::WriteStats& writes = store_.db().write_stats();
+  summary_.stats.db_writes = writes.transactions - writes_before.transactions;
+  summary_.stats.db_write_s = writes.seconds - writes_before.seconds;
   return summary_;
 }
 
@@ -150,10 +189,12 @@ void Scheduler::stop_all(const std::string& why) {
 void Scheduler::claim_into_free_slots(double now) {
   // Each look at the queue is a write transaction: an empty queue is looked at again only every
   // few seconds (another runner may re-queue trials meanwhile), not at every turn.
-  if (stopping_ || now < next_claim_) return;
+  if (stopping_ || summary_.deadline_reached || now < next_claim_) return;
   while (const auto slot = launcher_.free_slot()) {
-    const auto claim = store_.claim_next_trial(sweep_id_, me_, now, options_.lease_seconds);
-    if (!claim) {
+    if (!deadline_allows_a_trial(now)) return;
+    const auto claim =
+        store_.claim_next_trial(sweep_id_, me_, now, options_.lease_seconds, slot->host);
+      if (!claim) {
       next_claim_ = now + options_.queue_recheck_seconds;
       return;
     }
@@ -164,7 +205,21 @@ void Scheduler::claim_into_free_slots(double now) {
     trial.trial.started = now;
     trial.trial.epochs = claim->config.value("epochs", int64_t{0});
     launcher_.start(*slot, {claim->hash, claim->config, claim->attempt, me_.id});
+    ++summary_.stats.trials_started;
   }
+}
+
+bool Scheduler::deadline_allows_a_trial(double now) {
+  if (!std::isfinite(options_.deadline)) return true;
+  std::vector<RunningTrial> running;
+  for (const auto& [hash, slot] : running_) running.push_back(slot.trial);
+  const double expected = expected_trial_seconds(finished_durations_, running, now);
+  if (now + expected <= options_.deadline) return true;
+  summary_.deadline_reached = true;
+  note(fmt::format("no new trials: {} left before the deadline, a trial takes about {}",
+                   format_duration(std::max(0.0, options_.deadline - now)),
+                   format_duration(expected)));
+  return false;
 }
 
 void Scheduler::handle(const LaunchReport& report) {
@@ -177,7 +232,11 @@ void Scheduler::handle(const LaunchReport& report) {
   const auto event = decode(report.line);
   if (!event) return;  // not a protocol line
   apply_event(it->second, *event);
-  record_event(store_, report.hash, *event, store::unix_now());
+  const double now = store::unix_now();
+  record_event(store_, report.hash, *event, now);
+  RunnerStats& stats = summary_.stats;
+  ++stats.events;
+  if (std::isfinite(event->sent_at)) stats.event_latency_s.push_back(now - event->sent_at);
 }
 
 void Scheduler::settle(const std::string& hash, const ExitStatus& exit,
@@ -191,11 +250,12 @@ void Scheduler::settle(const std::string& hash, const ExitStatus& exit,
   done.attempt = slot.trial.attempt;
   done.wall_s = now - slot.trial.started;
   store_.finish_trial(hash, done.finish, now);
+  ++summary_.stats.trials_finished;
   const bool failed = done.finish.status == TrialStatus::failed;
   if (failed) {
     done.will_retry = !stopping_ && !options_.fail_fast &&
                       store_.requeue_if_attempts_left(hash, options_.max_attempts);
-  }
+    }
   if (done.finish.status == TrialStatus::done) finished_durations_.push_back(done.wall_s);
   if (listener_.on_trial_finished) {
     listener_.on_trial_finished(done, store_.status_counts(sweep_id_));

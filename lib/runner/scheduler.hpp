@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <span>
 #include <string>
@@ -27,6 +28,9 @@ struct SchedulerOptions {
   double queue_recheck_seconds = 5;  // an empty queue is looked at again after this long
   double poll_seconds = 0.2;         // longest wait for trial output between bookkeeping
   std::function<bool()> stop_requested;  // polled every turn (default: SIGINT / SIGTERM seen)
+  // Unix time by which the runner must be done (a cluster allocation's end): no trial is claimed
+  // that would not finish by then at the pace of those finished so far.
+  double deadline = std::numeric_limits<double>::infinity();
 };
 
 struct RunningTrial {
@@ -56,10 +60,25 @@ struct RunnerListener {
   std::function<void(const std::string&)> on_note;      // one-line notices
 };
 
+// What the runner itself did, for measuring it (`sweep run --stats`).
+struct RunnerStats {
+  double seconds = 0;  // from start to end of run()
+  int64_t trials_started = 0, trials_finished = 0;
+  int64_t events = 0;     // protocol events received
+  int64_t db_writes = 0;  // write transactions on the results database
+  double db_write_s = 0;  // wall time inside them (lock, work, commit with its fsync)
+  std::vector<double> event_latency_s;  // from the worker's send time to the database write
+};
+
+// Counts and rates (per second of the run), and event latency percentiles in milliseconds.
+OrderedJson to_json(const RunnerStats& stats);
+
 struct RunSummary {
   store::StatusCounts counts;
   bool interrupted = false;         // SIGINT / SIGTERM
   bool stopped_on_failure = false;  // --fail-fast
+  bool deadline_reached = false;    // claims stopped: trials left would not finish in time
+  RunnerStats stats;
 };
 
 // One running trial as the scheduler sees it: its progress and what it has reported so far.
@@ -80,6 +99,11 @@ void record_event(store::ResultsStore& store, const std::string& hash, const Tri
 // `stopping`: the scheduler was stopping the trials, so a signal was ours, not a crash.
 store::TrialFinish classify_exit(const TrialSlot& slot, const ExitStatus& exit,
                                  const std::string& last_error, bool stopping);
+
+// The seconds one more trial is expected to take: the mean of those finished, else the running
+// ones' projected duration at their pace so far; 0 when nothing is known yet.
+double expected_trial_seconds(std::span<const double> finished_durations,
+                              std::span<const RunningTrial> running, double now);
 
 // Seconds until the sweep is done: the queued trials plus what is left of the running ones, at
 // the mean duration of the trials finished so far (or, before any, the running ones' pace),
@@ -104,6 +128,7 @@ class Scheduler {
   void kill_after_grace(double now);
   void heartbeat_if_due(double now);
   void report_progress_if_due(double now);
+  bool deadline_allows_a_trial(double now);
 
   store::ResultsStore& store_;
   int64_t sweep_id_;

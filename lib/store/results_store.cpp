@@ -5,6 +5,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "store/schema.hpp"
@@ -13,9 +17,21 @@ namespace vitsweep::store {
 
 namespace {
 
+// A zombie (a dead process its parent has not reaped yet; an orphan waits for init, which can
+// take seconds) still answers kill(pid, 0): it counts as gone.
+bool is_zombie(int64_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto name_end = line.rfind(')');  // the state follows the command name, which may hold ')'
+  return name_end != std::string::npos && name_end + 2 < line.size() &&
+         (line[name_end + 2] == 'Z' || line[name_end + 2] == 'X');
+}
+
 bool process_exists(int64_t pid) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  const bool answers = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  return answers && !is_zombie(pid);
 }
 
 }  // namespace
@@ -124,10 +140,14 @@ std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this
   return db_.write([&] {
     std::vector<std::string> hashes;
     Statement running = db_.prepare(
-        "SELECT hash, host, pid, lease_until FROM trials WHERE status = 'running'");
+        "SELECT hash, runner, pid, lease_until FROM trials WHERE status = 'running'");
     while (running.step()) {
       const bool expired = running.is_null(3) || running.real(3) < now;
-      const bool local_and_dead = running.text(1) == this_host && !process_exists(running.integer(2));
+      // The runner's host is the start of its id (host:pid:start time); `host` is where the
+      // trial runs, another machine's under MPI.
+      const std::string runner = running.text(1);
+      const bool local_and_dead = runner.substr(0, runner.find(':')) == this_host &&
+                                  !process_exists(running.integer(2));
       if (expired || local_and_dead) hashes.push_back(running.text(0));
     }
     // The runner's death is not the trial's fault: give the attempt back.
@@ -144,7 +164,8 @@ std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this
 
 std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
                                                            const RunnerIdentity& runner,
-                                                           double now, double lease_seconds) {
+                                                           double now, double lease_seconds,
+                                                           const std::string& worker_host) {
   return db_.write([&]() -> std::optional<ClaimedTrial> {
     Statement next = db_.prepare(
         "SELECT t.hash, t.config, st.position, t.attempts FROM sweep_trials st "
@@ -163,7 +184,8 @@ std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
         "UPDATE trials SET status = 'running', attempts = attempts + 1, runner = ?, host = ?, "
         "pid = ?, heartbeat_at = ?, lease_until = ?, started_at = coalesce(started_at, ?), "
         "error = NULL WHERE hash = ? AND status = 'queued'");
-    take.bind(1, runner.id).bind(2, runner.host).bind(3, runner.pid).bind(4, now);
+    take.bind(1, runner.id).bind(2, worker_host.empty() ? runner.host : worker_host);
+    take.bind(3, runner.pid).bind(4, now);
     take.bind(5, now + lease_seconds).bind(6, now).bind(7, claim.hash).run();
     if (db_.changes() != 1) fail("internal: trial {} changed under a write lock", claim.hash);
     return claim;

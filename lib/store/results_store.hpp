@@ -98,8 +98,10 @@ class ResultsStore {
 
   // Atomically takes the sweep's first queued trial (by position): running, attempts + 1, owned by
   // `runner` with a lease. Concurrent runners never get the same trial.
+  // `worker_host`: where the trial will run, for `sweep status` (empty: the runner's host).
   std::optional<ClaimedTrial> claim_next_trial(int64_t sweep_id, const RunnerIdentity& runner,
-                                               double now, double lease_seconds);
+                                               double now, double lease_seconds,
+                                               const std::string& worker_host = "");
 
   // Extends the lease of every trial `runner` is running.
   void heartbeat(const RunnerIdentity& runner, double now, double lease_seconds);

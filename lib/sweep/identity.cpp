@@ -40,6 +40,8 @@ constexpr IrrelevantKey kIrrelevantKeys[] = {
     // the order of the batch sum differs (as with threads), and a checkpoint resumes on any
     // number of ranks, which needs the same identity. Dropping it keeps every stored hash.
     {"ranks", always},
+    // 0 for every real trial: trials stored before the key existed keep their hashes.
+    {"simulate_s", [](const TrialConfig& c) { return c.simulate_s == 0; }},
     // Under bf16 the matmul kernel rounds Q, K, weights and V to bf16; the fused one stays f32.
     {"attn_kernel", [](const TrialConfig& c) { return c.precision == "f32"; }},
     {"data_dir", always},

@@ -22,6 +22,7 @@ namespace vitsweep::sweep {
 //   threads                always (it changes only floating-point rounding)
 //   attn_kernel            when precision == f32 (fused or matmul: the same maths, rounded
 //                          differently; under bf16 only the matmul kernel rounds to bf16)
+//   simulate_s             when 0 (every real trial)
 //   data_dir               always (where the files are, not what they hold)
 //   model                  always (a label for width, depth, heads, mlp_dim and patch, which stay)
 // The table in identity.cpp is the one place these rules live. Changing it changes the hash of

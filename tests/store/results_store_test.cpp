@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <set>
 #include <thread>
@@ -10,6 +13,7 @@
 #include "common/error.hpp"
 #include "store/results_store.hpp"
 #include "store/schema.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace vitsweep::store {
@@ -313,9 +317,44 @@ TEST(ResultsStore, DeadLocalRunnerIsRequeuedBeforeItsLeaseEnds) {
   TempDir dir;
   ResultsStore store(dir.file("r.db"));
   const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
-  // pid 0x7ffffff0 does not exist on this host.
-  store.claim_next_trial(sweep, {"dead", "this-host", 0x7ffffff0}, 100, 3600);
+  // pid 0x7ffffff0 does not exist on this host; a runner's id starts with its host. Its trial
+  // ran on another node (MPI): the runner's host decides, not the trial's.
+  store.claim_next_trial(sweep, {"this-host:2147483632:100", "this-host", 0x7ffffff0}, 100, 3600,
+                         "node-7");
   EXPECT_EQ(store.requeue_abandoned("this-host", 101).size(), 1u);
+}
+
+TEST(ResultsStore, AZombieRunnerIsDead) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  // A runner that died but was not reaped yet (an orphan waits for init) still answers
+  // kill(pid, 0); the next launch must not wait for its lease.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_TRUE(vitsweep::testing::eventually(
+      [&] { return vitsweep::testing::read_file(fmt::format("/proc/{}/stat", child))
+                       .find(") Z") != std::string::npos; },
+      10));
+  store.claim_next_trial(sweep, {fmt::format("this-host:{}:100", child), "this-host", child}, 100,
+                         3600);
+  EXPECT_EQ(store.requeue_abandoned("this-host", 101).size(), 1u);
+  ::waitpid(child, nullptr, 0);
+}
+
+TEST(ResultsStore, ATrialOnThisHostOfAnotherHostsRunnerWaitsForItsLease) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  // An MPI coordinator on head-node runs a trial here: its pid means nothing on this host.
+  store.claim_next_trial(sweep, {"head-node:2147483632:100", "head-node", 0x7ffffff0}, 100, 3600,
+                         "this-host");
+  EXPECT_TRUE(store.requeue_abandoned("this-host", 101).empty());
+  EXPECT_EQ(store.requeue_abandoned("this-host", 3701).size(), 1u) << "once its lease is over";
+  Statement host = store.db().prepare("SELECT host FROM trials");
+  host.step();
+  EXPECT_EQ(host.text(0), "this-host") << "the host column says where the trial ran";
 }
 
 TEST(ResultsStore, DoneWithoutTestAccuracyIsRefused) {

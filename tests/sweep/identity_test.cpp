@@ -39,12 +39,12 @@ TEST(Normalize, DropsKeysThatCannotMatter) {
               ElementsAre("data_dir", "crop_padding", "synthetic_size", "synthetic_channels",
                           "synthetic_classes", "synthetic_train", "synthetic_test", "model",
                           "alpha", "scale_length", "attn_kernel", "momentum", "threads",
-                          "ranks"));
+                          "ranks", "simulate_s"));
   const TrialConfig point_wise = config_from(R"({"attn": "relu", "optimizer": "sgd",
     "dataset": "synthetic", "augment": "crop+flip"})");
   EXPECT_THAT(irrelevant_keys(point_wise),
               ElementsAre("data_dir", "model", "scale_length", "attn_kernel", "beta1", "beta2",
-                          "eps", "threads", "ranks"));
+                          "eps", "threads", "ranks", "simulate_s"));
   const OrderedJson identity = normalize_config(point_wise);
   EXPECT_TRUE(identity.contains("alpha"));
   EXPECT_TRUE(identity.contains("momentum"));

@@ -34,17 +34,32 @@ OrderedJson to_json(const EpochRecord& r) {
           {"images_per_second", r.images_per_second}};
 }
 
+OrderedJson to_json(const EpochProgress& p) {
+  return {{"epoch", p.epoch},     {"steps", p.steps}, {"loss_sum", p.loss_sum},
+          {"correct", p.correct}, {"seen", p.seen},   {"lr", p.lr},
+          {"seconds", p.seconds}};
+}
+
+OrderedJson to_json(const PartialEpoch& p) {
+  OrderedJson out = to_json(p.record);
+  out["steps_in_epoch"] = p.steps_in_epoch;
+  return out;
+}
+
 OrderedJson to_json(const TrialOutcome& o) {
   OrderedJson epochs = OrderedJson::array();
   for (const auto& e : o.epochs) epochs.push_back(to_json(e));
   return {{"status", o.status},
           {"message", o.message},
           {"diverged_step", o.diverged_step},
+          {"steps", o.steps},
+          {"epochs_done", o.epochs_done},
           {"final_test", to_json(o.final_test)},
           {"final_val", to_json(o.final_val)},
           {"wall_seconds", o.wall_seconds},
           {"core_seconds", o.core_seconds},
-          {"epochs", epochs}};
+          {"epochs", epochs},
+          {"partial_epoch", o.partial_epoch ? to_json(*o.partial_epoch) : OrderedJson(nullptr)}};
 }
 
 Evaluation evaluation_from_json(const Json& json) {
@@ -67,6 +82,22 @@ EpochRecord epoch_record_from_json(const Json& json) {
   r.seconds = number_or_nan(json, "seconds");
   r.images_per_second = number_or_nan(json, "images_per_second");
   return r;
+}
+
+EpochProgress epoch_progress_from_json(const Json& json) {
+  EpochProgress p;
+  p.epoch = json.value("epoch", int64_t{0});
+  p.steps = json.value("steps", int64_t{0});
+  p.loss_sum = json.value("loss_sum", 0.0);
+  p.correct = json.value("correct", int64_t{0});
+  p.seen = json.value("seen", int64_t{0});
+  p.lr = json.value("lr", 0.0);
+  p.seconds = json.value("seconds", 0.0);
+  return p;
+}
+
+PartialEpoch partial_epoch_from_json(const Json& json) {
+  return {epoch_record_from_json(json), json.value("steps_in_epoch", int64_t{0})};
 }
 
 }  // namespace vitsweep::engine

@@ -38,12 +38,17 @@ engine::TrialOutcome outcome_from_json(const Json& json) {
   o.status = json.value("status", std::string("done"));
   o.message = json.value("message", std::string());
   o.diverged_step = json.value("diverged_step", int64_t{-1});
+  o.steps = json.value("steps", int64_t{0});
+  o.epochs_done = json.value("epochs_done", int64_t{0});
   if (json.contains("final_test")) o.final_test = engine::evaluation_from_json(json["final_test"]);
   if (json.contains("final_val")) o.final_val = engine::evaluation_from_json(json["final_val"]);
   o.wall_seconds = json.value("wall_seconds", 0.0);
   o.core_seconds = json.value("core_seconds", 0.0);
   if (json.contains("epochs")) {
     for (const auto& e : json["epochs"]) o.epochs.push_back(engine::epoch_record_from_json(e));
+  }
+  if (json.contains("partial_epoch") && json["partial_epoch"].is_object()) {
+    o.partial_epoch = engine::partial_epoch_from_json(json["partial_epoch"]);
   }
   return o;
 }

@@ -54,6 +54,15 @@ std::string epoch_line(const engine::EpochRecord& r, int64_t epochs,
   return line;
 }
 
+// A PyTorch state dict carries no config and no normalisation: say where they come from.
+std::string pytorch_init_note(const std::string& path, const data::Dataset& dataset) {
+  return fmt::format(
+      "note: {} is a PyTorch state dict without vitsweep metadata: the model is the one "
+      "--config/--set describe, and images are normalised with {}'s own statistics (mean "
+      "[{:.4f}], std [{:.4f}])",
+      path, dataset.name, fmt::join(dataset.norm.mean, ", "), fmt::join(dataset.norm.std, ", "));
+}
+
 OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
                         const engine::TrialOutcome& outcome) {
   OrderedJson out = OrderedJson::object();
@@ -110,8 +119,11 @@ void add_train_command(CLI::App& app) {
                     "Continue from a checkpoint written by --save, at its step (same config; "
                     "max_steps may change, epochs only under schedule=constant)")
       ->check(CLI::ExistingFile);
-  train->add_option("--init-from", o->init_from,
-                    "Start from a checkpoint's weights (fresh optimizer and schedule)")
+  train
+      ->add_option("--init-from", o->init_from,
+                   "Start from the weights of a checkpoint written by --save, or of a PyTorch "
+                   "state dict under timm's names (model from --config/--set); fresh optimizer "
+                   "and schedule")
       ->check(CLI::ExistingFile);
   train->callback([o] {
     if (!o->resume.empty() && !o->init_from.empty()) {
@@ -126,12 +138,15 @@ void add_train_command(CLI::App& app) {
     const data::Dataset dataset = data::load_dataset(config);
     engine::Trainer trainer(config, dataset);
     if (!o->resume.empty()) trainer.resume_from(o->resume);
-    if (!o->init_from.empty()) trainer.initialize_from(o->init_from);
+    const bool from_pytorch =
+        !o->init_from.empty() &&
+        trainer.initialize_from(o->init_from) == engine::WeightsSource::pytorch_state_dict;
     progress.print(human, fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
                                       dataset.name, dataset.train.count, dataset.val.count,
                                       dataset.test.count, dataset.load_seconds, threads.threads()));
     progress.print(human, describe_model(config, trainer, trainer.shape(),
                                          trainer.model().parameter_count()));
+    if (from_pytorch) progress.print(stderr, pytorch_init_note(o->init_from, dataset));
     if (const engine::EpochProgress& at = trainer.epoch_progress(); at.steps > 0) {
       progress.print(human, fmt::format("resumed in epoch {} at step {} ({} of its {} steps done)",
                                         at.epoch, trainer.optimizer().steps(), at.steps,

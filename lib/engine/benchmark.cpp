@@ -10,7 +10,10 @@
 #include <optional>
 #include <utility>
 
+#include "common/error.hpp"
 #include "common/random.hpp"
+#include "common/text.hpp"
+#include "engine/build_info.hpp"
 #include "engine/attention.hpp"
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
@@ -274,6 +277,89 @@ double peak_resident_mib() {
     if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) / 1024.0;  // kB
   }
   return 0.0;
+}
+
+namespace {
+
+std::vector<BenchmarkCase> select_cases(const std::vector<BenchmarkCase>& cases,
+                                        std::vector<std::string> names,
+                                        const std::vector<std::string>& defaults) {
+  std::vector<std::string> known;
+  for (const auto& c : cases) known.push_back(c.name);
+  if (names.empty()) names = defaults.empty() ? known : defaults;
+  std::vector<BenchmarkCase> selected;
+  for (const auto& name : names) {
+    const auto it = std::find_if(cases.begin(), cases.end(), [&](const auto& c) { return c.name == name; });
+    if (it == cases.end()) {
+      fail_usage("--case '{}': expected one of {}{}", name, join(known), did_you_mean(name, known));
+    }
+    selected.push_back(*it);
+  }
+  return selected;
+}
+
+OrderedJson attention_core_results(const std::vector<BenchmarkCase>& cases,
+                                   const BenchmarkRequest& request,
+                                   const std::function<void(const std::string&)>& log) {
+  OrderedJson results = OrderedJson::array();
+  for (const auto& c : cases) {
+    OrderedJson result = benchmark_attention_core(c, request.attns, request.options);
+    for (const auto& [kernel, by_attn] : result["ms"].items()) {
+      for (const auto& [attn, times] : by_attn.items()) {
+        log(fmt::format("{} (L={}) {} {}: {:.2f} ms forward + backward", c.name,
+                        result["tokens"].get<int64_t>(), kernel, attn,
+                        times["total"].get<double>()));
+      }
+    }
+    results.push_back(result);
+  }
+  return results;
+}
+
+// Fills out["configs"]; a bf16 case adds the bf16 ceiling its MFU is measured against.
+void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRequest& request,
+                      OrderedJson& out, const std::function<void(const std::string&)>& log) {
+  out["configs"] = OrderedJson::array();
+  for (const auto& c : cases) {
+    for (const auto& attn : request.attns) {
+      OrderedJson result = benchmark_training(c, attn, request.options);
+      const bool bf16 = result["precision"] == "bf16";
+      if (bf16 && !out.contains("bf16_gemm_ceiling_gflops")) {
+        out["bf16_gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops(Precision::bf16);
+      }
+      const double ceiling = out[bf16 ? "bf16_gemm_ceiling_gflops" : "gemm_ceiling_gflops"];
+      result["mfu"] = result["achieved_gflops"].get<double>() / ceiling;
+      log(fmt::format("{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%", c.name, attn,
+                      result["img_per_s"].get<double>(), result["ms_per_step_median"].get<double>(),
+                      100 * result["mfu"].get<double>()));
+      out["configs"].push_back(result);
+    }
+  }
+}
+
+}  // namespace
+
+OrderedJson run_benchmarks(const BenchmarkRequest& request,
+                           const std::function<void(const std::string&)>& log) {
+  const std::vector<BenchmarkCase> cases =
+      request.attention_core
+          ? select_cases(attention_benchmark_cases(), request.cases, {})
+          : select_cases(benchmark_cases(), request.cases, {"fmnist-mini", "S/16-224"});
+  const BuildInfo info = build_info();
+  OrderedJson out = OrderedJson::object();
+  out["engine"] = "vitsweep " + info.version + " (" + info.git_commit + ")";
+  out["onednn"] = info.onednn;
+  out["cpu_isa"] = info.cpu_isa;
+  out["threads"] = request.threads;
+  out["gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops();
+  if (!request.options.settings.empty()) out["settings"] = request.options.settings;
+  if (request.attention_core) {
+    out["attention_core"] = attention_core_results(cases, request, log);
+  } else {
+    training_results(cases, request, out, log);
+  }
+  out["peak_rss_mib"] = peak_resident_mib();
+  return out;
 }
 
 }  // namespace vitsweep::engine

@@ -3,6 +3,7 @@
 // the speed of a step does not depend on the pixels.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,20 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
 OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
                                      const std::vector<std::string>& attns,
                                      const BenchmarkOptions& options);
+
+// A whole `sweep bench` run: the selected cases (by name, `names` empty: the defaults), the GEMM
+// ceilings and the process's peak memory, as one JSON document. Training cases get their
+// model-FLOP utilisation against the ceiling of the precision they ran in. `log` receives one
+// human line per case. Unknown case names throw a UsageError with a did-you-mean.
+struct BenchmarkRequest {
+  std::vector<std::string> cases;
+  std::vector<std::string> attns = {"softmax", "relu"};
+  bool attention_core = false;  // the attention core alone instead of training steps
+  BenchmarkOptions options;
+  int threads = 0;  // the thread budget in force, for the report
+};
+OrderedJson run_benchmarks(const BenchmarkRequest& request,
+                           const std::function<void(const std::string&)>& log);
 
 // The process's peak resident set (VmHWM in /proc/self/status) in MiB; 0 where unavailable.
 double peak_resident_mib();

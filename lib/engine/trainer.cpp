@@ -86,10 +86,12 @@ void Trainer::resume_from(const std::string& path) {
   progress_ = progress;
 }
 
-void Trainer::initialize_from(const std::string& path) {
+WeightsSource Trainer::initialize_from(const std::string& path) {
   const SafetensorsFile file = SafetensorsFile::read(path);
-  read_checkpoint_info(file);  // checks it is one of ours
+  const WeightsSource source = weights_source(file);
+  if (source == WeightsSource::vitsweep_checkpoint) read_checkpoint_info(file);  // checks it
   load_weights(file, *model_);
+  return source;
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {

@@ -11,6 +11,7 @@
 
 #include "config/trial_config.hpp"
 #include "data/dataset.hpp"
+#include "engine/checkpoint.hpp"
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
 #include "engine/optimizer.hpp"
@@ -57,8 +58,10 @@ class Trainer {
   // Continue from a checkpoint written by save_checkpoint (weights, optimizer, epoch, history),
   // at the step it was written: inside an epoch, that epoch goes on where it stopped.
   void resume_from(const std::string& path);
-  // Start from a checkpoint's weights only (fine-tuning); optimizer and counters start fresh.
-  void initialize_from(const std::string& path);
+  // Start from a file's weights only (fine-tuning); optimizer and counters start fresh. The file
+  // is a checkpoint written by save_checkpoint or a PyTorch state dict under timm's names; the
+  // model is always the one the config describes, the normalisation always the data set's.
+  WeightsSource initialize_from(const std::string& path);
   // Weights + optimizer state + progress, for resume_from. Atomic.
   void save_checkpoint(const std::string& path) const;
 

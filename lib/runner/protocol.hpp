@@ -48,7 +48,7 @@ struct StepEvent {
 };
 
 struct TrialEvent {
-  enum class Kind { start, progress, step, epoch, end } kind;
+  enum class Kind { start, progress, step, epoch, end } kind = Kind::start;
   StartEvent start;
   ProgressEvent progress;
   StepEvent step;

@@ -3,11 +3,11 @@
 #include <chrono>
 #include <filesystem>
 
+#include "common/atomic_file.hpp"
 #include "common/interrupt.hpp"
 #include "common/json.hpp"
 #include "config/trial_config.hpp"
 #include "data/dataset.hpp"
-#include "engine/safetensors.hpp"
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "runner/protocol.hpp"
@@ -70,12 +70,8 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
   callbacks.should_stop = interrupt_requested;
   const engine::TrialOutcome outcome = trainer.run(callbacks);
   if (!outcome.message.empty()) std::fprintf(stderr, "%s\n", outcome.message.c_str());
-  engine::write_file_atomically(
-      (fs::path(trial_dir) / kResultFile).string(),
-      [&] {
-        const std::string text = engine::to_json(outcome).dump(2) + "\n";
-        return std::vector<uint8_t>(text.begin(), text.end());
-      }());
+  write_file_atomically((fs::path(trial_dir) / kResultFile).string(),
+                        engine::to_json(outcome).dump(2) + "\n");
   send(events, encode_end(outcome));
   return 0;
 }

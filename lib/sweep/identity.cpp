@@ -23,7 +23,11 @@ bool always(const TrialConfig&) {
 constexpr IrrelevantKey kIrrelevantKeys[] = {
     {"alpha", [](const TrialConfig& c) { return c.attn == "softmax"; }},
     // 0 means the number of keys: trials stored before the key existed keep their hashes.
-    {"scale_length", [](const TrialConfig& c) { return c.attn == "softmax" || c.scale_length == 0; }},
+    {"scale_length",
+     [](const TrialConfig& c) {
+       return c.attn == "softmax" || c.alpha == 0 || c.scale_length == 0 ||
+              c.scale_length == sequence_length(c);
+     }},
     {"momentum", [](const TrialConfig& c) { return c.optimizer == "adamw"; }},
     {"beta1", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},
     {"beta2", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},

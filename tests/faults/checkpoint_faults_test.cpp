@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "engine/checkpoint.hpp"
 #include "engine/safetensors.hpp"
@@ -103,6 +105,72 @@ TEST(SafetensorsFaults, WrongDtypeOrShapeAgainstTheModelIsNamed) {
               HasSubstr("tensor 'head.bias': expected shape [10], found [4]"));
   EXPECT_THAT(thrown_message([&] { file.integers("head.bias"); }),
               HasSubstr("expected dtype I64 or I32, found F32"));
+}
+
+// A file of one tensor "w" of `dtype`, [count], from raw little-endian bytes.
+SafetensorsFile one_tensor_file(const std::string& dtype, const std::string& data, int64_t count) {
+  const std::string bytes =
+      header_file(fmt::format(R"({{"w":{{"dtype":"{}","shape":[{}],"data_offsets":[0,{}]}}}})",
+                              dtype, count, data.size()),
+                  data);
+  return SafetensorsFile::parse(
+      std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "w.safetensors");
+}
+
+template <typename T>
+std::string raw_bytes(const std::vector<T>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+}
+
+std::vector<float> as_f32(const SafetensorsFile& file, int64_t count) {
+  std::vector<float> out(static_cast<size_t>(count));
+  file.copy_as_f32("w", {count}, out.data());
+  return out;
+}
+
+TEST(SafetensorsFaults, HalfAndBfloat16ConvertExactlyIncludingSubnormalsAndInfinities) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<uint16_t> half = {0x3C00, 0xC000, 0x0001, 0x03FF, 0x0400,
+                                      0x7BFF, 0x8000, 0x7C00, 0xFC00, 0x3555};
+  const std::vector<float> half_values = {1.0f,
+                                          -2.0f,
+                                          std::ldexp(1.0f, -24),
+                                          std::ldexp(1023.0f, -24),
+                                          std::ldexp(1.0f, -14),
+                                          65504.0f,
+                                          -0.0f,
+                                          inf,
+                                          -inf,
+                                          0x1.554p-2f};
+  const auto got = as_f32(one_tensor_file("F16", raw_bytes(half), 10), 10);
+  for (size_t i = 0; i < half.size(); ++i) {
+    EXPECT_EQ(got[i], half_values[i]) << std::hex << half[i];
+    EXPECT_EQ(std::signbit(got[i]), std::signbit(half_values[i])) << std::hex << half[i];
+  }
+  EXPECT_TRUE(std::isnan(
+      as_f32(one_tensor_file("F16", raw_bytes(std::vector<uint16_t>{0x7E00}), 1), 1)[0]));
+  const std::vector<uint16_t> bf16 = {0x3F80, 0xC040, 0x0001, 0x7F80, 0x3EAB};
+  const std::vector<float> bf16_values = {1.0f, -3.0f, std::ldexp(1.0f, -133), inf, 0x1.56p-2f};
+  EXPECT_EQ(as_f32(one_tensor_file("BF16", raw_bytes(bf16), 5), 5), bf16_values);
+}
+
+TEST(SafetensorsFaults, F64RoundsToNearestAndRefusesWhatF32CannotHold) {
+  const std::vector<double> values = {0.1, -1e-30, 3.0e38, 1.0 / 3.0};
+  const auto got = as_f32(one_tensor_file("F64", raw_bytes(values), 4), 4);
+  for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(got[i], static_cast<float>(values[i]));
+  EXPECT_THAT(
+      thrown_message([] {
+        as_f32(one_tensor_file("F64", raw_bytes(std::vector<double>{1, -1e39}), 2), 2);
+      }),
+      HasSubstr(
+          "w.safetensors: tensor 'w': F64 value -1e+39 at index 1 is beyond the range of F32"));
+  EXPECT_THAT(thrown_message(
+                  [] { as_f32(one_tensor_file("I64", raw_bytes(std::vector<int64_t>{1}), 1), 1); }),
+              HasSubstr("tensor 'w': expected a float dtype (F32, F64, F16 or BF16), found I64"));
+  EXPECT_THAT(thrown_message([] {
+                as_f32(one_tensor_file("F16", raw_bytes(std::vector<uint16_t>{1, 2}), 2), 1);
+              }),
+              HasSubstr("tensor 'w': expected shape [1], found [2]"));
 }
 
 // Through the program: --resume from another config's checkpoint, eval of a damaged file.

@@ -53,6 +53,16 @@ TEST(Normalize, DropsKeysThatCannotMatter) {
   EXPECT_EQ(identity.size(), config_key_names().size() - irrelevant_keys(point_wise).size());
 }
 
+TEST(Normalize, ScaleLengthMattersOnlyWhenItChangesTheConstant) {
+  // micro/4 has 49 keys: scale_length 49 is the default's constant, 16 is not.
+  const std::string relu = R"("model": "micro/4", "attn": "relu", "alpha": 1)";
+  EXPECT_EQ(hash_of("{" + relu + "}"), hash_of("{" + relu + R"(, "scale_length": 49})"));
+  EXPECT_NE(hash_of("{" + relu + "}"), hash_of("{" + relu + R"(, "scale_length": 16})"));
+  EXPECT_EQ(hash_of(R"({"attn": "relu", "alpha": 0})"),
+            hash_of(R"({"attn": "relu", "alpha": 0, "scale_length": 16})"));
+  EXPECT_EQ(hash_of(R"({"attn": "softmax"})"), hash_of(R"({"attn": "softmax", "scale_length": 16})"));
+}
+
 TEST(Normalize, AttentionKernelMattersOnlyUnderBf16) {
   EXPECT_EQ(hash_of(R"({"attn_kernel": "fused"})"), hash_of(R"({"attn_kernel": "matmul"})"));
   EXPECT_NE(hash_of(R"({"attn_kernel": "fused", "precision": "bf16"})"),

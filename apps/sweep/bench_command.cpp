@@ -1,6 +1,12 @@
 // `sweep bench`: training throughput of named configurations, as JSON.
 #include <fmt/format.h>
 
+#include <limits>
+#include <optional>
+
+#include "cluster/launch.hpp"
+#include "cluster/mpi_replica_group.hpp"
+#include "cluster/mpi_session.hpp"
 #include "commands.hpp"
 #include "engine/benchmark.hpp"
 #include "engine/threads.hpp"
@@ -16,10 +22,13 @@ void add_bench_command(CLI::App& app) {
       "and one --attn per run for a per-configuration figure). Cases: fmnist-mini, S/16-224,\n"
       "S/8-224. With --attention: the attention core alone (no projections), each function with\n"
       "the fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
-      "S/16-224-cls (L=197).");
+      "S/16-224-cls (L=197).\n"
+      "Under mpirun -np R: data parallel steps of the same global batch (rank 0 prints), with the\n"
+      "share of step time spent waiting on communication.");
   struct Options {
     engine::BenchmarkRequest request;
     int threads = 0;
+    int64_t bucket_kib = engine::DataParallel::kDefaultBucketBytes / 1024;
   };
   auto o = std::make_shared<Options>();
   engine::BenchmarkRequest& r = o->request;
@@ -36,12 +45,27 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   bench->add_option("--warmup", r.options.warmup_steps, "Untimed steps first")->capture_default_str();
+  bench->add_option("--bucket-kib", o->bucket_kib,
+                    "Under mpirun: gradient bucket size; 0: one bucket started when backward "
+                    "ends (no overlap)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   bench->callback([o] {
-    engine::ThreadBudget threads(o->threads);
-    o->request.threads = threads.threads();
-    const OrderedJson out = engine::run_benchmarks(
-        o->request, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
-    fmt::print("{}\n", out.dump(2));
+    cluster::MpiSession session;
+    std::optional<cluster::MpiReplicaGroup> replicas;
+    if (session.active()) replicas.emplace(session.world());
+    engine::BenchmarkRequest& request = o->request;
+    request.options.bucket_bytes = o->bucket_kib > 0 ? o->bucket_kib * 1024
+                                                     : std::numeric_limits<int64_t>::max();
+    request.replicas = replicas ? &*replicas : nullptr;
+    engine::ThreadBudget threads(o->threads > 0 ? o->threads : cluster::default_threads(session));
+    request.threads = threads.threads();
+    // Rank 0 prints; the other ranks only take part.
+    const bool reporter = session.rank() == 0;
+    const OrderedJson out = engine::run_benchmarks(request, [reporter](const std::string& line) {
+      if (reporter) fmt::print(stderr, "{}\n", line);
+    });
+    if (reporter) fmt::print("{}\n", out.dump(2));
   });
 }
 

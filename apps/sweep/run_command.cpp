@@ -65,17 +65,6 @@ bool confirm(uint64_t trials) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-std::string counts_text(const store::StatusCounts& c) {
-  std::string text = fmt::format("{}/{} done", c.done, c.total());
-  if (c.running) text += fmt::format(", {} running", c.running);
-  if (c.queued) text += fmt::format(", {} queued", c.queued);
-  if (c.failed) text += fmt::format(", {} failed", c.failed);
-  if (c.diverged) text += fmt::format(", {} diverged", c.diverged);
-  if (c.killed) text += fmt::format(", {} killed", c.killed);
-  return text;
-}
-
-
 void print_registration(const sweep::SweepSpec& spec, const runner::PreparedSweep& prepared,
                         const std::string& db) {
   const store::Registration& reg = prepared.registration;
@@ -103,17 +92,17 @@ runner::RunnerListener run_listener(ProgressLine& progress,
   listener.on_trial_finished = [&progress, label](const runner::FinishedTrial& f,
                                                   const store::StatusCounts& c) {
     std::string line = fmt::format("[{}/{}] {:<8} {}", c.done + c.diverged, c.total(),
-                                   f.finish.status, label(f.hash));
+                                   to_string(f.finish.status), label(f.hash));
     const double acc = f.finish.outcome.final_test.accuracy;
     if (std::isfinite(acc)) line += fmt::format("  test_acc {:.2f}%", 100 * acc);
-    line += fmt::format("  {}", format_duration(f.seconds));
+    line += fmt::format("  {}", format_duration(f.wall_s));
     if (!f.finish.error.empty()) line += "  " + f.finish.error;
     if (f.will_retry) line += "  (will retry)";
     progress.print(stdout, line);
   };
   if (quiet) return listener;
   listener.on_progress = [&progress, label](const runner::RunProgress& p) {
-    std::string text = counts_text(p.counts);
+    std::string text = report::describe_counts(p.counts);
     for (const auto& r : p.running) {
       if (r.total_steps > 0) {
         text += fmt::format(" | {} {:.0f}%", label(r.hash), 100.0 * r.step / r.total_steps);
@@ -241,7 +230,7 @@ void add_run_command(CLI::App& app) {
     const runner::RunSummary summary = scheduler.run();
     progress.clear();
     fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store.db(), spec.name)));
-    fmt::print("{}\n", counts_text(summary.counts));
+    fmt::print("{}\n", report::describe_counts(summary.counts));
     std::fflush(stdout);
     if (summary.interrupted) {
       throw Error(fmt::format("interrupted: running trials were marked killed and resume on the "

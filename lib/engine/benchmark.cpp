@@ -89,7 +89,7 @@ double measure_gemm_ceiling_gflops(Precision precision, int size, int repeats) {
 }
 
 OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& attn,
-                               const BenchmarkOptions& options) {
+                               const BenchmarkOptions& options, ReplicaGroup* replicas) {
   const TrialConfig config = case_config(bench, attn, options);
   const ModelShape shape = ModelShape::from_config(config);
   MatmulRunner mm(precision_from_name(config.precision));
@@ -99,22 +99,29 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   optimizer_settings.weight_decay = config.weight_decay;
   optimizer_settings.clip_norm = config.clip_norm;
   Optimizer optimizer(model.layout(), optimizer_settings);
+  std::unique_ptr<DataParallel> parallel;
+  if (replicas != nullptr && replicas->size() > 1) {
+    parallel = std::make_unique<DataParallel>(*replicas, model, options.bucket_bytes);
+  }
 
   const int64_t batch = config.batch_size;
+  const int64_t local = parallel ? parallel->local_batch(batch) : batch;
   const int64_t image_floats = shape.channels * shape.image_height * shape.image_width;
-  std::vector<float> images(static_cast<size_t>(batch * image_floats));
-  Random random(7);
+  std::vector<float> images(static_cast<size_t>(local * image_floats));
+  Random random(7 + (parallel ? parallel->rank() : 0));
   for (float& x : images) x = static_cast<float>(random.normal());
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  std::vector<int32_t> labels(static_cast<size_t>(local));
   for (auto& label : labels) label = static_cast<int32_t>(random.below(shape.classes));
-  std::vector<float> d_logits(static_cast<size_t>(batch * shape.classes));
+  std::vector<float> d_logits(static_cast<size_t>(local * shape.classes));
   const LossKind loss_kind = loss_from_name(config.loss);
 
   auto step = [&] {
-    const float* logits = model.forward(images.data(), batch);
-    classification_loss(loss_kind, logits, labels.data(), batch, shape.classes, 0.0,
-                        d_logits.data());
+    const float* logits = model.forward(images.data(), local);
+    const LossResult r = classification_loss(loss_kind, logits, labels.data(), local,
+                                             shape.classes, 0.0, d_logits.data());
+    if (parallel) parallel->begin_backward(r, local, d_logits.data(), local * shape.classes, false);
     model.backward(d_logits.data());
+    if (parallel) parallel->finish_backward(batch);
     const double t0 = now_seconds();
     optimizer.step(model.parameters().data(), model.gradients().data(), 1e-4);
     if (model.times().enabled) {
@@ -124,6 +131,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   for (int i = 0; i < options.warmup_steps; ++i) step();
   model.times().enabled = true;
   model.times().reset();
+  if (parallel) parallel->times() = CommunicationTimes{};
   std::vector<double> step_seconds;
   for (int i = 0; i < options.steps; ++i) {
     const double t0 = now_seconds();
@@ -141,22 +149,38 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   for (size_t p = 0; p < static_cast<size_t>(Phase::count); ++p) {
     phases[phase_name(static_cast<Phase>(p))] = 1e3 * model.times().seconds[p] / options.steps;
   }
-  return {{"name", bench.name},
-          {"attn", attn},
-          {"attn_kernel", config.attn_kernel},
-          {"precision", config.precision},
-          {"batch", batch},
-          {"tokens", shape.tokens},
-          {"width", shape.width},
-          {"depth", shape.depth},
-          {"params", model.parameter_count()},
-          {"steps", options.steps},
-          {"ms_per_step", 1e3 * mean},
-          {"ms_per_step_median", 1e3 * median_s},
-          {"img_per_s", batch / median_s},
-          {"gflop_per_step", flops_per_step / 1e9},
-          {"achieved_gflops", flops_per_step / median_s / 1e9},
-          {"phases_ms", phases}};
+  OrderedJson out = {{"name", bench.name},
+                     {"attn", attn},
+                     {"attn_kernel", config.attn_kernel},
+                     {"precision", config.precision},
+                     {"batch", batch},
+                     {"tokens", shape.tokens},
+                     {"width", shape.width},
+                     {"depth", shape.depth},
+                     {"params", model.parameter_count()},
+                     {"steps", options.steps},
+                     {"ms_per_step", 1e3 * mean},
+                     {"ms_per_step_median", 1e3 * median_s},
+                     {"img_per_s", batch / median_s},
+                     {"gflop_per_step", flops_per_step / 1e9},
+                     {"achieved_gflops", flops_per_step / median_s / 1e9},
+                     {"phases_ms", phases}};
+  if (parallel) {
+    const CommunicationTimes& c = parallel->times();
+    const bool overlap = parallel->bucket_bytes() < model.gradients().size() * 4;
+    out["ranks"] = parallel->size();
+    out["local_batch"] = local;
+    out["communication"] = {
+        {"gradient_mib_per_step", model.gradients().size() * 4.0 / (1 << 20)},
+        {"overlap", overlap},
+        {"bucket_kib", overlap ? OrderedJson(parallel->bucket_bytes() / 1024) : OrderedJson()},
+        {"buckets_per_step", parallel->buckets_per_step()},
+        {"wait_ms_per_step", 1e3 * c.wait_seconds / options.steps},
+        {"call_ms_per_step", 1e3 * c.call_seconds / options.steps},
+        {"wait_share", c.wait_seconds / total},
+        {"call_share", c.call_seconds / total}};
+  }
+  return out;
 }
 
 namespace {
@@ -322,7 +346,7 @@ void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRe
   out["configs"] = OrderedJson::array();
   for (const auto& c : cases) {
     for (const auto& attn : request.attns) {
-      OrderedJson result = benchmark_training(c, attn, request.options);
+      OrderedJson result = benchmark_training(c, attn, request.options, request.replicas);
       const bool bf16 = result["precision"] == "bf16";
       if (bf16 && !out.contains("bf16_gemm_ceiling_gflops")) {
         out["bf16_gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops(Precision::bf16);
@@ -351,6 +375,7 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
   out["onednn"] = info.onednn;
   out["cpu_isa"] = info.cpu_isa;
   out["threads"] = request.threads;
+  out["ranks"] = request.replicas ? request.replicas->size() : 1;
   out["gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops();
   if (!request.options.settings.empty()) out["settings"] = request.options.settings;
   if (request.attention_core) {

@@ -91,6 +91,15 @@ void check_fits_model(const SafetensorsFile& file, const ParameterLayout& layout
   }
 }
 
+// A metadata value that holds JSON, e.g. __metadata__.config.
+template <typename JsonType>
+JsonType metadata_json(const SafetensorsFile& file, const std::string& key) {
+  const std::string source = fmt::format("{}: __metadata__.{}", file.name(), key);
+  JsonType json = parse_json_data<JsonType>(file.metadata_value(key), source);
+  if (json.is_discarded()) fail("{} is not valid JSON", source);
+  return json;
+}
+
 }  // namespace
 
 std::string optimizer_state_path(const std::string& checkpoint_path) {
@@ -167,15 +176,9 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
         file.name(), file.name());
   }
   CheckpointInfo info;
-  auto parse = [&](const std::string& key) {
-    Json json = Json::parse(file.metadata_value(key), nullptr, false);
-    if (json.is_discarded()) fail("{}: __metadata__.{} is not valid JSON", file.name(), key);
-    return json;
-  };
-  const Json config = parse("config");
-  if (!config.is_object()) fail("{}: __metadata__.config is not a JSON object", file.name());
-  info.config = OrderedJson::parse(config.dump());
-  const Json norm = parse("normalization");
+  info.config = metadata_json<OrderedJson>(file, "config");
+  if (!info.config.is_object()) fail("{}: __metadata__.config is not a JSON object", file.name());
+  const Json norm = metadata_json<Json>(file, "normalization");
   if (!norm.is_object() || !norm.contains("mean") || !norm.contains("std")) {
     fail("{}: __metadata__.normalization needs mean and std", file.name());
   }
@@ -187,11 +190,15 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
   }
   info.epochs_done = integer_metadata(file, "epochs_done");
   info.step = integer_metadata(file, "step");
-  const Json history = parse("history");
+  const Json history = metadata_json<Json>(file, "history");
   if (!history.is_array()) fail("{}: __metadata__.history is not a list", file.name());
-  for (const auto& record : history) info.history.push_back(epoch_record_from_json(record));
+  try {
+    for (const auto& record : history) info.history.push_back(epoch_record_from_json(record));
+  } catch (const Json::exception&) {
+    fail("{}: __metadata__.history: expected a list of epoch records", file.name());
+  }
   if (file.metadata().contains("epoch_progress")) {
-    const Json progress = parse("epoch_progress");
+    const Json progress = metadata_json<Json>(file, "epoch_progress");
     if (!progress.is_object()) fail("{}: __metadata__.epoch_progress is not an object", file.name());
     try {
       info.epoch_progress = epoch_progress_from_json(progress);
@@ -238,7 +245,7 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
 
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path) {
-  static const std::set<std::string> may_differ = {"max_steps", "threads", "data_dir"};
+  static const std::set<std::string> may_differ = {"max_steps", "threads", "ranks", "data_dir"};
   const OrderedJson current = to_json(config);
   for (const auto& [key, value] : current.items()) {
     if (may_differ.contains(key) || (key == "epochs" && config.schedule == "constant")) continue;

@@ -14,7 +14,7 @@
 #include "config/trial_config.hpp"
 #include "data/normalization.hpp"
 #include "engine/optimizer.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 #include "engine/safetensors.hpp"
 #include "engine/vit.hpp"
 
@@ -62,10 +62,10 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
                           const ParameterLayout& layout, int64_t expected_step);
 
 // Keys that may differ between a checkpoint and the run resuming it (they cannot change what was
-// computed so far): max_steps, threads, data_dir, and epochs under the constant schedule. Under a
-// decaying schedule (cosine, linear) epochs sets the length of the decay, so another value would
-// change the learning rate of every remaining step: refused, pointing to --init-from. Any other
-// difference is an error naming the key and both values.
+// computed so far): max_steps, threads, ranks, data_dir, and epochs under the constant schedule.
+// Under a decaying schedule (cosine, linear) epochs sets the length of the decay, so another value
+// would change the learning rate of every remaining step: refused, pointing to --init-from. Any
+// other difference is an error naming the key and both values.
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path);
 

@@ -88,6 +88,14 @@ void check_shape(const std::string& file, const TensorEntry& t, const std::vecto
   }
 }
 
+// "12", or "2305843009213693953 x 8" when the product passes 2^64.
+std::string bytes_needed_text(uint64_t elements, uint64_t element_bytes) {
+  if (elements > std::numeric_limits<uint64_t>::max() / element_bytes) {
+    return fmt::format("{} x {}", elements, element_bytes);
+  }
+  return std::to_string(elements * element_bytes);
+}
+
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
@@ -97,7 +105,7 @@ uint64_t read_u64_le(const uint8_t* p) {
 // Parses and validates the JSON header against a data section of `data_bytes` bytes.
 void parse_header(std::string_view header, uint64_t data_bytes, const std::string& name,
                   std::map<std::string, std::string>& metadata, std::vector<TensorEntry>& tensors) {
-  Json json = Json::parse(header, nullptr, /*allow_exceptions=*/false);
+  Json json = parse_json_data(header, name);
   if (json.is_discarded() || !json.is_object()) {
     fail("{}: not a safetensors file: the header is not a JSON object", name);
   }
@@ -120,13 +128,16 @@ void parse_header(std::string_view header, uint64_t data_bytes, const std::strin
     const Json& shape = value["shape"];
     const Json& offsets = value["data_offsets"];
     if (!dtype.is_string() || dtype_bytes(dtype.get<std::string>()) == 0) {
-      fail("{}: tensor '{}': unknown dtype {}", name, key, dtype.dump());
+      fail("{}: tensor '{}': unknown dtype {}", name, key, describe_json(dtype));
     }
     entry.dtype = dtype.get<std::string>();
     if (!shape.is_array()) fail("{}: tensor '{}': shape must be a list", name, key);
     uint64_t elements = 1;
     for (const Json& d : shape) {
-      if (!d.is_number_unsigned()) fail("{}: tensor '{}': bad shape {}", name, key, shape.dump());
+      if (!d.is_number_unsigned()) {
+        fail("{}: tensor '{}': bad shape: dimension {} is {}, expected an integer >= 0", name, key,
+             entry.shape.size(), describe_json(d));
+      }
       const uint64_t dim = d.get<uint64_t>();
       if (dim != 0 && elements > (uint64_t{1} << 62) / dim) {
         fail("{}: tensor '{}': shape {} is too large", name, key, shape.dump());
@@ -144,10 +155,13 @@ void parse_header(std::string_view header, uint64_t data_bytes, const std::strin
       fail("{}: tensor '{}': data_offsets [{}, {}] lie outside the {} bytes of data", name, key,
            entry.begin, entry.end, data_bytes);
     }
-    const uint64_t expected = elements * static_cast<uint64_t>(dtype_bytes(entry.dtype));
-    if (entry.end - entry.begin != expected) {
+    // Divide before multiplying: elements * element_bytes can pass 2^64 and wrap to the size
+    // given (2^61 + 1 I64 elements "need" 8 bytes).
+    const uint64_t given = entry.end - entry.begin;
+    const auto element_bytes = static_cast<uint64_t>(dtype_bytes(entry.dtype));
+    if (elements > given / element_bytes || elements * element_bytes != given) {
       fail("{}: tensor '{}': {} {} needs {} bytes, data_offsets give {}", name, key, entry.dtype,
-           shape_text(entry.shape), expected, entry.end - entry.begin);
+           shape_text(entry.shape), bytes_needed_text(elements, element_bytes), given);
     }
     tensors.push_back(std::move(entry));
   }

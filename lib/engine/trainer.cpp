@@ -41,7 +41,7 @@ OptimizerSettings optimizer_settings(const TrialConfig& c) {
 
 }  // namespace
 
-Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset)
+Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset, ReplicaGroup* replicas)
     : config_(config),
       dataset_(dataset),
       shape_(ModelShape::from_config(config)),
@@ -55,6 +55,11 @@ Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset)
   // same shape; a training set smaller than one batch makes one smaller batch.
   const int64_t batch = std::min(config.batch_size, dataset.train.count);
   steps_per_epoch_ = dataset.train.count / batch;
+  if (replicas != nullptr && replicas->size() > 1) {
+    parallel_ = std::make_unique<DataParallel>(*replicas, *model_);
+    parallel_->local_batch(batch);  // an uneven split fails here, before any work
+    parallel_->check_replicas_equal(*optimizer_, "initial weights");
+  }
   schedule_.kind = config.schedule;
   schedule_.peak_lr = config.lr;
   schedule_.warmup_steps = config.warmup_steps;
@@ -84,6 +89,7 @@ void Trainer::resume_from(const std::string& path) {
   epochs_done_ = info.epochs_done;
   history_ = info.history;
   progress_ = progress;
+  if (parallel_) parallel_->check_replicas_equal(*optimizer_, "weights read from " + path);
 }
 
 WeightsSource Trainer::initialize_from(const std::string& path) {
@@ -91,6 +97,7 @@ WeightsSource Trainer::initialize_from(const std::string& path) {
   const WeightsSource source = weights_source(file);
   if (source == WeightsSource::vitsweep_checkpoint) read_checkpoint_info(file);  // checks it
   load_weights(file, *model_);
+  if (parallel_) parallel_->check_replicas_equal(*optimizer_, "weights read from " + path);
   return source;
 }
 
@@ -103,15 +110,21 @@ Evaluation Trainer::evaluate(const data::Split& split) {
   Evaluation result;
   if (split.count == 0) return result;
   const int64_t image_floats = shape_.channels * shape_.image_height * shape_.image_width;
-  // The training batch size: the activation buffers and matmul primitives are already there.
-  const int64_t batch = std::min(config_.batch_size, split.count);
+  // The training batch size (a rank's share of it with data parallelism): the activation
+  // buffers and matmul primitives are already there.
+  const int64_t train_batch = std::min(config_.batch_size, dataset_.train.count);
+  const int64_t batch = std::min(
+      parallel_ ? parallel_->local_batch(train_batch) : config_.batch_size, split.count);
+  // Data parallel: each rank evaluates its shard of the split, and the sums are added up.
+  const auto [first, last] =
+      parallel_ ? parallel_->shard(split.count) : std::pair<int64_t, int64_t>{0, split.count};
   std::vector<float> images(static_cast<size_t>(batch * image_floats));
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   std::vector<uint32_t> indices;
   double loss_sum = 0;
   int64_t correct = 0;
-  for (int64_t start = 0; start < split.count; start += batch) {
-    const int64_t n = std::min(batch, split.count - start);
+  for (int64_t start = first; start < last; start += batch) {
+    const int64_t n = std::min(batch, last - start);
     indices.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) indices[i] = static_cast<uint32_t>(start + i);
     data::gather_batch(split, dataset_.image, indices, data::Augmentation{}, 0, 0, images.data(),
@@ -122,13 +135,17 @@ Evaluation Trainer::evaluate(const data::Split& split) {
     loss_sum += r.loss * n;
     correct += r.correct;
   }
+  if (parallel_) parallel_->sum_evaluation(loss_sum, correct);
   result.images = split.count;
   result.loss = loss_sum / split.count;
   result.accuracy = static_cast<double>(correct) / split.count;
   return result;
 }
 
+// This rank's part of one global training batch: all of it in a single process.
 struct Trainer::TrainingBatch {
+  int64_t global = 0;       // images per optimizer step, over all ranks
+  int64_t slice_start = 0;  // where this rank's slice begins in the batch
   data::Augmentation augmentation;
   std::vector<float> images, d_logits;
   std::vector<int32_t> labels;
@@ -139,19 +156,22 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
   const auto wall_start = std::chrono::steady_clock::now();
   const double cpu_start = process_cpu_seconds();
   TrialOutcome outcome;
-  const int64_t batch_size = std::min(config_.batch_size, dataset_.train.count);
   TrainingBatch batch;
+  batch.global = std::min(config_.batch_size, dataset_.train.count);
+  const int64_t local = parallel_ ? parallel_->local_batch(batch.global) : batch.global;
+  batch.slice_start = parallel_ ? parallel_->slice_start(batch.global) : 0;
   batch.augmentation = data::augmentation_for(config_, dataset_.norm);
-  batch.images.resize(static_cast<size_t>(batch_size * shape_.channels * shape_.image_height *
-                                          shape_.image_width));
-  batch.labels.resize(static_cast<size_t>(batch_size));
-  batch.d_logits.resize(static_cast<size_t>(batch_size * shape_.classes));
+  batch.images.resize(
+      static_cast<size_t>(local * shape_.channels * shape_.image_height * shape_.image_width));
+  batch.labels.resize(static_cast<size_t>(local));
+  batch.d_logits.resize(static_cast<size_t>(local * shape_.classes));
   auto finish = [&] {
     outcome.steps = optimizer_->steps();
     outcome.epochs_done = epochs_done_;
     outcome.epochs = history_;
-    outcome.wall_seconds = seconds_since(wall_start);
-    outcome.core_seconds = process_cpu_seconds() - cpu_start;
+    outcome.wall_s = seconds_since(wall_start);
+    outcome.core_s = process_cpu_seconds() - cpu_start;
+    if (parallel_) outcome.core_s = parallel_->sum(outcome.core_s);  // every rank's
     return outcome;
   };
 
@@ -164,13 +184,15 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
         stop_at_max_steps(outcome);
         return finish();
       }
-      if (callbacks.should_stop && callbacks.should_stop()) {
-        outcome.status = "interrupted";
+      const bool asked_to_stop = callbacks.should_stop && callbacks.should_stop();
+      // Data parallel ranks stop together, at the step after any of them was asked to.
+      if (parallel_ ? parallel_->stop_requested() : asked_to_stop) {
+        outcome.status = TrialStatus::killed;
         outcome.message =
             fmt::format("interrupted in epoch {} at step {}", epoch, optimizer_->steps());
         return finish();
       }
-      if (!train_step(order, s, batch, outcome)) return finish();
+      if (!train_step(order, s, batch, asked_to_stop, outcome)) return finish();
       if (callbacks.on_step) callbacks.on_step(step_progress());
     }
     const EpochRecord record = finish_epoch();
@@ -181,25 +203,32 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
 }
 
 bool Trainer::train_step(const std::vector<uint32_t>& order, int64_t s, TrainingBatch& batch,
-                         TrialOutcome& outcome) {
+                         bool asked_to_stop, TrialOutcome& outcome) {
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = batch.size();
-  const std::span<const uint32_t> indices(order.data() + s * n, static_cast<size_t>(n));
+  const std::span<const uint32_t> indices(order.data() + s * batch.global + batch.slice_start,
+                                          static_cast<size_t>(n));
   data::gather_batch(dataset_.train, dataset_.image, indices, batch.augmentation,
                      static_cast<uint64_t>(config_.seed), progress_.epoch, batch.images.data(),
                      batch.labels.data());
   const float* logits = model_->forward(batch.images.data(), n);
-  const LossResult r = classification_loss(loss_kind_, logits, batch.labels.data(), n,
-                                           shape_.classes, config_.label_smoothing,
-                                           batch.d_logits.data());
+  LossResult r = classification_loss(loss_kind_, logits, batch.labels.data(), n, shape_.classes,
+                                     config_.label_smoothing, batch.d_logits.data());
+  if (parallel_) {
+    // The global batch's loss is known only once the sums are in, after backward: then every
+    // rank decides alike whether the step diverged.
+    parallel_->begin_backward(r, n, batch.d_logits.data(), n * shape_.classes, asked_to_stop);
+    model_->backward(batch.d_logits.data());
+    r = parallel_->finish_backward(batch.global);
+  }
   const int64_t step = optimizer_->steps() + 1;  // 1-based number of this update
   if (!std::isfinite(r.loss)) {
-    outcome.status = "diverged";
+    outcome.status = TrialStatus::diverged;
     outcome.diverged_step = step;
     outcome.message = fmt::format("diverged at step {}: loss is {}", step, r.loss);
     return false;
   }
-  model_->backward(batch.d_logits.data());
+  if (!parallel_) model_->backward(batch.d_logits.data());
   const double lr = learning_rate(schedule_, optimizer_->steps());
   const auto optimizer_start = std::chrono::steady_clock::now();
   const double grad_norm =
@@ -208,17 +237,17 @@ bool Trainer::train_step(const std::vector<uint32_t>& order, int64_t s, Training
     model_->times().seconds[static_cast<size_t>(Phase::optimizer)] += seconds_since(optimizer_start);
   }
   if (!std::isfinite(grad_norm)) {
-    outcome.status = "diverged";
+    outcome.status = TrialStatus::diverged;
     outcome.diverged_step = step;
     outcome.message = fmt::format("diverged at step {}: gradient norm is {}", step, grad_norm);
     return false;
   }
   progress_.steps = s + 1;
-  progress_.loss_sum += r.loss * n;
+  progress_.loss_sum += r.loss * batch.global;
   progress_.correct += r.correct;
-  progress_.seen += n;
+  progress_.seen += batch.global;
   progress_.lr = lr;
-  progress_.seconds += seconds_since(start);
+  progress_.train_s += seconds_since(start);
   last_batch_loss_ = r.loss;
   return true;
 }
@@ -235,7 +264,7 @@ StepProgress Trainer::step_progress() const {
   p.loss = progress_.loss_sum / static_cast<double>(progress_.seen);
   p.batch_loss = last_batch_loss_;
   p.lr = progress_.lr;
-  p.images_per_second = static_cast<double>(progress_.seen) / progress_.seconds;
+  p.img_per_s = static_cast<double>(progress_.seen) / progress_.train_s;
   return p;
 }
 
@@ -248,15 +277,19 @@ EpochRecord Trainer::record_of_progress() {
   if (progress_.seen > 0) {
     record.train_loss = progress_.loss_sum / static_cast<double>(progress_.seen);
     record.train_acc = static_cast<double>(progress_.correct) / static_cast<double>(progress_.seen);
-    record.images_per_second = static_cast<double>(progress_.seen) / progress_.seconds;
+    record.img_per_s = static_cast<double>(progress_.seen) / progress_.train_s;
   }
   record.val = evaluate(dataset_.val);
   record.test = evaluate(dataset_.test);
-  record.seconds = progress_.seconds + seconds_since(start);
+  record.epoch_s = progress_.train_s + seconds_since(start);
   return record;
 }
 
 EpochRecord Trainer::finish_epoch() {
+  if (parallel_) {
+    parallel_->check_replicas_equal(*optimizer_,
+                                    fmt::format("weights after epoch {}", progress_.epoch));
+  }
   const EpochRecord record = record_of_progress();
   history_.push_back(record);
   epochs_done_ = progress_.epoch;

@@ -12,10 +12,12 @@
 #include "config/trial_config.hpp"
 #include "data/dataset.hpp"
 #include "engine/checkpoint.hpp"
+#include "engine/data_parallel.hpp"
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
 #include "engine/optimizer.hpp"
-#include "engine/records.hpp"
+#include "engine/replica_group.hpp"
+#include "trial/records.hpp"
 #include "engine/schedule.hpp"
 #include "engine/vit.hpp"
 
@@ -28,7 +30,7 @@ struct StepProgress {
   double loss = 0;              // running mean over the epoch so far
   double batch_loss = 0;        // this step's batch
   double lr = 0;                // this step's learning rate
-  double images_per_second = 0; // this epoch so far
+  double img_per_s = 0; // this epoch so far
 };
 
 struct TrainerCallbacks {
@@ -39,8 +41,12 @@ struct TrainerCallbacks {
 
 class Trainer {
  public:
-  // The data set must outlive the trainer.
-  Trainer(const TrialConfig& config, const data::Dataset& dataset);
+  // The data set must outlive the trainer. With `replicas` of more than one rank, training is
+  // data parallel (data_parallel.hpp): this process is one of them, every rank builds its own
+  // Trainer on the same config and data, and every call below is made on every rank alike.
+  // Evaluation is split across the ranks; the results are the same on all of them.
+  Trainer(const TrialConfig& config, const data::Dataset& dataset,
+          ReplicaGroup* replicas = nullptr);
   ~Trainer();
 
   const TrialConfig& config() const { return config_; }
@@ -54,6 +60,8 @@ class Trainer {
   const std::vector<EpochRecord>& history() const { return history_; }
   // The epoch the run stopped in, when it stopped inside one.
   const EpochProgress& epoch_progress() const { return progress_; }
+  // nullptr in a single process.
+  DataParallel* data_parallel() { return parallel_.get(); }
 
   // Continue from a checkpoint written by save_checkpoint (weights, optimizer, epoch, history),
   // at the step it was written: inside an epoch, that epoch goes on where it stopped.
@@ -73,10 +81,11 @@ class Trainer {
 
  private:
   struct TrainingBatch;  // buffers for one batch of training images, defined in trainer.cpp
-  // One optimizer step on batch `s` of the epoch's order, added to progress_. False when the
-  // loss or the gradient is not finite (`outcome` says so).
+  // One optimizer step on batch `s` of the epoch's order, added to progress_. Data parallel: on
+  // this rank's slice, with the ranks' sums (and `asked_to_stop`) exchanged during backward.
+  // False when the loss or the gradient is not finite (`outcome` says so).
   bool train_step(const std::vector<uint32_t>& order, int64_t s, TrainingBatch& batch,
-                  TrialOutcome& outcome);
+                  bool asked_to_stop, TrialOutcome& outcome);
   // Evaluates the epoch in progress_ and makes it the last finished one.
   EpochRecord finish_epoch();
   // Train means of progress_ and evaluation now.
@@ -93,6 +102,7 @@ class Trainer {
   MatmulRunner matmul_;
   std::unique_ptr<VisionTransformer> model_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<DataParallel> parallel_;
   Schedule schedule_;
   LossKind loss_kind_;
   int64_t steps_per_epoch_ = 0;

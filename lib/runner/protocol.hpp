@@ -12,18 +12,18 @@
 //   {"event":"step","epoch":E,"step":N,"loss":X,"lr":R}  every --log-every steps (batch loss)
 //   {"event":"epoch","record":{EpochRecord}}  sent after that epoch's checkpoint is on disk; only
 //                                              for finished epochs
-//   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | interrupted, with the steps
+//   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | killed, with the steps
 //      and finished epochs; an epoch a max_steps stop left unfinished is outcome.partial_epoch
 // then exit status 0. Any other exit (a non-zero status, a signal, no "end" line) is a failure
 // of the trial; its error is the last line the worker wrote to stderr. SIGTERM asks the worker to
-// stop at the next step boundary and report "interrupted".
+// stop at the next step boundary and report "killed".
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "common/json.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 
 namespace vitsweep::runner {
 
@@ -39,7 +39,7 @@ struct StartEvent {
 };
 struct ProgressEvent {
   int64_t epoch = 0, step = 0, total_steps = 0;
-  double loss = 0, images_per_second = 0;
+  double loss = 0, img_per_s = 0;
 };
 
 struct StepEvent {
@@ -52,19 +52,17 @@ struct TrialEvent {
   StartEvent start;
   ProgressEvent progress;
   StepEvent step;
-  engine::EpochRecord epoch;
-  engine::TrialOutcome outcome;
+  EpochRecord epoch;
+  TrialOutcome outcome;
 };
 
 std::string encode(const StartEvent& event);
 std::string encode(const ProgressEvent& event);
 std::string encode(const StepEvent& event);
-std::string encode_epoch(const engine::EpochRecord& record);
-std::string encode_end(const engine::TrialOutcome& outcome);
+std::string encode_epoch(const EpochRecord& record);
+std::string encode_end(const TrialOutcome& outcome);
 
 // One line of worker output; nullopt for lines that are not protocol messages.
 std::optional<TrialEvent> decode(const std::string& line);
-
-engine::TrialOutcome outcome_from_json(const Json& json);
 
 }  // namespace vitsweep::runner

@@ -50,20 +50,17 @@ store::TrialFinish classify_exit(const TrialSlot& slot, const ExitStatus& exit,
                                  const std::string& last_error, bool stopping) {
   store::TrialFinish finish = slot.finish;
   if (slot.ended && exit.success()) {
-    const std::string& outcome = finish.outcome.status;
-    if (outcome == "done") {
-      finish.status = store::kDone;
-    } else if (outcome == "diverged") {
-      finish.status = store::kDiverged;
-      finish.error = finish.outcome.message;
-    } else {
-      finish.status = store::kKilled;
+    // The worker ends done, diverged or killed (stopped at a step boundary).
+    finish.status = finish.outcome.status;
+    if (finish.status == TrialStatus::killed) {
       finish.error = finish.outcome.message.empty() ? "interrupted" : finish.outcome.message;
+    } else if (finish.status == TrialStatus::diverged) {
+      finish.error = finish.outcome.message;
     }
     return finish;
   }
   // A signal the scheduler sent while stopping is a stop, not a crash.
-  finish.status = stopping && exit.signaled ? store::kKilled : store::kFailed;
+  finish.status = stopping && exit.signaled ? TrialStatus::killed : TrialStatus::failed;
   const bool no_message = exit.signaled || last_error.empty() || last_error.starts_with("--- attempt");
   finish.error = no_message ? exit.describe() : fmt::format("{} ({})", last_error, exit.describe());
   return finish;
@@ -192,14 +189,14 @@ void Scheduler::settle(const std::string& hash, const ExitStatus& exit,
   done.hash = hash;
   done.finish = classify_exit(slot, exit, last_error, stopping_);
   done.attempt = slot.trial.attempt;
-  done.seconds = now - slot.trial.started;
+  done.wall_s = now - slot.trial.started;
   store_.finish_trial(hash, done.finish, now);
-  const bool failed = done.finish.status == store::kFailed;
+  const bool failed = done.finish.status == TrialStatus::failed;
   if (failed) {
     done.will_retry = !stopping_ && !options_.fail_fast &&
                       store_.requeue_if_attempts_left(hash, options_.max_attempts);
   }
-  if (done.finish.status == store::kDone) finished_durations_.push_back(done.seconds);
+  if (done.finish.status == TrialStatus::done) finished_durations_.push_back(done.wall_s);
   if (listener_.on_trial_finished) {
     listener_.on_trial_finished(done, store_.status_counts(sweep_id_));
   }

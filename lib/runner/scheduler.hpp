@@ -47,7 +47,7 @@ struct FinishedTrial {
   store::TrialFinish finish;
   int64_t attempt = 0;
   bool will_retry = false;
-  double seconds = 0;
+  double wall_s = 0;  // this attempt, from claim to exit
 };
 
 struct RunnerListener {

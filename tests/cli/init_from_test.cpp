@@ -50,7 +50,7 @@ TEST_P(InitFromPyTorch, MaxStepsZeroEvaluatesTheFilesWeightsAndSaysWhereTheRestC
   const data::Dataset dataset = data::load_dataset(config);
   engine::Trainer loaded(config, dataset);
   loaded.initialize_from(testing::pytorch_fixture(GetParam()));
-  const engine::Evaluation expected = loaded.evaluate(dataset.test);
+  const Evaluation expected = loaded.evaluate(dataset.test);
   EXPECT_NEAR(result["test_loss"].get<double>(), expected.loss, 1e-7 * expected.loss);
   EXPECT_EQ(result["test_acc"].get<double>(), expected.accuracy);
   engine::Trainer fresh(config, dataset);

@@ -115,7 +115,7 @@ TEST_F(Resume, InsideAnEpochAfterMaxStepsEndsBitIdenticalToAnUninterruptedRun) {
 
 TEST_F(Resume, InsideAnEpochAfterAnInterruptContinuesAtItsStep) {
   const TrainingRun interrupted = train(config, dataset, "", checkpoint, 15);
-  EXPECT_EQ(interrupted.outcome.status, "interrupted");
+  EXPECT_EQ(interrupted.outcome.status, TrialStatus::killed);
   EXPECT_EQ(interrupted.outcome.steps, 15);
   EXPECT_EQ(interrupted.outcome.epochs_done, 2);
   expect_resume_matches_whole();
@@ -145,7 +145,7 @@ TEST(Trainer, MaxStepsInsideAnEpochLeavesThatEpochUnfinished) {
   const data::Dataset dataset = data::load_dataset(small_config());
   const TrainingRun stopped = train(small_config({{"max_steps", 8}}), dataset);
   const TrialOutcome& outcome = stopped.outcome;
-  EXPECT_EQ(outcome.status, "done");
+  EXPECT_EQ(outcome.status, TrialStatus::done);
   ASSERT_EQ(outcome.epochs.size(), 1u) << "epoch 2 ran 2 of 6 steps: not finished";
   EXPECT_EQ(outcome.epochs[0].step, 6);
   EXPECT_EQ(stopped.epochs_reported, 1);

@@ -70,7 +70,8 @@ TEST(SafetensorsFaults, EachDefectIsNamed) {
       {header_file(good_header, data + "xx"), "after the last tensor"},
       {header_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", data),
        "too large"},
-      {header_file(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", data), "bad shape"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", data),
+       "bad shape: dimension 0 is -1, expected an integer >= 0"},
   };
   for (const auto& c : cases) EXPECT_THAT(parse_error(c.bytes), HasSubstr(c.expected)) << c.expected;
   // A header length far beyond the file is refused before reading (no 2^62-byte allocation).
@@ -78,6 +79,95 @@ TEST(SafetensorsFaults, EachDefectIsNamed) {
   const uint64_t n = uint64_t{1} << 62;
   std::memcpy(huge.data(), &n, 8);
   EXPECT_THAT(parse_error(huge), HasSubstr("goes beyond the file"));
+}
+
+// elements * dtype bytes must not wrap at 2^64 into the size data_offsets give.
+TEST(SafetensorsFaults, ByteCountsPast2To64AreRefused) {
+  auto i64 = [](const std::string& shape, const std::string& offsets, size_t data_bytes) {
+    return header_file(R"({"w":{"dtype":"I64","shape":)" + shape + R"(,"data_offsets":)" +
+                           offsets + "}}",
+                       std::string(data_bytes, '\x01'));
+  };
+  // The largest shape the data holds is read; one element more is not.
+  const std::string fits = i64("[2]", "[0,16]", 16);
+  const auto file =
+      SafetensorsFile::parse(std::span(reinterpret_cast<const uint8_t*>(fits.data()), fits.size()),
+                             "ck.safetensors");
+  EXPECT_EQ(file.integers("w"), (std::vector<int64_t>{0x0101010101010101, 0x0101010101010101}));
+  EXPECT_THAT(parse_error(i64("[3]", "[0,16]", 16)),
+              HasSubstr("I64 [3] needs 24 bytes, data_offsets give 16"));
+  // 2^61 - 1 elements: the largest I64 count whose byte count fits in 64 bits.
+  EXPECT_THAT(parse_error(i64("[2305843009213693951]", "[0,8]", 8)),
+              HasSubstr("needs 18446744073709551608 bytes, data_offsets give 8"));
+  // 2^61 and 2^61 + 1 elements "need" 2^64 + 0 and 2^64 + 8 bytes, which wrap to 0 and 8.
+  EXPECT_THAT(parse_error(i64("[2305843009213693952]", "[0,0]", 0)),
+              HasSubstr("needs 2305843009213693952 x 8 bytes, data_offsets give 0"));
+  EXPECT_THAT(parse_error(i64("[2305843009213693953]", "[0,8]", 8)),
+              HasSubstr("ck.safetensors: tensor 'w': I64 [2305843009213693953] needs "
+                        "2305843009213693953 x 8 bytes, data_offsets give 8"));
+  // F32: the shape check allows up to 2^62 elements, which wrap to 0 bytes.
+  const std::string f32_header =
+      R"({"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})";
+  EXPECT_THAT(parse_error(header_file(f32_header, "")),
+              HasSubstr("needs 4611686018427387904 x 4 bytes, data_offsets give 0"));
+}
+
+std::string nested_lists(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// A 200 KB file whose dtype nests 100,000 deep.
+std::string nested_dtype_file() {
+  return header_file(
+      R"({"w":{"dtype":)" + nested_lists(100'000) + R"(,"shape":[],"data_offsets":[0,0]}})", "");
+}
+
+// The bytes of a checkpoint without tensors whose metadata is valid but for `key`, set to `value`.
+std::string checkpoint_bytes_with(const std::string& key, const std::string& value) {
+  OrderedJson metadata = {{"format", "vitsweep.checkpoint.v1"},
+                          {"config", "{}"},
+                          {"normalization", R"({"mean": [0], "std": [1]})"},
+                          {"epochs_done", "1"},
+                          {"step", "1"},
+                          {"history", "[]"}};
+  metadata[key] = value;
+  return header_file(OrderedJson{{"__metadata__", metadata}}.dump(), "");
+}
+
+SafetensorsFile checkpoint_metadata_with(const std::string& key, const std::string& value) {
+  const std::string bytes = checkpoint_bytes_with(key, value);
+  return SafetensorsFile::parse(
+      std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "ck.safetensors");
+}
+
+// nlohmann's dump() recursed 100,000 levels into an error message about this dtype.
+TEST(SafetensorsFaults, DeeplyNestedHeaderIsRefused) {
+  // The 63rd '[' after `{"w":{"dtype":` (14 bytes, 2 levels) opens level 65.
+  EXPECT_EQ(parse_error(nested_dtype_file()),
+            "ck.safetensors:1:77: lists and objects nest deeper than 64 levels");
+  // A dtype that is merely wrong is described, not dumped.
+  const std::string list_dtype = R"({"w":{"dtype":[["F32"]],"shape":[1],"data_offsets":[0,4]}})";
+  EXPECT_THAT(parse_error(header_file(list_dtype, std::string(4, '\0'))),
+              HasSubstr("tensor 'w': unknown dtype a list"));
+}
+
+// A checkpoint's config, normalization and history are JSON inside metadata strings, so the
+// header's own check does not see their nesting.
+TEST(CheckpointFaults, DeeplyNestedMetadataIsRefused) {
+  for (const std::string key : {"config", "normalization", "history"}) {
+    const SafetensorsFile file =
+        checkpoint_metadata_with(key, R"({"a": )" + nested_lists(100'000) + "}");
+    EXPECT_EQ(thrown_message([&] { read_checkpoint_info(file); }),
+              "ck.safetensors: __metadata__." + key +
+                  ":1:70: lists and objects nest deeper than 64 levels");
+  }
+}
+
+// nlohmann's type_error for a record of the wrong type escaped as an "internal error".
+TEST(CheckpointFaults, HistoryOfTheWrongShapeIsNamed) {
+  for (const std::string history : {"[[1]]", R"([{"epoch": "one"}])"}) {
+    const SafetensorsFile file = checkpoint_metadata_with("history", history);
+    EXPECT_EQ(thrown_message([&] { read_checkpoint_info(file); }),
+              "ck.safetensors: __metadata__.history: expected a list of epoch records");
+  }
 }
 
 TEST(SafetensorsFaults, TruncatedFileOnDiskIsNamed) {
@@ -171,6 +261,22 @@ TEST(SafetensorsFaults, F64RoundsToNearestAndRefusesWhatF32CannotHold) {
                 as_f32(one_tensor_file("F16", raw_bytes(std::vector<uint16_t>{1, 2}), 2), 1);
               }),
               HasSubstr("tensor 'w': expected shape [1], found [2]"));
+}
+
+// Through the program, a 100,000-deep header or config ended in SIGSEGV.
+TEST(CheckpointFaultsCli, DeeplyNestedCheckpointsExitWithOneLine) {
+  TempDir dir;
+  testing::write_file(dir.file("dtype.safetensors"), nested_dtype_file());
+  testing::write_file(dir.file("config.safetensors"),
+                      checkpoint_bytes_with("config", R"({"a": )" + nested_lists(100'000) + "}"));
+  const std::pair<const char*, const char*> cases[] = {
+      {"dtype.safetensors", "sweep: dtype.safetensors:1:77: "},
+      {"config.safetensors", "sweep: config.safetensors: __metadata__.config:1:70: "}};
+  for (const auto& [file, error] : cases) {
+    const auto r = testing::run_sweep({"eval", "--checkpoint", file}, dir.path());
+    EXPECT_EQ(r.exit_code, 1) << file;
+    EXPECT_EQ(r.err, std::string(error) + "lists and objects nest deeper than 64 levels\n");
+  }
 }
 
 // Through the program: --resume from another config's checkpoint, eval of a damaged file.

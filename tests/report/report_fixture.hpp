@@ -61,8 +61,8 @@ inline const std::vector<FixtureTrial>& fixture_trials() {
 
 inline const char* kFixtureError = "step 3: loss is \"nan\", stopped\nsecond line of the log";
 
-inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
-  engine::EpochRecord r;
+inline EpochRecord fixture_epoch(int epoch, double final_acc) {
+  EpochRecord r;
   r.epoch = epoch;
   r.step = 10 * epoch;
   r.train_loss = epoch == 1 ? 2.0 : 1.5;
@@ -71,8 +71,8 @@ inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
   r.test.accuracy = epoch == 1 ? final_acc / 2 : final_acc;
   r.test.images = 64;
   r.lr = epoch == 1 ? 0.001 : 0.0005;
-  r.seconds = 1.5;
-  r.images_per_second = 100;
+  r.epoch_s = 1.5;
+  r.img_per_s = 100;
   return r;
 }
 
@@ -111,22 +111,22 @@ inline void write_fixture_database(const std::string& path) {
     }
     if (t.status == "failed") {
       store::TrialFinish finish;
-      finish.status = "failed";
+      finish.status = TrialStatus::failed;
       finish.error = kFixtureError;
       store.finish_trial(hash, finish, now);
       continue;
     }
-    engine::TrialOutcome outcome;
+    TrialOutcome outcome;
     for (int epoch = 1; epoch <= 2; ++epoch) {
-      const engine::EpochRecord r = fixture_epoch(epoch, t.test_acc);
+      const EpochRecord r = fixture_epoch(epoch, t.test_acc);
       store.record_epoch(hash, r, now);
       outcome.epochs.push_back(r);
     }
     outcome.final_test = outcome.epochs.back().test;
-    outcome.core_seconds = t.core_s;
-    outcome.wall_seconds = t.core_s / 2;
+    outcome.core_s = t.core_s;
+    outcome.wall_s = t.core_s / 2;
     store::TrialFinish finish;
-    finish.status = "done";
+    finish.status = TrialStatus::done;
     finish.outcome = outcome;
     finish.epochs_done = 2;
     finish.params = 1000;

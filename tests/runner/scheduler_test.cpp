@@ -25,17 +25,17 @@ using vitsweep::testing::TempDir;
 ExitStatus exited(int code) { return {false, code, 0}; }
 ExitStatus killed_by(int signal) { return {true, 0, signal}; }
 
-engine::TrialOutcome outcome(const std::string& status, double acc = 0.8) {
-  engine::TrialOutcome o;
+TrialOutcome outcome(TrialStatus status, double acc = 0.8) {
+  TrialOutcome o;
   o.status = status;
   o.final_test.accuracy = acc;
   o.final_test.loss = 0.5;
-  if (status == "diverged") o.message = "diverged at step 7: loss is nan";
-  if (status == "interrupted") o.message = "interrupted in epoch 2 at step 40";
+  if (status == TrialStatus::diverged) o.message = "diverged at step 7: loss is nan";
+  if (status == TrialStatus::killed) o.message = "interrupted in epoch 2 at step 40";
   return o;
 }
 
-TrialSlot ended_with(const std::string& status) {
+TrialSlot ended_with(TrialStatus status) {
   TrialSlot slot;
   slot.ended = true;
   slot.finish.outcome = outcome(status);
@@ -43,19 +43,19 @@ TrialSlot ended_with(const std::string& status) {
 }
 
 TEST(ClassifyExit, ReportedOutcomesBecomeTheirStatus) {
-  EXPECT_EQ(classify_exit(ended_with("done"), exited(0), "", false).status, store::kDone);
-  const auto diverged = classify_exit(ended_with("diverged"), exited(0), "", false);
-  EXPECT_EQ(diverged.status, store::kDiverged);
+  EXPECT_EQ(classify_exit(ended_with(TrialStatus::done), exited(0), "", false).status, TrialStatus::done);
+  const auto diverged = classify_exit(ended_with(TrialStatus::diverged), exited(0), "", false);
+  EXPECT_EQ(diverged.status, TrialStatus::diverged);
   EXPECT_EQ(diverged.error, "diverged at step 7: loss is nan");
-  const auto stopped = classify_exit(ended_with("interrupted"), exited(0), "", false);
-  EXPECT_EQ(stopped.status, store::kKilled);
+  const auto stopped = classify_exit(ended_with(TrialStatus::killed), exited(0), "", false);
+  EXPECT_EQ(stopped.status, TrialStatus::killed);
   EXPECT_EQ(stopped.error, "interrupted in epoch 2 at step 40");
 }
 
 TEST(ClassifyExit, AnyOtherExitIsAFailureWithItsLastLogLine) {
   const TrialSlot running;  // no "end" event
   const auto error = classify_exit(running, exited(1), "config.json: key 'alpha': expected", false);
-  EXPECT_EQ(error.status, store::kFailed);
+  EXPECT_EQ(error.status, TrialStatus::failed);
   EXPECT_EQ(error.error, "config.json: key 'alpha': expected (exited with status 1)");
   // A signal says more than whatever the log last held; so does an empty log or our own header.
   EXPECT_EQ(classify_exit(running, killed_by(SIGSEGV), "epoch 1: ...", false).error,
@@ -64,14 +64,14 @@ TEST(ClassifyExit, AnyOtherExitIsAFailureWithItsLastLogLine) {
   EXPECT_EQ(classify_exit(running, exited(3), "--- attempt 1 by h:1:2 ---", false).error,
             "exited with status 3");
   // "end" then a non-zero exit is still a failure: the worker did not finish cleanly.
-  EXPECT_EQ(classify_exit(ended_with("done"), exited(1), "", false).status, store::kFailed);
+  EXPECT_EQ(classify_exit(ended_with(TrialStatus::done), exited(1), "", false).status, TrialStatus::failed);
 }
 
 TEST(ClassifyExit, ASignalWhileStoppingIsAStopNotACrash) {
   const TrialSlot running;
-  EXPECT_EQ(classify_exit(running, killed_by(SIGKILL), "", true).status, store::kKilled);
-  EXPECT_EQ(classify_exit(running, killed_by(SIGKILL), "", false).status, store::kFailed);
-  EXPECT_EQ(classify_exit(running, exited(2), "bad", true).status, store::kFailed);
+  EXPECT_EQ(classify_exit(running, killed_by(SIGKILL), "", true).status, TrialStatus::killed);
+  EXPECT_EQ(classify_exit(running, killed_by(SIGKILL), "", false).status, TrialStatus::failed);
+  EXPECT_EQ(classify_exit(running, exited(2), "bad", true).status, TrialStatus::failed);
 }
 
 TEST(ApplyEvent, ProgressEpochsAndTheOutcomeLandInTheSlot) {
@@ -100,7 +100,7 @@ TEST(ApplyEvent, ProgressEpochsAndTheOutcomeLandInTheSlot) {
   EXPECT_FALSE(slot.ended);
   TrialEvent end;
   end.kind = TrialEvent::Kind::end;
-  end.outcome = outcome("done", 0.91);
+  end.outcome = outcome(TrialStatus::done, 0.91);
   apply_event(slot, end);
   EXPECT_TRUE(slot.ended);
   EXPECT_DOUBLE_EQ(slot.finish.outcome.final_test.accuracy, 0.91);
@@ -133,7 +133,7 @@ struct Script {
 
 std::string start_line() { return encode(StartEvent{0, 10, 20, 100, 1e6}); }
 std::string epoch_line(int64_t epoch, double acc) {
-  engine::EpochRecord record;
+  EpochRecord record;
   record.epoch = epoch;
   record.step = 10 * epoch;
   record.train_loss = 1.0;
@@ -143,12 +143,12 @@ std::string epoch_line(int64_t epoch, double acc) {
   record.test.images = 100;
   return encode_epoch(record);
 }
-std::string end_line(const std::string& status, double acc) {
+std::string end_line(TrialStatus status, double acc) {
   return encode_end(outcome(status, acc));
 }
 
 Script finishes(double acc) {
-  return {{start_line(), epoch_line(1, acc - 0.1), epoch_line(2, acc), end_line("done", acc)},
+  return {{start_line(), epoch_line(1, acc - 0.1), epoch_line(2, acc), end_line(TrialStatus::done, acc)},
           exited(0)};
 }
 
@@ -200,7 +200,7 @@ class ScriptedLauncher : public TrialLauncher {
     if (mode == StopMode::now) {
       script = {{}, killed_by(SIGKILL)};
     } else if (script.stoppable) {
-      script.lines.push_back(end_line("interrupted", 0.5));
+      script.lines.push_back(end_line(TrialStatus::killed, 0.5));
       script.exit = exited(0);
       script.hangs = false;
     }

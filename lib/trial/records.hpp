@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "common/json.hpp"
+#include "trial/status.hpp"
 
-namespace vitsweep::engine {
+namespace vitsweep {
 
 constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
 
@@ -26,8 +27,8 @@ struct EpochRecord {
   double train_loss = kNotMeasured, train_acc = kNotMeasured;  // running means over the epoch
   Evaluation val, test;
   double lr = 0;  // learning rate of the epoch's last step
-  double seconds = 0;
-  double images_per_second = 0;  // training throughput of the epoch
+  double epoch_s = 0;    // wall seconds of the epoch, evaluation included
+  double img_per_s = 0;  // training throughput of the epoch
 };
 
 // How far a run got into an epoch it has not finished (stopped by max_steps or interrupted between
@@ -39,7 +40,7 @@ struct EpochProgress {
   double loss_sum = 0;  // batch loss x batch size, summed over those steps
   int64_t correct = 0, seen = 0;
   double lr = 0;       // learning rate of the last step
-  double seconds = 0;  // training time so far
+  double train_s = 0;  // wall seconds of its training steps so far
 };
 
 // The epoch a max_steps stop left unfinished: train means over its steps so far, val and test at
@@ -50,16 +51,16 @@ struct PartialEpoch {
 };
 
 struct TrialOutcome {
-  std::string status = "done";  // done | diverged | interrupted
-  std::string message;          // "diverged at step 12: loss is nan"
+  TrialStatus status = TrialStatus::done;  // done, diverged or killed (stopped at a step)
+  std::string message;                     // "diverged at step 12: loss is nan"
   int64_t diverged_step = -1;
   int64_t steps = 0;        // optimizer steps taken (resumed runs: in all)
   int64_t epochs_done = 0;  // finished epochs
-  std::vector<EpochRecord> epochs;      // the finished epochs
+  std::vector<EpochRecord> epochs;  // the finished epochs
   std::optional<PartialEpoch> partial_epoch;
   Evaluation final_test, final_val;  // at the end: after the last epoch, at a max_steps stop
                                      // inside an epoch, or at initialisation
-  double wall_seconds = 0, core_seconds = 0;
+  double wall_s = 0, core_s = 0;  // this process's wall-clock and CPU (user + system) seconds
 };
 
 // NaN (not measured) is written as null and read back as NaN.
@@ -72,5 +73,6 @@ Evaluation evaluation_from_json(const Json& json);
 EpochRecord epoch_record_from_json(const Json& json);
 EpochProgress epoch_progress_from_json(const Json& json);
 PartialEpoch partial_epoch_from_json(const Json& json);
+TrialOutcome trial_outcome_from_json(const Json& json);
 
-}  // namespace vitsweep::engine
+}  // namespace vitsweep

@@ -127,9 +127,10 @@ void add_train_command(CLI::App& app) {
                     "inside an epoch, at a max_steps stop or an interrupt; max_steps=0 writes "
                     "the initial weights); the optimizer state goes beside it in "
                     "NAME.optim.safetensors");
-  train->add_option("--resume", o->resume,
-                    "Continue from a checkpoint written by --save, at its step (same config; "
-                    "max_steps may change, epochs only under schedule=constant)")
+  train
+      ->add_option("--resume", o->resume,
+                   "Continue from a checkpoint written by --save, at its step (same config; "
+                   "max_steps may change, epochs only under schedule=constant)")
       ->check(CLI::ExistingFile);
   train
       ->add_option("--init-from", o->init_from,
@@ -217,9 +218,9 @@ void add_train_command(CLI::App& app) {
     const TrialOutcome outcome = trainer.run(callbacks);
     progress.clear();
     if (const auto& partial = outcome.partial_epoch) {
-      say(epoch_line(partial->record, config.epochs,
-                     fmt::format(" ({} of {} steps)", partial->steps_in_epoch,
-                                 trainer.steps_per_epoch())));
+      say(epoch_line(
+          partial->record, config.epochs,
+          fmt::format(" ({} of {} steps)", partial->steps_in_epoch, trainer.steps_per_epoch())));
     }
     // At the end too, so that a stop inside an epoch resumes at its step and max_steps=0 exports
     // the initialisation; never the weights of a diverged run.
@@ -289,8 +290,11 @@ void add_eval_command(CLI::App& app) {
     if (split.count == 0) fail("the {} split is empty (val needs val_fraction > 0)", o->split);
     const Evaluation e = trainer.evaluate(split);
     if (o->json) {
-      fmt::print("{}\n", OrderedJson{{"split", o->split}, {"images", e.images}, {"loss", e.loss},
-                                     {"accuracy", e.accuracy}, {"epochs_trained", info.epochs_done},
+      fmt::print("{}\n", OrderedJson{{"split", o->split},
+                                     {"images", e.images},
+                                     {"loss", e.loss},
+                                     {"accuracy", e.accuracy},
+                                     {"epochs_trained", info.epochs_done},
                                      {"steps_trained", info.step}}
                              .dump());
     } else {

@@ -199,7 +199,8 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
   }
   if (file.metadata().contains("epoch_progress")) {
     const Json progress = metadata_json<Json>(file, "epoch_progress");
-    if (!progress.is_object()) fail("{}: __metadata__.epoch_progress is not an object", file.name());
+    if (!progress.is_object())
+      fail("{}: __metadata__.epoch_progress is not an object", file.name());
     try {
       info.epoch_progress = epoch_progress_from_json(progress);
     } catch (const Json::exception&) {
@@ -257,11 +258,12 @@ void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialCo
                           ? stored.get<double>() == value.get<double>()
                           : stored == value;
     if (!same && key == "epochs") {
-      fail("{0}: cannot resume with epochs={1}: the checkpoint's {2} learning-rate schedule decays "
-           "over epochs={3}, and another length would change the rate of every remaining step; "
-           "resume with --set epochs={3} (max_steps stops a run early), or start a new schedule "
-           "from its weights with --init-from {0}",
-           path, value.dump(), config.schedule, stored.dump());
+      fail(
+          "{0}: cannot resume with epochs={1}: the checkpoint's {2} learning-rate schedule decays "
+          "over epochs={3}, and another length would change the rate of every remaining step; "
+          "resume with --set epochs={3} (max_steps stops a run early), or start a new schedule "
+          "from its weights with --init-from {0}",
+          path, value.dump(), config.schedule, stored.dump());
     }
     if (!same) {
       fail("{}: cannot resume: the checkpoint was trained with {}={}, this run has {}={}", path, key,

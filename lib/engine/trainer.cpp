@@ -75,9 +75,10 @@ void Trainer::resume_from(const std::string& path) {
   const EpochProgress& progress = info.epoch_progress;
   if (progress.steps > 0 &&
       (progress.epoch != info.epochs_done + 1 || progress.steps >= steps_per_epoch_)) {
-    fail("{}: __metadata__.epoch_progress: step {} of epoch {} does not continue {} finished "
-         "epochs of {} steps (was it trained on other data?)",
-         path, progress.steps, progress.epoch, info.epochs_done, steps_per_epoch_);
+    fail(
+        "{}: __metadata__.epoch_progress: step {} of epoch {} does not continue {} finished "
+        "epochs of {} steps (was it trained on other data?)",
+        path, progress.steps, progress.epoch, info.epochs_done, steps_per_epoch_);
   }
   const int64_t epochs_begun = info.epochs_done + (progress.steps > 0 ? 1 : 0);
   if (epochs_begun > config_.epochs) {
@@ -234,7 +235,8 @@ bool Trainer::train_step(const std::vector<uint32_t>& order, int64_t s, Training
   const double grad_norm =
       optimizer_->step(model_->parameters().data(), model_->gradients().data(), lr);
   if (model_->times().enabled) {
-    model_->times().seconds[static_cast<size_t>(Phase::optimizer)] += seconds_since(optimizer_start);
+    model_->times().seconds[static_cast<size_t>(Phase::optimizer)] +=
+        seconds_since(optimizer_start);
   }
   if (!std::isfinite(grad_norm)) {
     outcome.status = TrialStatus::diverged;

@@ -41,9 +41,8 @@ OrderedJson to_json(const EpochRecord& r) {
 }
 
 OrderedJson to_json(const EpochProgress& p) {
-  return {{"epoch", p.epoch},     {"steps", p.steps}, {"loss_sum", p.loss_sum},
-          {"correct", p.correct}, {"seen", p.seen},   {"lr", p.lr},
-          {"train_s", p.train_s}};
+  return {{"epoch", p.epoch}, {"steps", p.steps}, {"loss_sum", p.loss_sum}, {"correct", p.correct},
+          {"seen", p.seen},   {"lr", p.lr},       {"train_s", p.train_s}};
 }
 
 OrderedJson to_json(const PartialEpoch& p) {

@@ -35,8 +35,8 @@ struct EpochRecord {
 // steps), with the running sums that epoch's record needs: a checkpoint keeps it so that a resume
 // continues at the next step exactly as if the run had not stopped. steps 0: at an epoch boundary.
 struct EpochProgress {
-  int64_t epoch = 0;  // 1-based
-  int64_t steps = 0;  // steps of this epoch taken
+  int64_t epoch = 0;    // 1-based
+  int64_t steps = 0;    // steps of this epoch taken
   double loss_sum = 0;  // batch loss x batch size, summed over those steps
   int64_t correct = 0, seen = 0;
   double lr = 0;       // learning rate of the last step
@@ -54,8 +54,8 @@ struct TrialOutcome {
   TrialStatus status = TrialStatus::done;  // done, diverged or killed (stopped at a step)
   std::string message;                     // "diverged at step 12: loss is nan"
   int64_t diverged_step = -1;
-  int64_t steps = 0;        // optimizer steps taken (resumed runs: in all)
-  int64_t epochs_done = 0;  // finished epochs
+  int64_t steps = 0;                // optimizer steps taken (resumed runs: in all)
+  int64_t epochs_done = 0;          // finished epochs
   std::vector<EpochRecord> epochs;  // the finished epochs
   std::optional<PartialEpoch> partial_epoch;
   Evaluation final_test, final_val;  // at the end: after the last epoch, at a max_steps stop

@@ -46,9 +46,10 @@ std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
       format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
 }
 
-std::string epoch_line(const EpochRecord& r, int64_t epochs) {
-  std::string line = fmt::format("epoch {:>3}/{}  train loss {} acc {}", r.epoch, epochs,
-                                 loss_text(r.train_loss), percent(r.train_acc));
+// `unfinished`: the epoch a max_steps stop left, e.g. "(4 of 117 steps)".
+std::string epoch_line(const EpochRecord& r, int64_t epochs, const std::string& unfinished = "") {
+  std::string line = fmt::format("epoch {:>3}/{}{}  train loss {} acc {}", r.epoch, epochs,
+                                 unfinished, loss_text(r.train_loss), percent(r.train_acc));
   if (r.val.images > 0) {
     line += fmt::format("  val loss {} acc {}", loss_text(r.val.loss), percent(r.val.accuracy));
   }
@@ -85,8 +86,8 @@ OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
   out["val_loss"] = number(outcome.final_val.loss);
   out["train_acc"] = number(last ? last->train_acc : kNotMeasured);
   out["train_loss"] = number(last ? last->train_loss : kNotMeasured);
-  out["epochs_done"] = trainer.epochs_done();
-  out["steps"] = trainer.optimizer().steps();
+  out["epochs_done"] = outcome.epochs_done;
+  out["steps"] = outcome.steps;
   out["wall_s"] = outcome.wall_s;
   out["core_s"] = outcome.core_s;
   out["params"] = trainer.model().parameter_count();
@@ -95,6 +96,8 @@ OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
   out["config"] = to_json(config);
   out["history"] = OrderedJson::array();
   for (const auto& e : outcome.epochs) out["history"].push_back(to_json(e));
+  out["partial_epoch"] =
+      outcome.partial_epoch ? to_json(*outcome.partial_epoch) : OrderedJson(nullptr);
   if (!batch_losses.empty()) out["batch_losses"] = batch_losses;
   return out;
 }
@@ -120,10 +123,14 @@ void add_train_command(CLI::App& app) {
   train->add_flag("--json", o->json,
                   "Print one JSON object with the final metrics on stdout (progress goes to stderr)");
   train->add_option("--save", o->save,
-                    "Checkpoint (safetensors) written after every epoch and at the end; the "
-                    "optimizer state goes beside it in NAME.optim.safetensors");
-  train->add_option("--resume", o->resume,
-                    "Continue from a checkpoint written by --save (same config; epochs may grow)")
+                    "Checkpoint (safetensors) written after every epoch and at the end (also "
+                    "inside an epoch, at a max_steps stop or an interrupt; max_steps=0 writes "
+                    "the initial weights); the optimizer state goes beside it in "
+                    "NAME.optim.safetensors");
+  train
+      ->add_option("--resume", o->resume,
+                   "Continue from a checkpoint written by --save, at its step (same config; "
+                   "max_steps may change, epochs only under schedule=constant)")
       ->check(CLI::ExistingFile);
   train
       ->add_option("--init-from", o->init_from,
@@ -169,7 +176,10 @@ void add_train_command(CLI::App& app) {
     say(describe_model(config, trainer, trainer.shape(), trainer.model().parameter_count()));
     if (session.size() > 1) say(describe_ranks(session, config));
     if (from_pytorch && reporter) progress.print(stderr, pytorch_init_note(o->init_from, dataset));
-    if (trainer.epochs_done() > 0) {
+    if (const EpochProgress& at = trainer.epoch_progress(); at.steps > 0) {
+      say(fmt::format("resumed in epoch {} at step {} ({} of its {} steps done)", at.epoch,
+                      trainer.optimizer().steps(), at.steps, trainer.steps_per_epoch()));
+    } else if (trainer.optimizer().steps() > 0) {
       say(fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
                       trainer.optimizer().steps()));
     }
@@ -195,18 +205,36 @@ void add_train_command(CLI::App& app) {
                                   p.img_per_s,
                                   format_duration(per_step * (p.total_steps - p.step))));
     };
+    int64_t saved_step = -1;
+    auto save = [&] {  // rank 0 alone writes; every rank holds the same weights
+      if (reporter) trainer.save_checkpoint(o->save);
+      saved_step = trainer.optimizer().steps();
+    };
     callbacks.on_epoch = [&](const EpochRecord& r) {
       say(epoch_line(r, config.epochs));
-      if (reporter && !o->save.empty()) trainer.save_checkpoint(o->save);
+      if (!o->save.empty()) save();
     };
     callbacks.should_stop = interrupt_requested;
     const TrialOutcome outcome = trainer.run(callbacks);
     progress.clear();
+    if (const auto& partial = outcome.partial_epoch) {
+      say(epoch_line(
+          partial->record, config.epochs,
+          fmt::format(" ({} of {} steps)", partial->steps_in_epoch, trainer.steps_per_epoch())));
+    }
+    // At the end too, so that a stop inside an epoch resumes at its step and max_steps=0 exports
+    // the initialisation; never the weights of a diverged run.
+    if (!o->save.empty() && outcome.status != TrialStatus::diverged) {
+      if (saved_step != trainer.optimizer().steps()) save();
+      say(fmt::format("checkpoint: {} (step {}, {} finished epochs)", o->save, saved_step,
+                      trainer.epochs_done()));
+    }
     if (o->json && reporter) {
       fmt::print("{}\n", result_json(config, trainer, outcome, batch_losses).dump());
     }
     if (outcome.status == TrialStatus::done) {
       if (!reporter) return;
+      if (!outcome.message.empty()) fmt::print(human, "{}\n", outcome.message);
       fmt::print(human, "done: test acc {} (loss {}) in {}, {:.0f} core-s\n",
                  percent(outcome.final_test.accuracy), loss_text(outcome.final_test.loss),
                  format_duration(outcome.wall_s), outcome.core_s);
@@ -262,12 +290,17 @@ void add_eval_command(CLI::App& app) {
     if (split.count == 0) fail("the {} split is empty (val needs val_fraction > 0)", o->split);
     const Evaluation e = trainer.evaluate(split);
     if (o->json) {
-      fmt::print("{}\n", OrderedJson{{"split", o->split}, {"images", e.images}, {"loss", e.loss},
-                                     {"accuracy", e.accuracy}, {"epochs_trained", info.epochs_done}}
+      fmt::print("{}\n", OrderedJson{{"split", o->split},
+                                     {"images", e.images},
+                                     {"loss", e.loss},
+                                     {"accuracy", e.accuracy},
+                                     {"epochs_trained", info.epochs_done},
+                                     {"steps_trained", info.step}}
                              .dump());
     } else {
-      fmt::print("{} split: {} images  loss {}  accuracy {}  (after {} epochs)\n", o->split,
-                 e.images, loss_text(e.loss), percent(e.accuracy), info.epochs_done);
+      fmt::print("{} split: {} images  loss {}  accuracy {}  (after {} epochs, step {})\n",
+                 o->split, e.images, loss_text(e.loss), percent(e.accuracy), info.epochs_done,
+                 info.step);
     }
   });
 }

@@ -192,6 +192,11 @@ TrialConfig parse_trial_config(const OrderedJson& settings, std::string_view sou
     const std::string name(info.name);
     if (name != "model" && settings.contains(name)) assign(info, field, settings[name], source);
   });
+  // The MLP follows a given width, as timm's mlp_ratio (every preset has ratio 4 too). A stored
+  // config has every key, so a stored trial keeps its resolved sizes.
+  if (settings.contains("width") && !settings.contains("mlp_dim")) {
+    config.mlp_dim = kMlpRatio * config.width;
+  }
   validate(config, source);
   return config;
 }

@@ -124,7 +124,11 @@ void visit_keys(Config& c, Visit&& visit) {
   visit(KeyInfo{"depth", "model", "number of transformer blocks", {}, 1, 1024}, c.depth);
   visit(KeyInfo{"heads", "model", "attention heads (width must be divisible by heads)", {}, 1, 4096},
         c.heads);
-  visit(KeyInfo{"mlp_dim", "model", "hidden size of the MLP", {}, 1, 1 << 20}, c.mlp_dim);
+  visit(KeyInfo{"mlp_dim", "model",
+                "hidden size of the MLP (default: the preset's; 4 x width when width is given, "
+                "as timm's mlp_ratio)",
+                {}, 1, 1 << 20},
+        c.mlp_dim);
   visit(KeyInfo{"patch", "model", "patch side in pixels (must divide the image side)", {}, 1, 1024},
         c.patch);
   visit(KeyInfo{"pool", "model", "global average pooling over tokens, or a class token",
@@ -230,6 +234,9 @@ struct KeyDescription {
 };
 const std::vector<KeyDescription>& config_keys();
 std::vector<std::string> config_key_names();
+
+// MLP hidden size over width when width is given without mlp_dim (timm's mlp_ratio).
+constexpr int64_t kMlpRatio = 4;
 
 // A model size. patch 0: the preset does not fix the patch size.
 struct ModelPreset {

@@ -114,7 +114,8 @@ std::string optimizer_state_path(const std::string& checkpoint_path) {
 void write_checkpoint(const std::string& path, const TrialConfig& config,
                       const VisionTransformer& model, const Optimizer& optimizer,
                       const data::Normalization& normalization, int64_t epochs_done,
-                      const std::vector<EpochRecord>& history) {
+                      const std::vector<EpochRecord>& history,
+                      const EpochProgress& epoch_progress) {
   const ParameterLayout& layout = model.layout();
   const std::string step = std::to_string(optimizer.steps());
   {
@@ -146,6 +147,10 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
   weights.set_metadata("epochs_done", std::to_string(epochs_done));
   weights.set_metadata("step", step);
   weights.set_metadata("history", history_json.dump());
+  // Only inside an epoch: a checkpoint at an epoch boundary reads as before the key existed.
+  if (epoch_progress.steps > 0) {
+    weights.set_metadata("epoch_progress", to_json(epoch_progress).dump());
+  }
   weights.set_metadata("commit", build_info().git_commit);
   weights.write(path);
 }
@@ -192,6 +197,16 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
   } catch (const Json::exception&) {
     fail("{}: __metadata__.history: expected a list of epoch records", file.name());
   }
+  if (file.metadata().contains("epoch_progress")) {
+    const Json progress = metadata_json<Json>(file, "epoch_progress");
+    if (!progress.is_object())
+      fail("{}: __metadata__.epoch_progress is not an object", file.name());
+    try {
+      info.epoch_progress = epoch_progress_from_json(progress);
+    } catch (const Json::exception&) {
+      fail("{}: __metadata__.epoch_progress: expected numbers", file.name());
+    }
+  }
   return info;
 }
 
@@ -231,11 +246,10 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
 
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path) {
-  static const std::set<std::string> may_differ = {"epochs", "max_steps", "threads", "ranks",
-                                                     "data_dir"};
+  static const std::set<std::string> may_differ = {"max_steps", "threads", "ranks", "data_dir"};
   const OrderedJson current = to_json(config);
   for (const auto& [key, value] : current.items()) {
-    if (may_differ.contains(key)) continue;
+    if (may_differ.contains(key) || (key == "epochs" && config.schedule == "constant")) continue;
     if (!checkpoint_config.contains(key)) {
       fail("{}: checkpoint config has no key '{}' (written by another version?)", path, key);
     }
@@ -243,6 +257,14 @@ void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialCo
     const bool same = (stored.is_number() && value.is_number())
                           ? stored.get<double>() == value.get<double>()
                           : stored == value;
+    if (!same && key == "epochs") {
+      fail(
+          "{0}: cannot resume with epochs={1}: the checkpoint's {2} learning-rate schedule decays "
+          "over epochs={3}, and another length would change the rate of every remaining step; "
+          "resume with --set epochs={3} (max_steps stops a run early), or start a new schedule "
+          "from its weights with --init-from {0}",
+          path, value.dump(), config.schedule, stored.dump());
+    }
     if (!same) {
       fail("{}: cannot resume: the checkpoint was trained with {}={}, this run has {}={}", path, key,
            stored.dump(), key, value.dump());

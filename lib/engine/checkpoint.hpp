@@ -29,6 +29,9 @@ struct CheckpointInfo {
   int64_t epochs_done = 0;
   int64_t step = 0;
   std::vector<EpochRecord> history;
+  // The unfinished epoch the run stopped in; steps 0 (and files written before it was recorded):
+  // at an epoch boundary.
+  EpochProgress epoch_progress;
 };
 
 // Writes the optimizer file, then the weights file (each atomically): the weights file is the
@@ -36,7 +39,8 @@ struct CheckpointInfo {
 void write_checkpoint(const std::string& path, const TrialConfig& config,
                       const VisionTransformer& model, const Optimizer& optimizer,
                       const data::Normalization& normalization, int64_t epochs_done,
-                      const std::vector<EpochRecord>& history);
+                      const std::vector<EpochRecord>& history,
+                      const EpochProgress& epoch_progress = {});
 
 // What a weights file is, by its __metadata__.format: a checkpoint this program wrote (config,
 // normalisation and progress in the metadata), or a PyTorch state dict under timm's names with no
@@ -58,8 +62,10 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
                           const ParameterLayout& layout, int64_t expected_step);
 
 // Keys that may differ between a checkpoint and the run resuming it (they cannot change what was
-// computed so far): epochs, max_steps, threads, ranks, data_dir. Any other difference is an error
-// naming the key and both values.
+// computed so far): max_steps, threads, ranks, data_dir, and epochs under the constant schedule.
+// Under a decaying schedule (cosine, linear) epochs sets the length of the decay, so another value
+// would change the learning rate of every remaining step: refused, pointing to --init-from. Any
+// other difference is an error naming the key and both values.
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path);
 

@@ -58,10 +58,13 @@ class Trainer {
   int64_t total_steps() const { return schedule_.total_steps; }
   int64_t epochs_done() const { return epochs_done_; }
   const std::vector<EpochRecord>& history() const { return history_; }
+  // The epoch the run stopped in, when it stopped inside one.
+  const EpochProgress& epoch_progress() const { return progress_; }
   // nullptr in a single process.
   DataParallel* data_parallel() { return parallel_.get(); }
 
-  // Continue from a checkpoint written by save_checkpoint (weights, optimizer, epoch, history).
+  // Continue from a checkpoint written by save_checkpoint (weights, optimizer, epoch, history),
+  // at the step it was written: inside an epoch, that epoch goes on where it stopped.
   void resume_from(const std::string& path);
   // Start from a file's weights only (fine-tuning); optimizer and counters start fresh. The file
   // is a checkpoint written by save_checkpoint or a PyTorch state dict under timm's names; the
@@ -70,13 +73,29 @@ class Trainer {
   // Weights + optimizer state + progress, for resume_from. Atomic.
   void save_checkpoint(const std::string& path) const;
 
-  // Trains the remaining epochs (all of them unless resumed).
+  // Trains the remaining epochs (all of them unless resumed), up to max_steps.
   TrialOutcome run(const TrainerCallbacks& callbacks = {});
 
   // Loss and accuracy on a split, in evaluation batches.
   Evaluation evaluate(const data::Split& split);
 
  private:
+  struct TrainingBatch;  // buffers for one batch of training images, defined in trainer.cpp
+  // One optimizer step on batch `s` of the epoch's order, added to progress_. Data parallel: on
+  // this rank's slice, with the ranks' sums (and `asked_to_stop`) exchanged during backward.
+  // False when the loss or the gradient is not finite (`outcome` says so).
+  bool train_step(const std::vector<uint32_t>& order, int64_t s, TrainingBatch& batch,
+                  bool asked_to_stop, TrialOutcome& outcome);
+  // Evaluates the epoch in progress_ and makes it the last finished one.
+  EpochRecord finish_epoch();
+  // Train means of progress_ and evaluation now.
+  EpochRecord record_of_progress();
+  // The final evaluation at the end of the last finished epoch (at initialisation if none).
+  void set_final_evaluation(TrialOutcome& outcome);
+  // max_steps was reached before the configured epochs: what the outcome says about it.
+  void stop_at_max_steps(TrialOutcome& outcome);
+  StepProgress step_progress() const;
+
   TrialConfig config_;
   const data::Dataset& dataset_;
   ModelShape shape_;
@@ -89,6 +108,8 @@ class Trainer {
   int64_t steps_per_epoch_ = 0;
   int64_t epochs_done_ = 0;
   std::vector<EpochRecord> history_;
+  EpochProgress progress_;
+  double last_batch_loss_ = 0;
 };
 
 }  // namespace vitsweep::engine

@@ -12,8 +12,10 @@
 //    "flops_per_image":F}
 //   {"event":"progress","epoch":E,"step":N,"total_steps":T,"loss":X,"img_per_s":Y}  (<= 1 per s)
 //   {"event":"step","epoch":E,"step":N,"loss":X,"lr":R}  every --log-every steps (batch loss)
-//   {"event":"epoch","record":{EpochRecord}}  sent after that epoch's checkpoint is on disk
-//   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | killed
+//   {"event":"epoch","record":{EpochRecord}}  sent after that epoch's checkpoint is on disk; only
+//                                              for finished epochs
+//   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | killed, with the steps
+//      and finished epochs; an epoch a max_steps stop left unfinished is outcome.partial_epoch
 // then exit status 0. Every line also has "t", the unix time it was sent (for the runner's own
 // latency measurement). Any other exit (a non-zero status, a signal, no "end" line) is a failure
 // of the trial; its error is the last line the worker wrote to stderr. SIGTERM asks the worker to
@@ -68,6 +70,5 @@ std::string encode_end(const TrialOutcome& outcome);
 
 // One line of worker output; nullopt for lines that are not protocol messages.
 std::optional<TrialEvent> decode(const std::string& line);
-
 
 }  // namespace vitsweep::runner

@@ -54,6 +54,7 @@ TrialOutcome simulate_trial(const TrialConfig& config, FILE* events) {
     record.test.images = 1;
     record.epoch_s = std::chrono::duration<double>(per_epoch).count();
     outcome.epochs.push_back(record);
+    outcome.steps = outcome.epochs_done = epoch;
     send(events, encode_epoch(record));
   }
   outcome.final_test = outcome.epochs.back().test;

@@ -40,17 +40,31 @@ OrderedJson to_json(const EpochRecord& r) {
           {"img_per_s", r.img_per_s}};
 }
 
+OrderedJson to_json(const EpochProgress& p) {
+  return {{"epoch", p.epoch}, {"steps", p.steps}, {"loss_sum", p.loss_sum}, {"correct", p.correct},
+          {"seen", p.seen},   {"lr", p.lr},       {"train_s", p.train_s}};
+}
+
+OrderedJson to_json(const PartialEpoch& p) {
+  OrderedJson out = to_json(p.record);
+  out["steps_in_epoch"] = p.steps_in_epoch;
+  return out;
+}
+
 OrderedJson to_json(const TrialOutcome& o) {
   OrderedJson epochs = OrderedJson::array();
   for (const auto& e : o.epochs) epochs.push_back(to_json(e));
   return {{"status", to_string(o.status)},
           {"message", o.message},
           {"diverged_step", o.diverged_step},
+          {"steps", o.steps},
+          {"epochs_done", o.epochs_done},
           {"final_test", to_json(o.final_test)},
           {"final_val", to_json(o.final_val)},
           {"wall_s", o.wall_s},
           {"core_s", o.core_s},
-          {"epochs", epochs}};
+          {"epochs", epochs},
+          {"partial_epoch", o.partial_epoch ? to_json(*o.partial_epoch) : OrderedJson(nullptr)}};
 }
 
 Evaluation evaluation_from_json(const Json& json) {
@@ -75,18 +89,39 @@ EpochRecord epoch_record_from_json(const Json& json) {
   return r;
 }
 
+EpochProgress epoch_progress_from_json(const Json& json) {
+  EpochProgress p;
+  p.epoch = json.value("epoch", int64_t{0});
+  p.steps = json.value("steps", int64_t{0});
+  p.loss_sum = json.value("loss_sum", 0.0);
+  p.correct = json.value("correct", int64_t{0});
+  p.seen = json.value("seen", int64_t{0});
+  p.lr = json.value("lr", 0.0);
+  p.train_s = json.value("train_s", 0.0);
+  return p;
+}
+
+PartialEpoch partial_epoch_from_json(const Json& json) {
+  return {epoch_record_from_json(json), json.value("steps_in_epoch", int64_t{0})};
+}
+
 TrialOutcome trial_outcome_from_json(const Json& json) {
   TrialOutcome o;
   const std::string status = json.value("status", std::string("done"));
   o.status = parse_trial_status(status).value_or(TrialStatus::done);
   o.message = json.value("message", std::string());
   o.diverged_step = json.value("diverged_step", int64_t{-1});
+  o.steps = json.value("steps", int64_t{0});
+  o.epochs_done = json.value("epochs_done", int64_t{0});
   if (json.contains("final_test")) o.final_test = evaluation_from_json(json["final_test"]);
   if (json.contains("final_val")) o.final_val = evaluation_from_json(json["final_val"]);
   o.wall_s = number_or(json, "wall_s", "wall_seconds", 0);
   o.core_s = number_or(json, "core_s", "core_seconds", 0);
   if (json.contains("epochs")) {
     for (const auto& e : json["epochs"]) o.epochs.push_back(epoch_record_from_json(e));
+  }
+  if (json.contains("partial_epoch") && json["partial_epoch"].is_object()) {
+    o.partial_epoch = partial_epoch_from_json(json["partial_epoch"]);
   }
   return o;
 }

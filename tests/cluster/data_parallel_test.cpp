@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
 #include "common/json.hpp"
 #include "engine/safetensors.hpp"
@@ -216,25 +217,48 @@ TEST_F(DataParallelTrain, ConfigRecordsTheRanksAndCoreSecondsSumOverThem) {
   EXPECT_GT(four_->result["core_s"].get<double>(), 0.8 * single_->result["core_s"].get<double>());
 }
 
+// `two`'s run on 2 ranks stopped by max_steps=`stop`, its checkpoint resumed on 4 ranks: up to the
+// stop bit-identical to `two`, after it within kLossTolerance (the final weights too). Returns
+// the stopped and the resumed run's results.
+std::pair<OrderedJson, OrderedJson> stop_on_two_resume_on_four(const testing::TempDir& dir,
+                                                               const TrainRun& two,
+                                                               const std::string& name,
+                                                               int64_t stop) {
+  const TrainRun first = train(dir, 2, name, {"--set", fmt::format("max_steps={}", stop)});
+  const std::vector<double> begun(two.losses.begin(), two.losses.begin() + stop);
+  EXPECT_EQ(first.losses, begun) << "the same 2 ranks: bit-identical up to the checkpoint";
+  const std::string& checkpoint = first.checkpoint;
+  const auto r =
+      testing::run_mpirun(4, train_args(checkpoint, {"--resume", checkpoint}), dir.path());
+  const TrainRun second = parse_run(r, checkpoint);
+  EXPECT_EQ(second.losses.size(), static_cast<size_t>(kSteps - stop));
+  for (size_t i = 0; i < second.losses.size() && stop + i < two.losses.size(); ++i) {
+    const double expected = two.losses[stop + i];
+    EXPECT_NEAR(second.losses[i], expected, kLossTolerance * expected) << "step " << stop + i + 1;
+  }
+  EXPECT_EQ(second.result["config"]["ranks"], 4);
+  EXPECT_EQ(second.result["epochs_done"], 2);
+  EXPECT_LT(relative_weight_difference(two.checkpoint, checkpoint), kLossTolerance);
+  return {first.result, second.result};
+}
+
 TEST_F(DataParallelTrain, CheckpointOfTwoRanksResumesOnFour) {
   if (full_size()) GTEST_SKIP() << "one epoch: nothing to resume";
   // The first epoch (25 steps) on 2 ranks, then the second on 4.
-  const TrainRun first = train(*dir_, 2, "resumed", {"--set", "max_steps=25"});
-  ASSERT_EQ(first.losses.size(), 25u);
-  const std::vector<double> first_half(two_->losses.begin(), two_->losses.begin() + 25);
-  EXPECT_EQ(first.losses, first_half) << "the same 2 ranks: bit-identical up to the checkpoint";
-  const std::string checkpoint = first.checkpoint;
-  const auto r =
-      testing::run_mpirun(4, train_args(checkpoint, {"--resume", checkpoint}), dir_->path());
-  const TrainRun second = parse_run(r, checkpoint);
-  ASSERT_EQ(second.losses.size(), 25u);
-  EXPECT_EQ(second.result["epochs_done"], 2);
-  EXPECT_EQ(second.result["config"]["ranks"], 4);
-  for (size_t i = 0; i < 25; ++i) {
-    const double expected = two_->losses[25 + i];
-    EXPECT_NEAR(second.losses[i], expected, kLossTolerance * expected) << "step " << 26 + i;
-  }
-  EXPECT_LT(relative_weight_difference(two_->checkpoint, checkpoint), kLossTolerance);
+  const auto [first, second] = stop_on_two_resume_on_four(*dir_, *two_, "resumed", 25);
+  EXPECT_EQ(first["epochs_done"], 1);
+}
+
+TEST_F(DataParallelTrain, CheckpointInsideAnEpochResumesAtItsStepOnOtherRanks) {
+  if (full_size()) GTEST_SKIP() << "one epoch: nothing to resume";
+  // 12 of the first epoch's 25 steps on 2 ranks; the rest of that epoch and the second on 4.
+  const auto [first, second] = stop_on_two_resume_on_four(*dir_, *two_, "inside", 12);
+  EXPECT_EQ(first["epochs_done"], 0);
+  EXPECT_EQ(first["partial_epoch"]["steps_in_epoch"], 12);
+  // The first epoch's train means cover its 12 steps on 2 ranks and 13 on 4, as one epoch.
+  const double train_loss = second["history"][0]["train_loss"].get<double>();
+  const double expected = two_->result["history"][0]["train_loss"].get<double>();
+  EXPECT_NEAR(train_loss, expected, kLossTolerance * expected);
 }
 
 TEST(DataParallelFailures, UnevenSplitIsAUsageError) {

@@ -32,7 +32,7 @@ p.caption { max-width: 980px; line-height: 1.45; }
 ul.notes { color: #555; font-size: 14px; }
 .figures { display: flex; flex-wrap: wrap; gap: 12px; }
 .figures img { border: 1px solid #e5e5e5; }
-.skipped { color: #8a5a00; background: #fff6e0; padding: 8px 12px; border-radius: 4px;
+.skipped { color: #8a5a00; background: #fff6e0; padding: 8px 12px 8px 28px; border-radius: 4px;
            max-width: 960px; }
 .table-wrap { overflow-x: auto; max-height: 520px; overflow-y: auto; margin-top: 10px; }
 table { border-collapse: collapse; font-size: 13px; }
@@ -119,20 +119,19 @@ Page build(store::Database& db, const std::string& sweep) {
           ? ""
           : fmt::format(", sweep file <code>{}</code>", xml_escape(format_value(info.rows[0][1]))));
   h += "<nav>";
-  for (const Figure& f : figures)
-    h += fmt::format("<a href=\"#{}\">{}</a>", f.id, xml_escape(f.title));
+  for (const Figure& f : figures) {
+    if (f.skipped.empty()) h += fmt::format("<a href=\"#{}\">{}</a>", f.id, xml_escape(f.title));
+  }
   h += "<a href=\"#trials\">All trials</a></nav>\n";
 
   for (const Figure& f : figures) {
-    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", f.id, xml_escape(f.title));
     if (!f.skipped.empty()) {
-      h += fmt::format("<p class=\"skipped\">Not drawn: {}.</p>\n</section>\n",
-                       xml_escape(f.skipped));
       page.skipped.push_back(fmt::format("{}: {}", f.id, f.skipped));
       continue;
     }
-    h += fmt::format("<p class=\"caption\">{}</p>\n<div class=\"figures\">\n",
-                     xml_escape(f.caption));
+    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", f.id, xml_escape(f.title));
+    h += fmt::format("<p class=\"caption\">{}</p>\n", xml_escape(f.caption));
+    if (!f.plots.empty()) h += "<div class=\"figures\">\n";
     for (size_t i = 0; i < f.plots.size(); ++i) {
       const std::string name = fmt::format("{}-{}.svg", f.id, i + 1);
       page.files.emplace_back(name, render_svg(f.plots[i]));
@@ -140,7 +139,7 @@ Page build(store::Database& db, const std::string& sweep) {
       h += fmt::format("<img src=\"{}\" alt=\"{}\" width=\"{}\"/>\n", name,
                        xml_escape(f.plots[i].title), f.plots[i].width);
     }
-    h += "</div>\n";
+    if (!f.plots.empty()) h += "</div>\n";
     if (!f.table.notes.empty()) {
       h += "<ul class=\"notes\">\n";
       for (const auto& note : f.table.notes) h += fmt::format("<li>{}</li>\n", xml_escape(note));
@@ -153,6 +152,15 @@ Page build(store::Database& db, const std::string& sweep) {
         f.id == "curves" ? "" : " open=\"open\"", f.table.rows.size(), csv, csv,
         html_table(f.table));
     h += "</section>\n";
+  }
+  // The figures this sweep was not designed for, or has no data for, in one short list.
+  if (!page.skipped.empty()) {
+    h += "<section id=\"not-drawn\">\n<h2>Figures not drawn</h2>\n<ul class=\"skipped\">\n";
+    for (const Figure& f : figures) {
+      if (f.skipped.empty()) continue;
+      h += fmt::format("<li>Not drawn: {}: {}.</li>\n", xml_escape(f.title), xml_escape(f.skipped));
+    }
+    h += "</ul>\n</section>\n";
   }
   h += "<section id=\"trials\">\n<h2>All trials</h2>\n<details><summary>One row per trial (the "
        "settings that vary)</summary>\n";

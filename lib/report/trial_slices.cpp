@@ -20,8 +20,8 @@ const KeyDescription* describe_key(const std::string& key) {
   return nullptr;
 }
 
-// Order of a value of `key`: its position among the key's choices when it has some (attn:
-// softmax first, then relu, relu2, ... as `sweep config keys` lists them), else value order.
+}  // namespace
+
 bool key_value_less(const std::string& key, const Value& a, const Value& b) {
   const KeyDescription* k = describe_key(key);
   const auto* sa = std::get_if<std::string>(&a);
@@ -33,8 +33,6 @@ bool key_value_less(const std::string& key, const Value& a, const Value& b) {
   }
   return value_less(a, b);
 }
-
-}  // namespace
 
 RowSet TrialRows::all() const {
   RowSet rows(size());

@@ -40,6 +40,10 @@ std::string value_label(const std::string& key, const Value& value);
 // "relu, alpha=0.5, qk_norm on"; keys whose value is NULL (not applicable) are left out.
 std::string values_label(const std::vector<std::string>& keys, const KeyValues& values);
 
+// Order of two values of `key`: by the key's choices when it has some (attn: softmax first, then
+// relu, relu2, ... as `sweep config keys` lists them), else value_less.
+bool key_value_less(const std::string& key, const Value& a, const Value& b);
+
 // A config key's default as the results view stores it (booleans as 0 and 1).
 Value default_value(const std::string& key);
 

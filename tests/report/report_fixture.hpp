@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -145,6 +146,59 @@ inline void build_fixture_database(const std::string& path) {
     return file;
   }();
   std::filesystem::copy_file(original, path, std::filesystem::copy_options::overwrite_existing);
+}
+
+// One finished trial of a hand-made sweep (write_sweep_database).
+struct StoredTrial {
+  OrderedJson identity;  // the trial's identity, also stored as its config
+  double test_acc;
+  double val_acc = NAN;  // NaN: no validation split
+  double core_s = 10;
+};
+
+// A database holding one sweep of finished trials, through the real store: 2 epochs each (the
+// second with the final accuracies, the first with half of them), hashes h00, h01, ...
+inline void write_sweep_database(const std::string& path, const std::string& sweep,
+                                 const std::vector<StoredTrial>& spec) {
+  store::ResultsStore store(path);
+  std::vector<store::TrialToStore> trials;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    store::TrialToStore row;
+    row.hash = fmt::format("h{:02d}", i);
+    row.identity = spec[i].identity.dump();
+    row.config = spec[i].identity;
+    row.position = static_cast<int64_t>(i);
+    trials.push_back(row);
+  }
+  const store::Registration reg = store.register_sweep(
+      {sweep, "hand-made sweep", sweep + ".json", OrderedJson::object()}, trials);
+  const store::RunnerIdentity runner{"host:1:0", "host", 1};
+  for (size_t i = 0; i < spec.size(); ++i) {
+    const double now = kFixtureTime + static_cast<double>(i);
+    const auto claim = store.claim_next_trial(reg.sweep_id, runner, now, 3600);
+    engine::TrialOutcome outcome;
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+      engine::EpochRecord r = fixture_epoch(epoch, spec[i].test_acc);
+      if (!std::isnan(spec[i].val_acc)) {
+        r.val.accuracy = epoch == 1 ? spec[i].val_acc / 2 : spec[i].val_acc;
+        r.val.loss = 1;
+        r.val.images = 32;
+      }
+      store.record_epoch(claim->hash, r, now);
+      outcome.epochs.push_back(r);
+    }
+    outcome.final_test = outcome.epochs.back().test;
+    outcome.final_val = outcome.epochs.back().val;
+    outcome.core_seconds = spec[i].core_s;
+    outcome.wall_seconds = spec[i].core_s / 2;
+    store::TrialFinish finish;
+    finish.status = "done";
+    finish.outcome = outcome;
+    finish.epochs_done = 2;
+    finish.params = 1000;
+    finish.flops_per_image = 2e6;
+    store.finish_trial(claim->hash, finish, now);
+  }
 }
 
 // Records joined with CRLF, as RFC 4180 writes them.

@@ -61,26 +61,9 @@ std::string selection_metric(const TrialRows& trials, const RowSet& rows,
 
 std::vector<Group> group_by_settings(const TrialSettings& settings, const RowSet& rows,
                                      const std::vector<std::string>& keys) {
-  std::vector<Group> groups;
-  for (size_t r : rows) {
-    KeyValues key;
-    for (const auto& k : keys) key.push_back(setting_value(settings.get(r, k)));
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
-      return std::equal(g.key.begin(), g.key.end(), key.begin(), value_equal);
-    });
-    if (it == groups.end())
-      groups.push_back({key, {r}});
-    else
-      it->rows.push_back(r);
-  }
-  std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (key_value_less(keys[i], a.key[i], b.key[i])) return true;
-      if (key_value_less(keys[i], b.key[i], a.key[i])) return false;
-    }
-    return false;
+  return group_rows(rows, keys, [&](size_t r, const std::string& k) {
+    return setting_value(settings.get(r, k));
   });
-  return groups;
 }
 
 std::vector<Selection> select_best(const TrialRows& trials, const TrialSettings& settings,

@@ -178,24 +178,16 @@ struct PairGroup {
 std::vector<PairGroup> group_pairs(const TrialSettings& s, const std::vector<Pair>& pairs,
                                    const std::vector<std::string>& by) {
   std::vector<PairGroup> groups;
-  for (const Pair& p : pairs) {
+  const auto key_of = [&](size_t i) {
     KeyValues key;
-    for (const auto& k : by) key.push_back(pair_value(s, p, k));
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const PairGroup& g) {
-      return std::equal(g.key.begin(), g.key.end(), key.begin(), value_equal);
-    });
-    if (it == groups.end())
-      groups.push_back({key, {p}});
-    else
-      it->pairs.push_back(p);
+    for (const auto& k : by) key.push_back(pair_value(s, pairs[i], k));
+    return key;
+  };
+  for (auto& [key, positions] : group_positions(pairs.size(), by, key_of)) {
+    std::vector<Pair> members;
+    for (size_t p : positions) members.push_back(pairs[p]);
+    groups.push_back({std::move(key), std::move(members)});
   }
-  std::stable_sort(groups.begin(), groups.end(), [&](const PairGroup& a, const PairGroup& b) {
-    for (size_t i = 0; i < by.size(); ++i) {
-      if (key_value_less(by[i], a.key[i], b.key[i])) return true;
-      if (key_value_less(by[i], b.key[i], a.key[i])) return false;
-    }
-    return false;
-  });
   return groups;
 }
 

@@ -77,6 +77,34 @@ inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
   return r;
 }
 
+// Records two epochs of a claimed trial (the first at half the final accuracies) and finishes it
+// as done with `core_s` CPU seconds. val_acc NaN: no validation split.
+inline void finish_done_trial(store::ResultsStore& store, const std::string& hash, double test_acc,
+                              double val_acc, double core_s, double now) {
+  engine::TrialOutcome outcome;
+  for (int epoch = 1; epoch <= 2; ++epoch) {
+    engine::EpochRecord r = fixture_epoch(epoch, test_acc);
+    if (!std::isnan(val_acc)) {
+      r.val.accuracy = epoch == 1 ? val_acc / 2 : val_acc;
+      r.val.loss = 1;
+      r.val.images = 32;
+    }
+    store.record_epoch(hash, r, now);
+    outcome.epochs.push_back(r);
+  }
+  outcome.final_test = outcome.epochs.back().test;
+  outcome.final_val = outcome.epochs.back().val;
+  outcome.core_seconds = core_s;
+  outcome.wall_seconds = core_s / 2;
+  store::TrialFinish finish;
+  finish.status = "done";
+  finish.outcome = outcome;
+  finish.epochs_done = 2;
+  finish.params = 1000;
+  finish.flops_per_image = 2e6;
+  store.finish_trial(hash, finish, now);
+}
+
 // Builds the fixture database at `path` and closes it (WAL checkpointed into the file).
 inline void write_fixture_database(const std::string& path) {
   store::ResultsStore store(path);
@@ -117,22 +145,7 @@ inline void write_fixture_database(const std::string& path) {
       store.finish_trial(hash, finish, now);
       continue;
     }
-    engine::TrialOutcome outcome;
-    for (int epoch = 1; epoch <= 2; ++epoch) {
-      const engine::EpochRecord r = fixture_epoch(epoch, t.test_acc);
-      store.record_epoch(hash, r, now);
-      outcome.epochs.push_back(r);
-    }
-    outcome.final_test = outcome.epochs.back().test;
-    outcome.core_seconds = t.core_s;
-    outcome.wall_seconds = t.core_s / 2;
-    store::TrialFinish finish;
-    finish.status = "done";
-    finish.outcome = outcome;
-    finish.epochs_done = 2;
-    finish.params = 1000;
-    finish.flops_per_image = 2e6;
-    store.finish_trial(hash, finish, now);
+    finish_done_trial(store, hash, t.test_acc, NAN, t.core_s, now);
   }
 }
 
@@ -176,28 +189,7 @@ inline void write_sweep_database(const std::string& path, const std::string& swe
   for (size_t i = 0; i < spec.size(); ++i) {
     const double now = kFixtureTime + static_cast<double>(i);
     const auto claim = store.claim_next_trial(reg.sweep_id, runner, now, 3600);
-    engine::TrialOutcome outcome;
-    for (int epoch = 1; epoch <= 2; ++epoch) {
-      engine::EpochRecord r = fixture_epoch(epoch, spec[i].test_acc);
-      if (!std::isnan(spec[i].val_acc)) {
-        r.val.accuracy = epoch == 1 ? spec[i].val_acc / 2 : spec[i].val_acc;
-        r.val.loss = 1;
-        r.val.images = 32;
-      }
-      store.record_epoch(claim->hash, r, now);
-      outcome.epochs.push_back(r);
-    }
-    outcome.final_test = outcome.epochs.back().test;
-    outcome.final_val = outcome.epochs.back().val;
-    outcome.core_seconds = spec[i].core_s;
-    outcome.wall_seconds = spec[i].core_s / 2;
-    store::TrialFinish finish;
-    finish.status = "done";
-    finish.outcome = outcome;
-    finish.epochs_done = 2;
-    finish.params = 1000;
-    finish.flops_per_image = 2e6;
-    store.finish_trial(claim->hash, finish, now);
+    finish_done_trial(store, claim->hash, spec[i].test_acc, spec[i].val_acc, spec[i].core_s, now);
   }
 }
 

@@ -28,6 +28,14 @@ PlotPoint point(double x, double y, double y_err) {
   return p;
 }
 
+PlotSeries softmax_reference(double y, double y_err) {
+  PlotSeries softmax;
+  softmax.label = "softmax (reference)";
+  softmax.reference = true;
+  softmax.points.push_back(point(0, y, y_err));
+  return softmax;
+}
+
 Plot three_series(bool log_x) {
   Plot plot;
   plot.title = "accuracy <vs> alpha & friends";
@@ -40,11 +48,7 @@ Plot three_series(bool log_x) {
     for (int i = 1; i <= 4; ++i) series.points.push_back(point(0.5 * i, 30.0 + i + s, 1.5));
     plot.series.push_back(series);
   }
-  PlotSeries softmax;
-  softmax.label = "softmax (reference)";
-  softmax.reference = true;
-  softmax.points.push_back(point(0, 33, 0.8));
-  plot.series.push_back(softmax);
+  plot.series.push_back(softmax_reference(33, 0.8));
   return plot;
 }
 
@@ -116,11 +120,7 @@ TEST(SvgPlot, EightSeriesDifferInMarkerAndDashNotOnlyInColour) {
     series.points.push_back(point(1, 71.0 + s, NAN));
     plot.series.push_back(series);
   }
-  PlotSeries reference;
-  reference.label = "softmax (reference)";
-  reference.reference = true;
-  reference.points.push_back(point(0, 75, 0.5));
-  plot.series.push_back(reference);
+  plot.series.push_back(softmax_reference(75, 0.5));
   std::vector<testing::XmlElement> elements;
   ASSERT_EQ(testing::check_xml(render_svg(plot), &elements), "");
   std::set<std::string> shapes, dashes, colours;

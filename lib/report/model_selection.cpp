@@ -110,9 +110,15 @@ ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
   int64_t no_choice = 0;
   for (const Selection& s : select_best(trials, settings, all, spec.tune, cell_keys, select)) {
     if (s.candidates < 2 && !is_null(s.best)) ++no_choice;
-    std::vector<Value> row = s.cell;
+    std::vector<Value> row;
+    // Reserved: regrowing a vector of variants here trips a false -Wmaybe-uninitialized (GCC 12).
+    row.reserve(table.columns.size());
+    row.insert(row.end(), s.cell.begin(), s.cell.end());
     row.push_back(s.best);
-    row.push_back(s.candidates);
+    // A key that does not apply (alpha under softmax) had nothing to choose from.
+    Value candidates;
+    if (!is_null(s.best)) candidates = s.candidates;
+    row.push_back(candidates);
     std::vector<double> values;
     for (size_t r : s.rows) {
       if (const auto v = trials.number(r, spec.metric)) values.push_back(*v);

@@ -68,14 +68,12 @@ Sides split_sides(const TrialRows& t, const TrialSettings& s, const ComparisonSp
   if (value_equal(a, b)) fail_usage("--a and --b: both are {}={}", spec.key, format_value(a));
   Sides sides;
   int64_t not_applicable = 0, no_metric = 0;
-  std::vector<Value> present;
   for (size_t r = 0; r < t.size(); ++r) {
     const Setting& setting = s.get(r, spec.key);
     if (!setting.applies) {
       ++not_applicable;
       continue;
     }
-    present.push_back(setting.value);
     const bool is_a = value_equal(setting.value, a), is_b = value_equal(setting.value, b);
     if (!is_a && !is_b) continue;
     if (!t.number(r, spec.metric)) {
@@ -263,6 +261,63 @@ PooledStd pooled_trial_std(const TrialRows& trials, const TrialSettings& setting
   return pooled_std(cells);
 }
 
+namespace {
+
+// --tune: each side at its best values of the tuned key.
+Sides tune_sides(const TrialRows& t, const TrialSettings& s, const ComparisonSpec& spec,
+                 const Sides& sides, std::vector<std::string>& notes) {
+  RowSet both = sides.a;
+  both.insert(both.end(), sides.b.begin(), sides.b.end());
+  const std::string select = selection_metric(t, both, spec.select_on, notes);
+  notes.push_back(fmt::format(
+      "{} set on each side, per combination of the other settings, to its value with the best "
+      "mean {}",
+      spec.tune, select));
+  return {tune_side(t, s, sides.a, spec, select), tune_side(t, s, sides.b, spec, select)};
+}
+
+std::vector<Value> group_row(const TrialRows& t, const TrialSettings& s, const ComparisonSpec& spec,
+                             const PairGroup& g) {
+  std::vector<double> da, db, diff;
+  for (const Pair& p : g.pairs) {
+    da.push_back(*t.number(p.a, spec.metric));
+    db.push_back(*t.number(p.b, spec.metric));
+    diff.push_back(db.back() - da.back());
+  }
+  const MeanInterval d = mean_interval(diff);
+  std::vector<Value> row = g.key;
+  if (!spec.tune.empty()) {
+    row.push_back(picked(s, g, spec.tune, true));
+    row.push_back(picked(s, g, spec.tune, false));
+  }
+  row.push_back(d.n);
+  row.push_back(summarize(da).mean);
+  row.push_back(summarize(db).mean);
+  for (double v : {d.mean, d.se, d.low, d.high}) row.push_back(real_or_null(v));
+  row.push_back(
+      verdict(spec, parse_side(spec.key, spec.a, "--a"), parse_side(spec.key, spec.b, "--b"), d));
+  return row;
+}
+
+void note_dependence(const TrialSettings& s, const std::vector<PairGroup>& groups,
+                     std::vector<std::string>& notes) {
+  std::set<std::string> keys;
+  size_t dependent = 0;
+  for (const PairGroup& g : groups) {
+    const auto mine = dependence(s, g);
+    dependent += mine.empty() ? 0 : 1;
+    keys.insert(mine.begin(), mine.end());
+  }
+  if (dependent == 0) return;
+  const std::string names = join(std::vector<std::string>(keys.begin(), keys.end()));
+  notes.push_back(fmt::format(
+      "{} group(s) use one trial in several pairs (its partners differ in {}): those differences "
+      "are not independent and their interval is too narrow; add {} to --by",
+      dependent, names, names));
+}
+
+}  // namespace
+
 Comparison compare_trials(const TrialRows& t, const TrialSettings& s, const ComparisonSpec& spec) {
   check_setting_key(s, spec.key, "--key");
   check_metric_column(t, spec.metric, "--metric");
@@ -273,23 +328,16 @@ Comparison compare_trials(const TrialRows& t, const TrialSettings& s, const Comp
   Sides sides = split_sides(t, s, spec, notes);
   std::vector<std::string> ignore = {spec.key};
   if (!spec.tune.empty()) {
-    RowSet both = sides.a;
-    both.insert(both.end(), sides.b.begin(), sides.b.end());
-    const std::string select = selection_metric(t, both, spec.select_on, notes);
-    sides = {tune_side(t, s, sides.a, spec, select), tune_side(t, s, sides.b, spec, select)};
+    sides = tune_sides(t, s, spec, sides, notes);
     ignore.push_back(spec.tune);
-    notes.push_back(fmt::format(
-        "{} set on each side, per combination of the other settings, to its value with the best "
-        "mean {}",
-        spec.tune, select));
   }
   const std::vector<Pair> pairs = match(s, sides, without(s.keys(), ignore));
   note_unmatched(t, s, spec, sides, pairs, notes);
-  const Value a = parse_side(spec.key, spec.a, "--a"), b = parse_side(spec.key, spec.b, "--b");
   c.heading = fmt::format(
       "{}, {} - {}: pairs of trials that differ only in {}{}, matched on seed and every other "
       "setting; mean difference with its 95% t-interval",
-      spec.metric, value_label(spec.key, b), value_label(spec.key, a), spec.key,
+      spec.metric, value_label(spec.key, parse_side(spec.key, spec.b, "--b")),
+      value_label(spec.key, parse_side(spec.key, spec.a, "--a")), spec.key,
       spec.tune.empty() ? "" : fmt::format(" (and {}, tuned per side)", spec.tune));
   if (pairs.empty()) {
     notes.push_back("no pairs: nothing to compare");
@@ -301,39 +349,9 @@ Comparison compare_trials(const TrialRows& t, const TrialSettings& s, const Comp
     c.table.columns.insert(c.table.columns.end(), {"a_" + spec.tune, "b_" + spec.tune});
   c.table.columns.insert(c.table.columns.end(),
                          {"n", "a_mean", "b_mean", "diff", "se", "ci_low", "ci_high", "verdict"});
-  std::set<std::string> dependent_keys;
-  size_t dependent_groups = 0;
-  for (const PairGroup& g : group_pairs(s, pairs, by)) {
-    std::vector<double> da, db, diff;
-    for (const Pair& p : g.pairs) {
-      da.push_back(*t.number(p.a, spec.metric));
-      db.push_back(*t.number(p.b, spec.metric));
-      diff.push_back(db.back() - da.back());
-    }
-    const MeanInterval d = mean_interval(diff);
-    std::vector<Value> row = g.key;
-    if (!spec.tune.empty()) {
-      row.push_back(picked(s, g, spec.tune, true));
-      row.push_back(picked(s, g, spec.tune, false));
-    }
-    row.push_back(d.n);
-    row.push_back(summarize(da).mean);
-    row.push_back(summarize(db).mean);
-    for (double v : {d.mean, d.se, d.low, d.high}) row.push_back(real_or_null(v));
-    row.push_back(verdict(spec, a, b, d));
-    c.table.rows.push_back(std::move(row));
-    const auto keys = dependence(s, g);
-    if (!keys.empty()) ++dependent_groups;
-    dependent_keys.insert(keys.begin(), keys.end());
-  }
-  if (dependent_groups > 0) {
-    const std::string keys =
-        join(std::vector<std::string>(dependent_keys.begin(), dependent_keys.end()));
-    notes.push_back(fmt::format(
-        "{} group(s) use one trial in several pairs (its partners differ in {}): those "
-        "differences are not independent and their interval is too narrow; add {} to --by",
-        dependent_groups, keys, keys));
-  }
+  const auto groups = group_pairs(s, pairs, by);
+  for (const PairGroup& g : groups) c.table.rows.push_back(group_row(t, s, spec, g));
+  note_dependence(s, groups, notes);
   return c;
 }
 

@@ -688,8 +688,6 @@ std::vector<Figure> settings_figures(store::Database& db, const TrialRows& trial
   try {
     const TrialSettings settings(db, trials);
     return {scaling_figure(trials, settings, selection), best_figure(trials, settings, selection)};
-  } catch (const UsageError&) {
-    throw;
   } catch (const Error& e) {
     Figure scaling{"scaling", "Scaling", "", e.what(), {}, {}};
     Figure best{"best", "Best alpha", "", e.what(), {}, {}};

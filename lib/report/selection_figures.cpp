@@ -64,6 +64,7 @@ struct ScalingLine {
   int64_t length = 0, effective_length = 0;
   std::vector<Group> alphas;   // the line's points
   std::optional<size_t> best;  // index into alphas, by the selection metric
+  int64_t candidates = 0;      // alphas with the selection metric
 };
 
 ScalingLine scaling_line(const TrialRows& t, const TrialSettings& s, const Group& line,
@@ -77,7 +78,9 @@ ScalingLine scaling_line(const TrialRows& t, const TrialSettings& s, const Group
   double best_score = -INFINITY;
   for (size_t i = 0; i < l.alphas.size(); ++i) {
     const Summary score = summarize_metric(t, l.alphas[i].rows, select);
-    if (score.n > 0 && score.mean > best_score) l.best = i, best_score = score.mean;
+    if (score.n == 0) continue;
+    ++l.candidates;
+    if (score.mean > best_score) l.best = i, best_score = score.mean;
   }
   return l;
 }
@@ -87,34 +90,25 @@ bool is_fixed(const ScalingLine& l) {
 }
 
 // The table row of a line: its best alpha, the metric there, and the paired difference from
-// alpha = 1.
+// alpha = 1. Columns left out at the end are NULL (the caller pads the row).
 std::vector<Value> scaling_row(const TrialRows& t, const ScalingLine& l, const Value& attn,
                                const std::string& select, const std::string& metric) {
   std::vector<Value> row = {attn, l.patch, l.length, l.scale_length};
-  if (!l.best) {
-    row.resize(row.size() + 13);
-    return row;
-  }
+  if (!l.best) return row;
   const Group& best = l.alphas[*l.best];
   const double alpha = as_number(best.key[0]).value_or(NAN);
   row.push_back(best.key[0]);
   row.push_back(std::pow(static_cast<double>(l.effective_length), -alpha));
-  row.push_back(static_cast<int64_t>(l.alphas.size()));
+  row.push_back(l.candidates);
   const MeanInterval m = metric_interval(t, best.rows, metric);
   row.push_back(m.n);
   if (select != metric) row.push_back(real_or_null(summarize_metric(t, best.rows, select).mean));
   for (double v : {m.mean, m.low, m.high}) row.push_back(real_or_null(v));
   const auto one = std::find_if(l.alphas.begin(), l.alphas.end(),
                                 [](const Group& g) { return as_number(g.key[0]) == 1.0; });
-  if (one == l.alphas.end()) {
-    row.resize(row.size() + 4);
-    return row;
-  }
+  if (one == l.alphas.end()) return row;
   row.push_back(real_or_null(summarize_metric(t, one->rows, metric).mean));
-  if (alpha == 1) {
-    row.resize(row.size() + 3);
-    return row;
-  }
+  if (alpha == 1) return row;
   const MeanInterval d = paired_by_seed(t, one->rows, best.rows, metric);
   for (double v : {d.mean, d.low, d.high}) row.push_back(real_or_null(v));
   return row;
@@ -133,23 +127,22 @@ std::vector<Value> softmax_row(const TrialRows& t, const TrialSettings& s, const
   row.push_back(m.n);
   if (select != metric) row.push_back(real_or_null(summarize_metric(t, g.rows, select).mean));
   for (double v : {m.mean, m.low, m.high}) row.push_back(real_or_null(v));
-  row.resize(row.size() + 4);
   return row;
 }
 
 PlotSeries scaling_series(const TrialRows& t, const ScalingLine& l, size_t length_index,
-                          size_t fixed_index, const std::string& metric) {
+                          size_t dash, const std::string& metric, double scale) {
   PlotSeries series;
   series.label = fmt::format("L={}", l.length);
   if (is_fixed(l)) series.label += fmt::format(", scale_length={}", format_value(l.scale_length));
   series.color = series.marker = static_cast<int>(length_index);
-  series.dash = static_cast<int>(fixed_index);
+  series.dash = static_cast<int>(dash);
   series.hollow = is_fixed(l);
   for (size_t i = 0; i < l.alphas.size(); ++i) {
     const double alpha = as_number(l.alphas[i].key[0]).value_or(NAN);
     if (std::isnan(alpha)) continue;
     const double c = std::pow(static_cast<double>(l.effective_length), -alpha);
-    PlotPoint p = metric_point(t, l.alphas[i].rows, c, metric, kPercent);
+    PlotPoint p = metric_point(t, l.alphas[i].rows, c, metric, scale);
     if (l.best == i) {
       p.highlight = true;
       p.label = fmt::format("alpha={}", format_value(l.alphas[i].key[0]));
@@ -207,6 +200,83 @@ Figure best_figure(const TrialRows& t, const TrialSettings& s, const SelectionSp
   return f;
 }
 
+namespace {
+
+// What every panel of the scaling figure is drawn with.
+struct ScalingContext {
+  const TrialRows& t;
+  const TrialSettings& s;
+  std::string select, metric;
+  double scale;                       // 100 for accuracies
+  std::vector<int64_t> length_order;  // the sequence lengths, short first: colour and dash index
+};
+
+// Groups in order of sequence length (short first), not of patch size.
+std::vector<Group> by_length(const TrialSettings& s, std::vector<Group> groups) {
+  std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
+    return s.sequence_length(a.rows.front()) < s.sequence_length(b.rows.front());
+  });
+  return groups;
+}
+
+// One h: a line per sequence length and scale_length, softmax at each length as a reference;
+// the table rows of its lines go to `rows`.
+Plot scaling_plot(const ScalingContext& x, const Panel& p, const Group& attn,
+                  const std::vector<Group>& references, std::vector<std::vector<Value>>& rows,
+                  SeedCounts& seeds) {
+  Plot plot;
+  plot.title = fmt::format("Scaling, {}{}", format_value(attn.key[0]),
+                           p.label.empty() ? "" : " (" + p.label + ")");
+  plot.x_label = "c = L_eff^-alpha (log scale)";
+  plot.y_label = x.metric == "test_acc" ? "test accuracy (%)"
+                 : x.scale == kPercent  ? x.metric + " (%)"
+                                        : x.metric;
+  plot.log_x = true;
+  // scale_length from the config: the results view leaves 0 (L = the number of keys) out.
+  const auto lines = by_length(x.s, group_rows(attn.rows, {"patch", "scale_length"},
+                                               [&](size_t r, const std::string& key) -> Value {
+                                                 if (key == "patch") return x.t.at(r, key);
+                                                 return x.s.config(r).scale_length;
+                                               }));
+  std::vector<int64_t> fixed_lengths;  // scale_length values other than 0: dash 1, 2, ...
+  for (const Group& g : lines) {
+    const ScalingLine line = scaling_line(x.t, x.s, g, x.select);
+    rows.push_back(scaling_row(x.t, line, attn.key[0], x.select, x.metric));
+    size_t dash = 0;
+    if (is_fixed(line)) {
+      const int64_t fixed = static_cast<int64_t>(*as_number(line.scale_length));
+      if (index_of(fixed_lengths, fixed) == fixed_lengths.size()) fixed_lengths.push_back(fixed);
+      dash = index_of(fixed_lengths, fixed) + 1;
+    }
+    PlotSeries series =
+        scaling_series(x.t, line, index_of(x.length_order, line.length), dash, x.metric, x.scale);
+    for (const PlotPoint& pt : series.points) seeds.add(static_cast<int64_t>(pt.samples.size()));
+    plot.series.push_back(std::move(series));
+  }
+  for (const Group& g : references) {
+    const int64_t length = x.s.sequence_length(g.rows.front());
+    PlotSeries ref = reference_line(fmt::format("softmax, L={}", length), x.t, g.rows, x.metric,
+                                    x.scale, static_cast<int>(index_of(x.length_order, length)));
+    ref.end_label = fmt::format("softmax L={}", length);
+    plot.series.push_back(std::move(ref));
+  }
+  return plot;
+}
+
+std::vector<std::string> scaling_columns(const std::vector<std::string>& panel_keys,
+                                         const std::string& select, const std::string& metric) {
+  std::vector<std::string> columns = panel_keys;
+  for (const char* c : {"attn", "patch", "L", "scale_length", "alpha", "c", "candidates", "n"})
+    columns.push_back(c);
+  if (select != metric) columns.push_back(select);
+  for (const char* suffix : {"", "_ci_low", "_ci_high", "_alpha1"})
+    columns.push_back(metric + suffix);
+  for (const char* c : {"diff_vs_alpha1", "diff_ci_low", "diff_ci_high"}) columns.push_back(c);
+  return columns;
+}
+
+}  // namespace
+
 Figure scaling_figure(const TrialRows& t, const TrialSettings& s, const SelectionSpec& selection) {
   Figure f;
   f.id = "scaling";
@@ -225,67 +295,35 @@ Figure scaling_figure(const TrialRows& t, const TrialSettings& s, const Selectio
       slice_for_figure(t, t.all(), {"attn", "alpha", "patch", "scale_length"}, kAblationKeys);
   f.table.notes = t.table().notes;
   f.table.notes.insert(f.table.notes.end(), slice.notes.begin(), slice.notes.end());
-  const std::string select = selection_metric(t, pointwise, selection.select_on, f.table.notes);
-  const std::string& metric = selection.metric;
-  f.table.columns = slice.panel_keys;
-  for (const char* c : {"attn", "patch", "L", "scale_length", "alpha", "c", "candidates", "n"})
-    f.table.columns.push_back(c);
-  if (select != metric) f.table.columns.push_back(select);
-  for (const std::string& c :
-       {metric, metric + "_ci_low", metric + "_ci_high", metric + "_alpha1",
-        std::string("diff_vs_alpha1"), std::string("diff_ci_low"), std::string("diff_ci_high")})
-    f.table.columns.push_back(c);
-  const std::vector<int64_t> length_order(lengths.begin(), lengths.end());
+  const bool accuracy = selection.metric.ends_with("_acc");
+  const ScalingContext x{t,
+                         s,
+                         selection_metric(t, pointwise, selection.select_on, f.table.notes),
+                         selection.metric,
+                         accuracy ? kPercent : 1,
+                         {lengths.begin(), lengths.end()}};
+  f.table.columns = scaling_columns(slice.panel_keys, x.select, x.metric);
   SeedCounts seeds;
+  size_t panels = 0;
   for (const Panel& p : slice.panels) {
-    auto add_row = [&](std::vector<Value> row) {
-      row.insert(row.begin(), p.key.begin(), p.key.end());
-      f.table.rows.push_back(std::move(row));
-    };
-    auto references = group_by_settings(s, pointwise_rows(t, p.rows, false), {"patch"});
-    std::stable_sort(references.begin(), references.end(), [&](const Group& a, const Group& b) {
-      return s.sequence_length(a.rows.front()) < s.sequence_length(b.rows.front());
-    });
-    for (const Group& g : references) add_row(softmax_row(t, s, g, select, metric));
+    std::vector<std::vector<Value>> rows;
+    const auto references =
+        by_length(s, group_by_settings(s, pointwise_rows(t, p.rows, false), {"patch"}));
+    for (const Group& g : references) rows.push_back(softmax_row(t, s, g, x.select, x.metric));
     for (const Group& attn : group_by_settings(s, pointwise_rows(t, p.rows), {"attn"})) {
-      Plot plot;
-      plot.title = fmt::format("Scaling, {}{}", format_value(attn.key[0]),
-                               p.label.empty() ? "" : " (" + p.label + ")");
-      plot.x_label = "c = L_eff^-alpha (log scale)";
-      plot.y_label = metric == "test_acc" ? "test accuracy (%)" : metric + " (x100)";
-      plot.log_x = true;
-      auto groups = group_by_settings(s, attn.rows, {"patch", "scale_length"});
-      // Lines by sequence length (short first), not by patch size.
-      std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
-        return s.sequence_length(a.rows.front()) < s.sequence_length(b.rows.front());
-      });
-      std::vector<Value> fixed_values;
-      for (const Group& g : groups) {
-        if (std::none_of(fixed_values.begin(), fixed_values.end(),
-                         [&](const Value& v) { return value_equal(v, g.key[1]); }))
-          fixed_values.push_back(g.key[1]);
-      }
-      for (const Group& g : groups) {
-        const ScalingLine line = scaling_line(t, s, g, select);
-        add_row(scaling_row(t, line, attn.key[0], select, metric));
-        size_t fixed_index = 0;
-        while (!value_equal(fixed_values[fixed_index], g.key[1])) ++fixed_index;
-        PlotSeries series =
-            scaling_series(t, line, index_of(length_order, line.length),
-                           is_fixed(line) ? std::max<size_t>(fixed_index, 1) : 0, metric);
-        for (const PlotPoint& pt : series.points)
-          seeds.add(static_cast<int64_t>(pt.samples.size()));
-        plot.series.push_back(std::move(series));
-      }
-      for (const Group& g : references) {
-        const int64_t length = s.sequence_length(g.rows.front());
-        PlotSeries ref = reference_line(fmt::format("softmax, L={}", length), t, g.rows, metric,
-                                        kPercent, static_cast<int>(index_of(length_order, length)));
-        ref.end_label = fmt::format("softmax L={}", length);
-        plot.series.push_back(std::move(ref));
-      }
+      Plot plot = scaling_plot(x, p, attn, references, rows, seeds);
       if (f.plots.size() < kMaxScalingPlots) f.plots.push_back(std::move(plot));
+      ++panels;
     }
+    for (auto& row : rows) {
+      row.insert(row.begin(), p.key.begin(), p.key.end());
+      row.resize(f.table.columns.size());
+      f.table.rows.push_back(std::move(row));
+    }
+  }
+  if (panels > f.plots.size()) {
+    f.table.notes.push_back(fmt::format("{} panels: the first {} are drawn, the table has all",
+                                        panels, f.plots.size()));
   }
   bool any_fixed = false;
   for (const Plot& plot : f.plots) {
@@ -294,9 +332,9 @@ Figure scaling_figure(const TrialRows& t, const TrialSettings& s, const Selectio
   finish_plots(
       f.plots,
       plot_footnote(seeds, training_summary(t, t.all()),
-                    fmt::format("Ringed: per line, the alpha with the best mean {}.{}", select,
+                    fmt::format("Ringed: per line, the alpha with the best mean {}.{}", x.select,
                                 any_fixed ? " Hollow, dashed: scale_length fixed." : "")));
-  f.caption = scaling_caption(select, seeds);
+  f.caption = scaling_caption(x.select, seeds);
   return f;
 }
 

@@ -274,7 +274,9 @@ TEST(ModelSelection, PicksOnValidationAndReportsTest) {
   const ValueTable best = best_table(trials, settings, {});
   EXPECT_THAT(best.columns, ElementsAre("attn", "alpha", "candidates", "n", "val_acc", "test_acc",
                                         "test_acc_std", "test_acc_ci_low", "test_acc_ci_high"));
-  ASSERT_EQ(best.rows.size(), 2u);  // softmax, relu
+  ASSERT_EQ(best.rows.size(), 2u);        // softmax, relu
+  EXPECT_TRUE(is_null(best.rows[0][1]));  // softmax has no alpha to pick
+  EXPECT_TRUE(is_null(best.rows[0][2]));
   const auto& relu = best.rows[1];
   EXPECT_EQ(format_value(relu[1]), "1");
   EXPECT_EQ(format_value(relu[2]), "2");

@@ -297,6 +297,19 @@ TEST_F(LengthSweep, ScalingPlotIsAPanelPerHWithALinePerLength) {
   EXPECT_EQ(f.plots[0].y_max, f.plots[1].y_max);
 }
 
+TEST_F(LengthSweep, ScalingOfAMetricOtherThanAccuracyIsDrawnAsStored) {
+  SelectionSpec selection;
+  selection.metric = "test_loss";
+  const Figure f = paper_figure(store->db(), lengths, "scaling", selection);
+  ASSERT_FALSE(f.plots.empty());
+  EXPECT_EQ(f.plots[0].y_label, "test_loss");
+  // relu, L = 16, alpha 1 (c = 1/16): test accuracies .625 and .75, losses 2 - 2 acc.
+  const auto& l16 = f.plots[0].series.at(0).points;
+  ASSERT_FALSE(l16.empty());
+  EXPECT_NEAR(l16[0].x, 1.0 / 16, 1e-15);
+  EXPECT_DOUBLE_EQ(l16[0].y, 0.625);
+}
+
 TEST_F(LengthSweep, ReportDrawsWhatThisSweepWasDesignedFor) {
   const auto figures = all_figures(store->db(), lengths);
   std::map<std::string, std::string> skipped;

@@ -8,17 +8,19 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <thread>
 
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/machine.hpp"
 #include "common/terminal.hpp"
 #include "common/text.hpp"
 #include "report/sweep_status.hpp"
 #include "report/sweep_table.hpp"
 #include "runner/child_process.hpp"
-#include "runner/runner.hpp"
+#include "runner/local_launcher.hpp"
+#include "runner/scheduler.hpp"
+#include "runner/sweep_run.hpp"
 #include "runner/trial_worker.hpp"
 #include "store/results_store.hpp"
 #include "sweep/expansion.hpp"
@@ -31,10 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Above this many trials `sweep run` wants --yes (or a "y" at the prompt).
-constexpr uint64_t kConfirmAbove = 200;
-// More than this is refused outright: narrow the grid.
-constexpr uint64_t kMaxTrials = 1'000'000;
 constexpr const char* kDefaultDb = "results/sweep.db";
 
 struct SweepSource {
@@ -59,11 +57,6 @@ void add_source_options(CLI::App* command, SweepSource& source) {
                       "--grid alpha=0,0.5,1");
 }
 
-std::string runs_folder(const std::string& db) {
-  const fs::path parent = fs::path(db).parent_path();
-  return ((parent.empty() ? fs::path(".") : parent) / "runs").string();
-}
-
 bool confirm(uint64_t trials) {
   if (::isatty(STDIN_FILENO) != 1) return false;
   std::fprintf(stderr, "Run up to %llu trials? [y/N] ", static_cast<unsigned long long>(trials));
@@ -72,14 +65,53 @@ bool confirm(uint64_t trials) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-std::string counts_text(const store::StatusCounts& c) {
-  std::string text = fmt::format("{}/{} done", c.done, c.total());
-  if (c.running) text += fmt::format(", {} running", c.running);
-  if (c.queued) text += fmt::format(", {} queued", c.queued);
-  if (c.failed) text += fmt::format(", {} failed", c.failed);
-  if (c.diverged) text += fmt::format(", {} diverged", c.diverged);
-  if (c.killed) text += fmt::format(", {} killed", c.killed);
-  return text;
+void print_registration(const sweep::SweepSpec& spec, const runner::PreparedSweep& prepared,
+                        const std::string& db) {
+  const store::Registration& reg = prepared.registration;
+  if (reg.unlinked > 0) {
+    fmt::print(stderr,
+               "note: {} trial(s) of an earlier version of sweep {} are no longer part of it "
+               "(their results stay in the database)\n",
+               reg.unlinked, spec.name);
+  }
+  const store::StatusCounts& c = prepared.counts;
+  fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,
+             reg.trials, reg.new_trials, c.done + c.diverged, c.queued, db);
+}
+
+// Finished trials as lines; a live progress line unless quiet.
+runner::RunnerListener run_listener(ProgressLine& progress,
+                                    const std::map<std::string, std::string>& labels, bool quiet) {
+  auto label = [&labels](const std::string& hash) {
+    return labels.count(hash) ? labels.at(hash) : hash;
+  };
+  runner::RunnerListener listener;
+  listener.on_note = [&progress](const std::string& text) {
+    progress.print(stderr, "note: " + text);
+  };
+  listener.on_trial_finished = [&progress, label](const runner::FinishedTrial& f,
+                                                  const store::StatusCounts& c) {
+    std::string line = fmt::format("[{}/{}] {:<8} {}", c.done + c.diverged, c.total(),
+                                   to_string(f.finish.status), label(f.hash));
+    const double acc = f.finish.outcome.final_test.accuracy;
+    if (std::isfinite(acc)) line += fmt::format("  test_acc {:.2f}%", 100 * acc);
+    line += fmt::format("  {}", format_duration(f.wall_s));
+    if (!f.finish.error.empty()) line += "  " + f.finish.error;
+    if (f.will_retry) line += "  (will retry)";
+    progress.print(stdout, line);
+  };
+  if (quiet) return listener;
+  listener.on_progress = [&progress, label](const runner::RunProgress& p) {
+    std::string text = report::describe_counts(p.counts);
+    for (const auto& r : p.running) {
+      if (r.total_steps > 0) {
+        text += fmt::format(" | {} {:.0f}%", label(r.hash), 100.0 * r.step / r.total_steps);
+      }
+    }
+    if (p.eta_seconds >= 0) text += "  ETA " + format_duration(p.eta_seconds);
+    progress.update(text);
+  };
+  return listener;
 }
 
 }  // namespace
@@ -97,7 +129,7 @@ void add_plan_command(CLI::App& app) {
     const uint64_t bound = sweep::grid_size(spec);
     std::vector<sweep::PlannedTrial> shown;
     uint64_t count = 0;
-    if (bound <= kMaxTrials) {
+    if (bound <= runner::kMaxTrials) {
       sweep::for_each_trial(spec, [&](const sweep::PlannedTrial& t) {
         if (static_cast<int64_t>(shown.size()) < *limit) shown.push_back(t);
         ++count;
@@ -116,7 +148,7 @@ void add_plan_command(CLI::App& app) {
       table.rows.push_back({std::to_string(t.position), t.hash, labels.at(t.hash)});
     }
     fmt::print("{}", report::format_text_table(table));
-    if (bound <= kMaxTrials) {
+    if (bound <= runner::kMaxTrials) {
       if (count > shown.size()) fmt::print("... ({} more)\n", count - shown.size());
       fmt::print("{} trials\n", count);
     } else {
@@ -147,7 +179,7 @@ void add_run_command(CLI::App& app) {
       ->capture_default_str();
   run->add_option("--jobs", o->jobs, "Trials at once (default: fill the cores)");
   run->add_option("--threads", o->threads, "Threads per trial (default: cores / jobs)");
-  run->add_flag("--yes,-y", o->yes, fmt::format("Run without asking when above {} trials", kConfirmAbove));
+  run->add_flag("--yes,-y", o->yes, fmt::format("Run without asking when above {} trials", runner::kConfirmAbove));
   run->add_flag("--force", o->policy.force, "Re-run trials of this sweep that are already done");
   run->add_flag("--retry-failed", o->policy.retry_failed, "Give failed trials a fresh set of attempts");
   run->add_option("--max-attempts", o->policy.max_attempts, "Attempts per trial before it stays failed")
@@ -162,86 +194,43 @@ void add_run_command(CLI::App& app) {
   run->callback([o] {
     const sweep::SweepSpec spec = o->source.load();
     const uint64_t bound = sweep::grid_size(spec);
-    if (bound > kMaxTrials) {
+    const runner::SizeCheck size = runner::check_sweep_size(bound);
+    if (size == runner::SizeCheck::too_many) {
       fail_usage("{}: the grid expands to up to {} trials (more than {}): narrow it", spec.source,
-                 bound, kMaxTrials);
+                 bound, runner::kMaxTrials);
     }
-    if (bound > kConfirmAbove && !o->yes && !confirm(bound)) {
+    if (size == runner::SizeCheck::confirm_first && !o->yes && !confirm(bound)) {
       fail_usage("{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
                  "plan`)",
                  spec.source, bound);
     }
-    const std::vector<sweep::PlannedTrial> trials = sweep::expand(spec, kMaxTrials);
-    std::vector<store::TrialToStore> to_store;
-    for (const auto& t : trials) {
-      to_store.push_back({t.hash, sweep::canonical_json(t.identity), to_json(t.config), t.position});
-    }
     store::ResultsStore store(o->db);
-    const store::Registration reg =
-        store.register_sweep({spec.name, spec.description, o->source.file, spec.document()}, to_store);
-    if (reg.unlinked > 0) {
-      fmt::print(stderr,
-                 "note: {} trial(s) of an earlier version of sweep {} are no longer part of it "
-                 "(their results stay in the database)\n",
-                 reg.unlinked, spec.name);
-    }
-    const std::string runs = runs_folder(o->db);
-    for (const auto& hash : store.prepare_run(reg.sweep_id, o->policy)) {
-      fs::remove_all(fs::path(runs) / hash);  // --force: start those trials from scratch
-    }
-    const store::StatusCounts before = store.status_counts(reg.sweep_id);
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const auto [jobs, threads] =
-        runner::choose_jobs_and_threads(before.queued, cores, o->jobs, o->threads);
-    fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,
-               reg.trials, reg.new_trials, before.done + before.diverged, before.queued, o->db);
-    if (before.queued > 0) {
+    const std::string runs = runner::default_runs_dir(o->db);
+    const runner::PreparedSweep prepared =
+        runner::prepare_sweep(store, spec, o->source.file, o->policy, runs);
+    print_registration(spec, prepared, o->db);
+    const auto [jobs, threads] = runner::choose_jobs_and_threads(
+        prepared.counts.queued, available_cores(), o->jobs, o->threads);
+    if (prepared.counts.queued > 0) {
       fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
                  threads == 1 ? "" : "s", runs);
     }
     std::fflush(stdout);
 
-    const auto labels = sweep::trial_labels(trials);
-    runner::RunOptions options;
-    options.jobs = jobs;
-    options.threads = threads;
-    options.runs_dir = fs::absolute(runs).string();
-    options.worker_program = runner::current_executable();
-    options.policy = o->policy;
+    runner::LocalLauncher launcher(
+        {runner::current_executable(), fs::absolute(runs).string(), threads, o->log_every}, jobs);
+    runner::SchedulerOptions options;
+    options.max_attempts = o->policy.max_attempts;
     options.fail_fast = o->fail_fast;
-    options.log_every = o->log_every;
     ProgressLine progress;
-    runner::RunnerListener listener;
-    listener.on_note = [&](const std::string& text) { progress.print(stderr, "note: " + text); };
-    listener.on_trial_finished = [&](const runner::FinishedTrial& f, const store::StatusCounts& c) {
-      const auto label = labels.count(f.hash) ? labels.at(f.hash) : f.hash;
-      std::string line = fmt::format("[{}/{}] {:<8} {}", c.done + c.diverged, c.total(),
-                                     f.finish.status, label);
-      const double acc = f.finish.outcome.final_test.accuracy;
-      if (std::isfinite(acc)) line += fmt::format("  test_acc {:.2f}%", 100 * acc);
-      line += fmt::format("  {}", format_duration(f.seconds));
-      if (!f.finish.error.empty()) line += "  " + f.finish.error;
-      if (f.will_retry) line += "  (will retry)";
-      progress.print(stdout, line);
-    };
-    if (!o->quiet) {
-      listener.on_progress = [&](const runner::RunProgress& p) {
-        std::string text = counts_text(p.counts);
-        for (const auto& r : p.running) {
-          if (r.total_steps > 0) {
-            text += fmt::format(" | {} {:.0f}%", labels.count(r.hash) ? labels.at(r.hash) : r.hash,
-                                100.0 * r.step / r.total_steps);
-          }
-        }
-        if (p.eta_seconds >= 0) text += "  ETA " + format_duration(p.eta_seconds);
-        progress.update(text);
-      };
-    }
+    const auto labels = sweep::trial_labels(prepared.trials);
     install_interrupt_handlers();
-    const runner::RunSummary summary = runner::run_sweep_trials(store, reg.sweep_id, options, listener);
+    runner::Scheduler scheduler(store, prepared.registration.sweep_id, launcher, options,
+                                run_listener(progress, labels, o->quiet));
+    const runner::RunSummary summary = scheduler.run();
     progress.clear();
     fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store.db(), spec.name)));
-    fmt::print("{}\n", counts_text(summary.counts));
+    fmt::print("{}\n", report::describe_counts(summary.counts));
     std::fflush(stdout);
     if (summary.interrupted) {
       throw Error(fmt::format("interrupted: running trials were marked killed and resume on the "

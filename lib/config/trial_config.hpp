@@ -62,6 +62,7 @@ struct TrialConfig {
   // run
   int64_t seed = 0;
   int64_t threads = 0;
+  int64_t ranks = 1;
   std::string precision = "f32";
 };
 
@@ -193,6 +194,13 @@ void visit_keys(Config& c, Visit&& visit) {
                 9007199254740991.0},
         c.seed);
   visit(KeyInfo{"threads", "run", "threads for this trial (0: all cores)", {}, 0, 4096}, c.threads);
+  visit(KeyInfo{"ranks", "run",
+                "MPI ranks that train this trial together, data parallel: each takes batch_size / "
+                "ranks images of every step (`mpirun -np N sweep train`, or a sweep's MPI "
+                "coordinator); the same result as one process, rounded differently, so not part "
+                "of a trial's identity",
+                {}, 1, 65536},
+        c.ranks);
   visit(KeyInfo{"precision", "run",
                 "matmul precision: f32, or bf16 (operands rounded to bf16, f32 accumulation, "
                 "f32 weights, activations and optimizer state; attn_kernel=fused keeps the "

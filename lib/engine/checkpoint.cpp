@@ -1,9 +1,10 @@
 #include "engine/checkpoint.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "common/error.hpp"
-#include "common/version.hpp"
+#include "engine/build_info.hpp"
 
 namespace vitsweep::engine {
 
@@ -26,6 +27,77 @@ int64_t integer_metadata(const SafetensorsFile& file, const std::string& key) {
   } catch (const std::exception&) {
   }
   fail("{}: __metadata__.{}: expected an integer, got \"{}\"", file.name(), key, text);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+// The config key that decides whether the model has tensor `name`, for errors about a file whose
+// tensors do not fit the model the config describes.
+std::string deciding_key(const std::string& name) {
+  if (name == "cls_token") return "pool=cls has a class token, pool=gap none";
+  if (name == "pos_embed") return "posemb=learned has it, posemb=sincos2d not";
+  if (name.find(".attn.q_norm.") != std::string::npos ||
+      name.find(".attn.k_norm.") != std::string::npos) {
+    return "qk_norm=true has it";
+  }
+  if (name.find(".attn.gate.") != std::string::npos) return "gate=none has no gate";
+  if (name.starts_with("norm.") || name.starts_with("fc_norm.")) {
+    return "the engine normalises every token before pooling (norm.*); timm's fc_norm.* "
+           "normalises after it (timm: fc_norm=False)";
+  }
+  if (name.starts_with("blocks.")) return "depth sets the number of blocks";
+  return "timm's names are expected";
+}
+
+std::string shape_hint(const TensorInfo& expected, const TensorEntry& found) {
+  if (expected.name == "pos_embed" && found.shape.size() == 3 &&
+      found.shape[1] == expected.shape[1] + 1) {
+    return "a position for the class token too: the engine has none (timm: no_embed_class=True)";
+  }
+  return "width, mlp_dim, patch, the image size and channels, and the classes set the shapes";
+}
+
+// The file must hold exactly the model's tensors, each with the model's shape: the first tensor
+// (in the model's order) missing or of another shape, else the first extra one, is the error.
+void check_fits_model(const SafetensorsFile& file, const ParameterLayout& layout) {
+  std::set<std::string> expected;
+  for (const TensorInfo& t : layout.tensors()) expected.insert(t.name);
+  const auto& tensors = file.tensors();
+  if (!tensors.empty() && std::none_of(tensors.begin(), tensors.end(),
+                                       [&](const auto& t) { return expected.contains(t.name); })) {
+    fail(
+        "{}: none of its {} tensors has a name of this model (it has '{}', the model needs '{}' "
+        "and the rest of timm's names)",
+        file.name(), tensors.size(), tensors.front().name, layout.tensors().front().name);
+  }
+  for (const TensorInfo& t : layout.tensors()) {
+    const TensorEntry* found = file.find(t.name);
+    if (found == nullptr) {
+      fail("{}: no tensor '{}' {}, which the model of this config needs ({})", file.name(), t.name,
+           shape_text(t.shape), deciding_key(t.name));
+    }
+    if (found->shape != t.shape) {
+      fail("{}: tensor '{}': expected shape {} from the config, found {} ({})", file.name(), t.name,
+           shape_text(t.shape), shape_text(found->shape), shape_hint(t, *found));
+    }
+  }
+  for (const auto& t : tensors) {
+    if (!expected.contains(t.name)) {
+      fail("{}: tensor '{}' {} is not part of the model of this config ({})", file.name(), t.name,
+           shape_text(t.shape), deciding_key(t.name));
+    }
+  }
+}
+
+// A metadata value that holds JSON, e.g. __metadata__.config.
+template <typename JsonType>
+JsonType metadata_json(const SafetensorsFile& file, const std::string& key) {
+  const std::string source = fmt::format("{}: __metadata__.{}", file.name(), key);
+  JsonType json = parse_json_data<JsonType>(file.metadata_value(key), source);
+  if (json.is_discarded()) fail("{} is not valid JSON", source);
+  return json;
 }
 
 }  // namespace
@@ -78,22 +150,30 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
   weights.write(path);
 }
 
+WeightsSource weights_source(const SafetensorsFile& file) {
+  const auto format = file.metadata().find("format");
+  if (format == file.metadata().end() || format->second == "pt") {
+    return WeightsSource::pytorch_state_dict;
+  }
+  if (format->second == kWeightsFormat) return WeightsSource::vitsweep_checkpoint;
+  fail(
+      "{}: __metadata__.format is \"{}\", expected \"{}\" (a vitsweep checkpoint), or \"pt\" or "
+      "none (a PyTorch state dict under timm's names)",
+      file.name(), format->second, kWeightsFormat);
+}
+
 CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
-  const std::string& format = file.metadata_value("format");
-  if (format != kWeightsFormat) {
-    fail("{}: not a vitsweep checkpoint: __metadata__.format is \"{}\", expected \"{}\"",
-         file.name(), format, kWeightsFormat);
+  if (weights_source(file) == WeightsSource::pytorch_state_dict) {
+    fail(
+        "{}: a PyTorch state dict without vitsweep metadata (no trial config, normalisation or "
+        "history): start from it with 'sweep train --init-from {}' and the model's keys in "
+        "--config/--set (max_steps=0 only evaluates it)",
+        file.name(), file.name());
   }
   CheckpointInfo info;
-  auto parse = [&](const std::string& key) {
-    Json json = Json::parse(file.metadata_value(key), nullptr, false);
-    if (json.is_discarded()) fail("{}: __metadata__.{} is not valid JSON", file.name(), key);
-    return json;
-  };
-  const Json config = parse("config");
-  if (!config.is_object()) fail("{}: __metadata__.config is not a JSON object", file.name());
-  info.config = OrderedJson::parse(config.dump());
-  const Json norm = parse("normalization");
+  info.config = metadata_json<OrderedJson>(file, "config");
+  if (!info.config.is_object()) fail("{}: __metadata__.config is not a JSON object", file.name());
+  const Json norm = metadata_json<Json>(file, "normalization");
   if (!norm.is_object() || !norm.contains("mean") || !norm.contains("std")) {
     fail("{}: __metadata__.normalization needs mean and std", file.name());
   }
@@ -105,29 +185,21 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
   }
   info.epochs_done = integer_metadata(file, "epochs_done");
   info.step = integer_metadata(file, "step");
-  const Json history = parse("history");
+  const Json history = metadata_json<Json>(file, "history");
   if (!history.is_array()) fail("{}: __metadata__.history is not a list", file.name());
-  for (const auto& record : history) info.history.push_back(epoch_record_from_json(record));
+  try {
+    for (const auto& record : history) info.history.push_back(epoch_record_from_json(record));
+  } catch (const Json::exception&) {
+    fail("{}: __metadata__.history: expected a list of epoch records", file.name());
+  }
   return info;
 }
 
 void load_weights(const SafetensorsFile& file, VisionTransformer& model) {
   const ParameterLayout& layout = model.layout();
-  std::set<std::string> expected;
+  check_fits_model(file, layout);  // before anything is copied
   for (const TensorInfo& t : layout.tensors()) {
-    expected.insert(t.name);
-    if (file.find(t.name) == nullptr) {
-      fail("{}: missing tensor '{}' that this model needs (was it trained with another "
-           "config?)",
-           file.name(), t.name);
-    }
-    file.copy_f32(t.name, t.shape, model.parameters().data() + t.offset);
-  }
-  for (const auto& t : file.tensors()) {
-    if (!expected.contains(t.name)) {
-      fail("{}: tensor '{}' does not belong to this model (was it trained with another config?)",
-           file.name(), t.name);
-    }
+    file.copy_as_f32(t.name, t.shape, model.parameters().data() + t.offset);
   }
 }
 
@@ -159,7 +231,8 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
 
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path) {
-  static const std::set<std::string> may_differ = {"epochs", "max_steps", "threads", "data_dir"};
+  static const std::set<std::string> may_differ = {"epochs", "max_steps", "threads", "ranks",
+                                                     "data_dir"};
   const OrderedJson current = to_json(config);
   for (const auto& [key, value] : current.items()) {
     if (may_differ.contains(key)) continue;

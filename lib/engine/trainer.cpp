@@ -41,7 +41,7 @@ OptimizerSettings optimizer_settings(const TrialConfig& c) {
 
 }  // namespace
 
-Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset)
+Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset, ReplicaGroup* replicas)
     : config_(config),
       dataset_(dataset),
       shape_(ModelShape::from_config(config)),
@@ -55,6 +55,11 @@ Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset)
   // same shape; a training set smaller than one batch makes one smaller batch.
   const int64_t batch = std::min(config.batch_size, dataset.train.count);
   steps_per_epoch_ = dataset.train.count / batch;
+  if (replicas != nullptr && replicas->size() > 1) {
+    parallel_ = std::make_unique<DataParallel>(*replicas, *model_);
+    parallel_->local_batch(batch);  // an uneven split fails here, before any work
+    parallel_->check_replicas_equal(*optimizer_, "initial weights");
+  }
   schedule_.kind = config.schedule;
   schedule_.peak_lr = config.lr;
   schedule_.warmup_steps = config.warmup_steps;
@@ -71,12 +76,16 @@ void Trainer::resume_from(const std::string& path) {
   load_optimizer_state(path, *optimizer_, model_->layout(), info.step);
   epochs_done_ = info.epochs_done;
   history_ = info.history;
+  if (parallel_) parallel_->check_replicas_equal(*optimizer_, "weights read from " + path);
 }
 
-void Trainer::initialize_from(const std::string& path) {
+WeightsSource Trainer::initialize_from(const std::string& path) {
   const SafetensorsFile file = SafetensorsFile::read(path);
-  read_checkpoint_info(file);  // checks it is one of ours
+  const WeightsSource source = weights_source(file);
+  if (source == WeightsSource::vitsweep_checkpoint) read_checkpoint_info(file);  // checks it
   load_weights(file, *model_);
+  if (parallel_) parallel_->check_replicas_equal(*optimizer_, "weights read from " + path);
+  return source;
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
@@ -87,15 +96,21 @@ Evaluation Trainer::evaluate(const data::Split& split) {
   Evaluation result;
   if (split.count == 0) return result;
   const int64_t image_floats = shape_.channels * shape_.image_height * shape_.image_width;
-  // The training batch size: the activation buffers and matmul primitives are already there.
-  const int64_t batch = std::min(config_.batch_size, split.count);
+  // The training batch size (a rank's share of it with data parallelism): the activation
+  // buffers and matmul primitives are already there.
+  const int64_t train_batch = std::min(config_.batch_size, dataset_.train.count);
+  const int64_t batch = std::min(
+      parallel_ ? parallel_->local_batch(train_batch) : config_.batch_size, split.count);
+  // Data parallel: each rank evaluates its shard of the split, and the sums are added up.
+  const auto [first, last] =
+      parallel_ ? parallel_->shard(split.count) : std::pair<int64_t, int64_t>{0, split.count};
   std::vector<float> images(static_cast<size_t>(batch * image_floats));
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   std::vector<uint32_t> indices;
   double loss_sum = 0;
   int64_t correct = 0;
-  for (int64_t start = 0; start < split.count; start += batch) {
-    const int64_t n = std::min(batch, split.count - start);
+  for (int64_t start = first; start < last; start += batch) {
+    const int64_t n = std::min(batch, last - start);
     indices.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) indices[i] = static_cast<uint32_t>(start + i);
     data::gather_batch(split, dataset_.image, indices, data::Augmentation{}, 0, 0, images.data(),
@@ -106,6 +121,7 @@ Evaluation Trainer::evaluate(const data::Split& split) {
     loss_sum += r.loss * n;
     correct += r.correct;
   }
+  if (parallel_) parallel_->sum_evaluation(loss_sum, correct);
   result.images = split.count;
   result.loss = loss_sum / split.count;
   result.accuracy = static_cast<double>(correct) / split.count;
@@ -117,17 +133,21 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
   const double cpu_start = process_cpu_seconds();
   TrialOutcome outcome;
   const int64_t batch = std::min(config_.batch_size, dataset_.train.count);
+  // Data parallel: this rank's slice of every global batch.
+  const int64_t local = parallel_ ? parallel_->local_batch(batch) : batch;
+  const int64_t slice_start = parallel_ ? parallel_->slice_start(batch) : 0;
   const int64_t image_floats = shape_.channels * shape_.image_height * shape_.image_width;
-  std::vector<float> images(static_cast<size_t>(batch * image_floats));
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
-  std::vector<float> d_logits(static_cast<size_t>(batch * shape_.classes));
+  std::vector<float> images(static_cast<size_t>(local * image_floats));
+  std::vector<int32_t> labels(static_cast<size_t>(local));
+  std::vector<float> d_logits(static_cast<size_t>(local * shape_.classes));
   const data::Augmentation augmentation = data::augmentation_for(config_, dataset_.norm);
   const uint64_t seed = static_cast<uint64_t>(config_.seed);
   const bool step_limited = config_.max_steps >= 0;
   auto finish = [&] {
     outcome.epochs = history_;
-    outcome.wall_seconds = seconds_since(wall_start);
-    outcome.core_seconds = process_cpu_seconds() - cpu_start;
+    outcome.wall_s = seconds_since(wall_start);
+    outcome.core_s = process_cpu_seconds() - cpu_start;
+    if (parallel_) outcome.core_s = parallel_->sum(outcome.core_s);  // every rank's
     return outcome;
   };
 
@@ -142,26 +162,36 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
     int64_t correct = 0, seen = 0;
     for (int64_t s = 0; s < steps_per_epoch_; ++s) {
       if (step_limited && optimizer_->steps() >= config_.max_steps) break;
-      if (callbacks.should_stop && callbacks.should_stop()) {
-        outcome.status = "interrupted";
+      const bool asked_to_stop = callbacks.should_stop && callbacks.should_stop();
+      // Data parallel ranks stop together, at the step after any of them was asked to.
+      if (parallel_ ? parallel_->stop_requested() : asked_to_stop) {
+        outcome.status = TrialStatus::killed;
         outcome.message = fmt::format("interrupted in epoch {} at step {}", epoch, optimizer_->steps());
         return finish();
       }
-      const std::span<const uint32_t> indices(order.data() + s * batch, static_cast<size_t>(batch));
+      const std::span<const uint32_t> indices(order.data() + s * batch + slice_start,
+                                              static_cast<size_t>(local));
       data::gather_batch(dataset_.train, dataset_.image, indices, augmentation, seed, epoch,
                          images.data(), labels.data());
-      const float* logits = model_->forward(images.data(), batch);
-      const LossResult r = classification_loss(loss_kind_, logits, labels.data(), batch,
-                                               shape_.classes, config_.label_smoothing,
-                                               d_logits.data());
+      const float* logits = model_->forward(images.data(), local);
+      LossResult r = classification_loss(loss_kind_, logits, labels.data(), local, shape_.classes,
+                                         config_.label_smoothing, d_logits.data());
+      if (parallel_) {
+        // The global batch's loss is known only once the sums are in, after backward: then
+        // every rank decides alike whether the step diverged.
+        parallel_->begin_backward(r, local, d_logits.data(), local * shape_.classes,
+                                  asked_to_stop);
+        model_->backward(d_logits.data());
+        r = parallel_->finish_backward(batch);
+      }
       const int64_t step = optimizer_->steps() + 1;  // 1-based number of this update
       if (!std::isfinite(r.loss)) {
-        outcome.status = "diverged";
+        outcome.status = TrialStatus::diverged;
         outcome.diverged_step = step;
         outcome.message = fmt::format("diverged at step {}: loss is {}", step, r.loss);
         return finish();
       }
-      model_->backward(d_logits.data());
+      if (!parallel_) model_->backward(d_logits.data());
       record.lr = learning_rate(schedule_, optimizer_->steps());
       double grad_norm;
       {
@@ -173,7 +203,7 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
         }
       }
       if (!std::isfinite(grad_norm)) {
-        outcome.status = "diverged";
+        outcome.status = TrialStatus::diverged;
         outcome.diverged_step = step;
         outcome.message = fmt::format("diverged at step {}: gradient norm is {}", step, grad_norm);
         return finish();
@@ -193,20 +223,23 @@ TrialOutcome Trainer::run(const TrainerCallbacks& callbacks) {
         p.loss = loss_sum / seen;
         p.batch_loss = r.loss;
         p.lr = record.lr;
-        p.images_per_second = seen / seconds_since(epoch_start);
+        p.img_per_s = seen / seconds_since(epoch_start);
         callbacks.on_step(p);
       }
     }
     const double train_seconds = seconds_since(epoch_start);
+    if (parallel_) {
+      parallel_->check_replicas_equal(*optimizer_, fmt::format("weights after epoch {}", epoch));
+    }
     record.step = optimizer_->steps();
     if (seen > 0) {
       record.train_loss = loss_sum / seen;
       record.train_acc = static_cast<double>(correct) / seen;
-      record.images_per_second = seen / train_seconds;
+      record.img_per_s = seen / train_seconds;
     }
     record.val = evaluate(dataset_.val);
     record.test = evaluate(dataset_.test);
-    record.seconds = seconds_since(epoch_start);
+    record.epoch_s = seconds_since(epoch_start);
     history_.push_back(record);
     epochs_done_ = epoch;
     if (callbacks.on_epoch) callbacks.on_epoch(record);

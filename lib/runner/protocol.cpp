@@ -15,7 +15,7 @@ std::string encode(const StartEvent& e) {
 std::string encode(const ProgressEvent& e) {
   return OrderedJson{{"event", "progress"},      {"epoch", e.epoch},
                      {"step", e.step},           {"total_steps", e.total_steps},
-                     {"loss", e.loss},           {"img_per_s", e.images_per_second}}
+                     {"loss", e.loss},           {"img_per_s", e.img_per_s}}
       .dump();
 }
 
@@ -25,35 +25,22 @@ std::string encode(const StepEvent& e) {
       .dump();
 }
 
-std::string encode_epoch(const engine::EpochRecord& record) {
-  return OrderedJson{{"event", "epoch"}, {"record", engine::to_json(record)}}.dump();
+std::string encode_epoch(const EpochRecord& record) {
+  return OrderedJson{{"event", "epoch"}, {"record", to_json(record)}}.dump();
 }
 
-std::string encode_end(const engine::TrialOutcome& outcome) {
-  return OrderedJson{{"event", "end"}, {"outcome", engine::to_json(outcome)}}.dump();
-}
-
-engine::TrialOutcome outcome_from_json(const Json& json) {
-  engine::TrialOutcome o;
-  o.status = json.value("status", std::string("done"));
-  o.message = json.value("message", std::string());
-  o.diverged_step = json.value("diverged_step", int64_t{-1});
-  if (json.contains("final_test")) o.final_test = engine::evaluation_from_json(json["final_test"]);
-  if (json.contains("final_val")) o.final_val = engine::evaluation_from_json(json["final_val"]);
-  o.wall_seconds = json.value("wall_seconds", 0.0);
-  o.core_seconds = json.value("core_seconds", 0.0);
-  if (json.contains("epochs")) {
-    for (const auto& e : json["epochs"]) o.epochs.push_back(engine::epoch_record_from_json(e));
-  }
-  return o;
+std::string encode_end(const TrialOutcome& outcome) {
+  return OrderedJson{{"event", "end"}, {"outcome", to_json(outcome)}}.dump();
 }
 
 std::optional<TrialEvent> decode(const std::string& line) {
+  // Too deep a nesting is no protocol message either (and would recurse once per level).
+  if (find_excess_nesting(line)) return std::nullopt;
   const Json json = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object() || !json.contains("event")) return std::nullopt;
-  const std::string kind = json.value("event", std::string());
   TrialEvent e{};
   try {
+    const std::string kind = json.value("event", std::string());
     if (kind == "start") {
       e.kind = TrialEvent::Kind::start;
       e.start.epochs_done = json.value("epochs_done", int64_t{0});
@@ -67,7 +54,7 @@ std::optional<TrialEvent> decode(const std::string& line) {
       e.progress.step = json.value("step", int64_t{0});
       e.progress.total_steps = json.value("total_steps", int64_t{0});
       e.progress.loss = json.value("loss", 0.0);
-      e.progress.images_per_second = json.value("img_per_s", 0.0);
+      e.progress.img_per_s = json.value("img_per_s", 0.0);
     } else if (kind == "step") {
       e.kind = TrialEvent::Kind::step;
       e.step.epoch = json.value("epoch", int64_t{0});
@@ -76,10 +63,10 @@ std::optional<TrialEvent> decode(const std::string& line) {
       e.step.lr = json.value("lr", 0.0);
     } else if (kind == "epoch" && json.contains("record")) {
       e.kind = TrialEvent::Kind::epoch;
-      e.epoch = engine::epoch_record_from_json(json["record"]);
+      e.epoch = epoch_record_from_json(json["record"]);
     } else if (kind == "end" && json.contains("outcome")) {
       e.kind = TrialEvent::Kind::end;
-      e.outcome = outcome_from_json(json["outcome"]);
+      e.outcome = trial_outcome_from_json(json["outcome"]);
     } else {
       return std::nullopt;
     }

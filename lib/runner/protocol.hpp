@@ -21,7 +21,7 @@
 #include <string>
 
 #include "common/json.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 
 namespace vitsweep::runner {
 
@@ -37,7 +37,7 @@ struct StartEvent {
 };
 struct ProgressEvent {
   int64_t epoch = 0, step = 0, total_steps = 0;
-  double loss = 0, images_per_second = 0;
+  double loss = 0, img_per_s = 0;
 };
 
 struct StepEvent {
@@ -46,23 +46,22 @@ struct StepEvent {
 };
 
 struct TrialEvent {
-  enum class Kind { start, progress, step, epoch, end } kind;
+  enum class Kind { start, progress, step, epoch, end } kind = Kind::start;
   StartEvent start;
   ProgressEvent progress;
   StepEvent step;
-  engine::EpochRecord epoch;
-  engine::TrialOutcome outcome;
+  EpochRecord epoch;
+  TrialOutcome outcome;
 };
 
 std::string encode(const StartEvent& event);
 std::string encode(const ProgressEvent& event);
 std::string encode(const StepEvent& event);
-std::string encode_epoch(const engine::EpochRecord& record);
-std::string encode_end(const engine::TrialOutcome& outcome);
+std::string encode_epoch(const EpochRecord& record);
+std::string encode_end(const TrialOutcome& outcome);
 
 // One line of worker output; nullopt for lines that are not protocol messages.
 std::optional<TrialEvent> decode(const std::string& line);
 
-engine::TrialOutcome outcome_from_json(const Json& json);
 
 }  // namespace vitsweep::runner

@@ -3,11 +3,11 @@
 #include <chrono>
 #include <filesystem>
 
+#include "common/atomic_file.hpp"
 #include "common/interrupt.hpp"
 #include "common/json.hpp"
 #include "config/trial_config.hpp"
 #include "data/dataset.hpp"
-#include "engine/safetensors.hpp"
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "runner/protocol.hpp"
@@ -56,26 +56,22 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
     const auto now = std::chrono::steady_clock::now();
     if (now - last_progress < std::chrono::seconds(1)) return;
     last_progress = now;
-    send(events, encode(ProgressEvent{p.epoch, p.step, p.total_steps, p.loss, p.images_per_second}));
+    send(events, encode(ProgressEvent{p.epoch, p.step, p.total_steps, p.loss, p.img_per_s}));
   };
-  callbacks.on_epoch = [&](const engine::EpochRecord& record) {
+  callbacks.on_epoch = [&](const EpochRecord& record) {
     // The checkpoint is on disk before the runner hears of the epoch: an epoch the database
     // knows about can always be resumed from.
     trainer.save_checkpoint(checkpoint);
     std::fprintf(stderr, "epoch %lld: train loss %.4f acc %.4f, test loss %.4f acc %.4f (%.1fs)\n",
                  static_cast<long long>(record.epoch), record.train_loss, record.train_acc,
-                 record.test.loss, record.test.accuracy, record.seconds);
+                 record.test.loss, record.test.accuracy, record.epoch_s);
     send(events, encode_epoch(record));
   };
   callbacks.should_stop = interrupt_requested;
-  const engine::TrialOutcome outcome = trainer.run(callbacks);
+  const TrialOutcome outcome = trainer.run(callbacks);
   if (!outcome.message.empty()) std::fprintf(stderr, "%s\n", outcome.message.c_str());
-  engine::write_file_atomically(
-      (fs::path(trial_dir) / kResultFile).string(),
-      [&] {
-        const std::string text = engine::to_json(outcome).dump(2) + "\n";
-        return std::vector<uint8_t>(text.begin(), text.end());
-      }());
+  write_file_atomically((fs::path(trial_dir) / kResultFile).string(),
+                        to_json(outcome).dump(2) + "\n");
   send(events, encode_end(outcome));
   return 0;
 }

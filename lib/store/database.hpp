@@ -46,7 +46,6 @@ class Statement {
   void reset();
 
   int columns() const;
-  std::string column_name(int column) const;
   bool is_null(int column) const;
   int64_t integer(int column) const;
   double real(int column) const;  // NULL reads as NaN

@@ -13,7 +13,8 @@ namespace vitsweep::sweep {
 // Keys dropped from the identity because they cannot affect this trial's result, so such trials
 // collapse into one (a softmax trial swept over five alphas runs once):
 //   alpha                  when attn == softmax (only point-wise attention scales by L^-alpha)
-//   scale_length           when attn == softmax or it is 0 (the default: L is the number of keys)
+//   scale_length           when attn == softmax, alpha == 0 (L^0 = 1), or it is 0 (the default:
+//                          the number of keys) or equals the number of keys
 //   momentum               when optimizer == adamw (SGD's)
 //   beta1, beta2, eps      when optimizer == sgd (AdamW's)
 //   synthetic_*            when dataset != synthetic (they describe the synthetic data set)

@@ -100,16 +100,18 @@ OrderedJson trial(const std::string& attn, double alpha, int seed, int64_t scale
 //   softmax            seeds 0-2: 0.5, 0.625, 0.75
 //   relu alpha 0.5     seeds 0-2: 0.75, 0.8125, 1         (B - A: 1/4, 3/16, 1/4)
 //   relu alpha 1       seeds 0-3: 0.625, 0.875, 0.75, 0.5 (1/8, 1/4, 0; seed 3 has no softmax)
-//   relu alpha 1, L 16 seeds 0-1: 0.5625, 0.625           (1/16, 0)
-//   gelu alpha 1       seed 0: 0.5625; with scale_length 16, seed 0: 0.4375
+//   relu alpha 1, L 4  seeds 0-1: 0.5625, 0.625           (1/16, 0)
+//   gelu alpha 1       seed 0: 0.5625; with scale_length 4, seed 0: 0.4375
+// Synthetic 16x16 images in patches of 4: 16 keys, so scale_length 4 is a constant of its own
+// (16 would be the same trial as 0).
 const std::vector<StoredTrial> kPairs = {
-    {trial("softmax", 0, 0), 0.5},     {trial("softmax", 0, 1), 0.625},
-    {trial("softmax", 0, 2), 0.75},    {trial("relu", 0.5, 0), 0.75},
-    {trial("relu", 0.5, 1), 0.8125},   {trial("relu", 0.5, 2), 1},
-    {trial("relu", 1, 0), 0.625},      {trial("relu", 1, 1), 0.875},
-    {trial("relu", 1, 2), 0.75},       {trial("relu", 1, 3), 0.5},
-    {trial("relu", 1, 0, 16), 0.5625}, {trial("relu", 1, 1, 16), 0.625},
-    {trial("gelu", 1, 0), 0.5625},     {trial("gelu", 1, 0, 16), 0.4375},
+    {trial("softmax", 0, 0), 0.5},    {trial("softmax", 0, 1), 0.625},
+    {trial("softmax", 0, 2), 0.75},   {trial("relu", 0.5, 0), 0.75},
+    {trial("relu", 0.5, 1), 0.8125},  {trial("relu", 0.5, 2), 1},
+    {trial("relu", 1, 0), 0.625},     {trial("relu", 1, 1), 0.875},
+    {trial("relu", 1, 2), 0.75},      {trial("relu", 1, 3), 0.5},
+    {trial("relu", 1, 0, 4), 0.5625}, {trial("relu", 1, 1, 4), 0.625},
+    {trial("gelu", 1, 0), 0.5625},    {trial("gelu", 1, 0, 4), 0.4375},
 };
 
 class PairedComparison : public ::testing::Test {
@@ -156,8 +158,8 @@ TEST_F(PairedComparison, SoftmaxAgainstReluPairsEachAlphaWithTheSameSoftmaxTrial
   EXPECT_NEAR(cell(c, 1, "ci_low"), 0.125 - kT2 * 0.125 / std::sqrt(3.0), 1e-12);
   EXPECT_LT(cell(c, 1, "ci_low"), 0);
   EXPECT_EQ(text(c, 1, "verdict"), "interval holds 0");
-  // alpha 1 with scale_length 16: 1/16, 0: mean 1/32, se 1/32, t with one dof.
-  EXPECT_EQ(text(c, 2, "scale_length"), "16");
+  // alpha 1 with scale_length 4: 1/16, 0: mean 1/32, se 1/32, t with one dof.
+  EXPECT_EQ(text(c, 2, "scale_length"), "4");
   EXPECT_EQ(cell(c, 2, "n"), 2);
   EXPECT_NEAR(cell(c, 2, "ci_high"), (1 + kT1) / 32, 1e-12);
   // Relu seed 3 has no softmax partner: named, not dropped silently.
@@ -167,7 +169,7 @@ TEST_F(PairedComparison, SoftmaxAgainstReluPairsEachAlphaWithTheSameSoftmaxTrial
 }
 
 TEST_F(PairedComparison, ADefaultScaleLengthMatchesOnlyItself) {
-  // relu against gelu: gelu (scale_length 0) pairs with relu at 0, not with relu at 16, though
+  // relu against gelu: gelu (scale_length 0) pairs with relu at 0, not with relu at 4, though
   // both show scale_length as NULL in the results view.
   const Comparison c = compare(spec("attn", "relu", "gelu"));
   ASSERT_EQ(c.table.rows.size(), 2u);
@@ -176,7 +178,7 @@ TEST_F(PairedComparison, ADefaultScaleLengthMatchesOnlyItself) {
   EXPECT_EQ(text(c, 0, "scale_length"), "0");
   EXPECT_DOUBLE_EQ(cell(c, 0, "a_mean"), 0.625);
   EXPECT_DOUBLE_EQ(cell(c, 0, "b_mean"), 0.5625);
-  EXPECT_EQ(text(c, 1, "scale_length"), "16");
+  EXPECT_EQ(text(c, 1, "scale_length"), "4");
   EXPECT_DOUBLE_EQ(cell(c, 1, "a_mean"), 0.5625);
   EXPECT_DOUBLE_EQ(cell(c, 1, "b_mean"), 0.4375);
   // One pair each: a mean difference, but no spread and so no interval.
@@ -203,7 +205,7 @@ TEST_F(PairedComparison, PoolingOverAlphaReusesSoftmaxTrialsAndSaysSo) {
 TEST_F(PairedComparison, PooledStdIsOverCellsThatDifferOnlyInSeed) {
   const Comparison c = compare(spec("attn", "softmax", "relu"));
   // Cells with two or more seeds: softmax (squares 1/32), relu 0.5 (0.0338542), relu 1
-  // (0.078125), relu 1 at L 16 (1/512); 8 dof; gelu's single trials add nothing.
+  // (0.078125), relu 1 at L 4 (1/512); 8 dof; gelu's single trials add nothing.
   ASSERT_EQ(c.noise.rows.size(), 1u);
   const auto& row = c.noise.rows[0];
   EXPECT_EQ(format_value(row[c.noise.index("cells")]), "4");
@@ -221,7 +223,7 @@ TEST_F(PairedComparison, TuningPicksTheBestAlphaPerSideAndNotesTheTestSelection)
   s.tune = "alpha";
   const Comparison c = compare(s);
   // Without a validation split the pick is on test_acc: relu at scale_length 0 is best at alpha
-  // 0.5 (mean 0.854 against 0.6875), at 16 there is only alpha 1.
+  // 0.5 (mean 0.854 against 0.6875), at 4 there is only alpha 1.
   ASSERT_EQ(c.table.rows.size(), 2u);
   EXPECT_THAT(c.table.columns, ElementsAre("scale_length", "a_alpha", "b_alpha", "n", "a_mean",
                                            "b_mean", "diff", "se", "ci_low", "ci_high", "verdict"));

@@ -62,8 +62,8 @@ inline const std::vector<FixtureTrial>& fixture_trials() {
 
 inline const char* kFixtureError = "step 3: loss is \"nan\", stopped\nsecond line of the log";
 
-inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
-  engine::EpochRecord r;
+inline EpochRecord fixture_epoch(int epoch, double final_acc) {
+  EpochRecord r;
   r.epoch = epoch;
   r.step = 10 * epoch;
   r.train_loss = epoch == 1 ? 2.0 : 1.5;
@@ -72,8 +72,8 @@ inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
   r.test.accuracy = epoch == 1 ? final_acc / 2 : final_acc;
   r.test.images = 64;
   r.lr = epoch == 1 ? 0.001 : 0.0005;
-  r.seconds = 1.5;
-  r.images_per_second = 100;
+  r.epoch_s = 1.5;
+  r.img_per_s = 100;
   return r;
 }
 
@@ -81,9 +81,9 @@ inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
 // as done with `core_s` CPU seconds. val_acc NaN: no validation split.
 inline void finish_done_trial(store::ResultsStore& store, const std::string& hash, double test_acc,
                               double val_acc, double core_s, double now) {
-  engine::TrialOutcome outcome;
+  TrialOutcome outcome;
   for (int epoch = 1; epoch <= 2; ++epoch) {
-    engine::EpochRecord r = fixture_epoch(epoch, test_acc);
+    EpochRecord r = fixture_epoch(epoch, test_acc);
     if (!std::isnan(val_acc)) {
       r.val.accuracy = epoch == 1 ? val_acc / 2 : val_acc;
       r.val.loss = 1;
@@ -94,10 +94,10 @@ inline void finish_done_trial(store::ResultsStore& store, const std::string& has
   }
   outcome.final_test = outcome.epochs.back().test;
   outcome.final_val = outcome.epochs.back().val;
-  outcome.core_seconds = core_s;
-  outcome.wall_seconds = core_s / 2;
+  outcome.core_s = core_s;
+  outcome.wall_s = core_s / 2;
   store::TrialFinish finish;
-  finish.status = "done";
+  finish.status = TrialStatus::done;
   finish.outcome = outcome;
   finish.epochs_done = 2;
   finish.params = 1000;
@@ -140,7 +140,7 @@ inline void write_fixture_database(const std::string& path) {
     }
     if (t.status == "failed") {
       store::TrialFinish finish;
-      finish.status = "failed";
+      finish.status = TrialStatus::failed;
       finish.error = kFixtureError;
       store.finish_trial(hash, finish, now);
       continue;

@@ -1,8 +1,8 @@
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 
 #include <cmath>
 
-namespace vitsweep::engine {
+namespace vitsweep {
 
 namespace {
 
@@ -10,9 +10,15 @@ OrderedJson number_or_null(double value) {
   return std::isfinite(value) ? OrderedJson(value) : OrderedJson(nullptr);
 }
 
-double number_or_nan(const Json& json, const char* key) {
-  if (!json.contains(key) || !json[key].is_number()) return kNotMeasured;
+// `old_key`: the name files written before the quantity's name was unified used.
+double number_or(const Json& json, const char* key, const char* old_key, double fallback) {
+  if (old_key != nullptr && !json.contains(key)) key = old_key;
+  if (!json.contains(key) || !json[key].is_number()) return fallback;
   return json[key].get<double>();
+}
+
+double number_or_nan(const Json& json, const char* key, const char* old_key = nullptr) {
+  return number_or(json, key, old_key, kNotMeasured);
 }
 
 }  // namespace
@@ -30,20 +36,20 @@ OrderedJson to_json(const EpochRecord& r) {
           {"val", to_json(r.val)},
           {"test", to_json(r.test)},
           {"lr", r.lr},
-          {"seconds", r.seconds},
-          {"images_per_second", r.images_per_second}};
+          {"epoch_s", r.epoch_s},
+          {"img_per_s", r.img_per_s}};
 }
 
 OrderedJson to_json(const TrialOutcome& o) {
   OrderedJson epochs = OrderedJson::array();
   for (const auto& e : o.epochs) epochs.push_back(to_json(e));
-  return {{"status", o.status},
+  return {{"status", to_string(o.status)},
           {"message", o.message},
           {"diverged_step", o.diverged_step},
           {"final_test", to_json(o.final_test)},
           {"final_val", to_json(o.final_val)},
-          {"wall_seconds", o.wall_seconds},
-          {"core_seconds", o.core_seconds},
+          {"wall_s", o.wall_s},
+          {"core_s", o.core_s},
           {"epochs", epochs}};
 }
 
@@ -64,9 +70,25 @@ EpochRecord epoch_record_from_json(const Json& json) {
   if (json.contains("val")) r.val = evaluation_from_json(json["val"]);
   if (json.contains("test")) r.test = evaluation_from_json(json["test"]);
   r.lr = number_or_nan(json, "lr");
-  r.seconds = number_or_nan(json, "seconds");
-  r.images_per_second = number_or_nan(json, "images_per_second");
+  r.epoch_s = number_or_nan(json, "epoch_s", "seconds");
+  r.img_per_s = number_or_nan(json, "img_per_s", "images_per_second");
   return r;
 }
 
-}  // namespace vitsweep::engine
+TrialOutcome trial_outcome_from_json(const Json& json) {
+  TrialOutcome o;
+  const std::string status = json.value("status", std::string("done"));
+  o.status = parse_trial_status(status).value_or(TrialStatus::done);
+  o.message = json.value("message", std::string());
+  o.diverged_step = json.value("diverged_step", int64_t{-1});
+  if (json.contains("final_test")) o.final_test = evaluation_from_json(json["final_test"]);
+  if (json.contains("final_val")) o.final_val = evaluation_from_json(json["final_val"]);
+  o.wall_s = number_or(json, "wall_s", "wall_seconds", 0);
+  o.core_s = number_or(json, "core_s", "core_seconds", 0);
+  if (json.contains("epochs")) {
+    for (const auto& e : json["epochs"]) o.epochs.push_back(epoch_record_from_json(e));
+  }
+  return o;
+}
+
+}  // namespace vitsweep

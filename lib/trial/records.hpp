@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "common/json.hpp"
+#include "trial/status.hpp"
 
-namespace vitsweep::engine {
+namespace vitsweep {
 
 constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
 
@@ -25,17 +26,17 @@ struct EpochRecord {
   double train_loss = kNotMeasured, train_acc = kNotMeasured;  // running means over the epoch
   Evaluation val, test;
   double lr = 0;  // learning rate of the epoch's last step
-  double seconds = 0;
-  double images_per_second = 0;  // training throughput of the epoch
+  double epoch_s = 0;    // wall seconds of the epoch, evaluation included
+  double img_per_s = 0;  // training throughput of the epoch
 };
 
 struct TrialOutcome {
-  std::string status = "done";  // done | diverged | interrupted
-  std::string message;          // "diverged at step 12: loss is nan"
+  TrialStatus status = TrialStatus::done;  // done, diverged or killed (stopped at a step)
+  std::string message;                     // "diverged at step 12: loss is nan"
   int64_t diverged_step = -1;
   std::vector<EpochRecord> epochs;
   Evaluation final_test, final_val;  // after the last epoch (or at initialisation)
-  double wall_seconds = 0, core_seconds = 0;
+  double wall_s = 0, core_s = 0;  // this process's wall-clock and CPU (user + system) seconds
 };
 
 // NaN (not measured) is written as null and read back as NaN.
@@ -44,5 +45,6 @@ OrderedJson to_json(const EpochRecord& record);
 OrderedJson to_json(const TrialOutcome& outcome);
 Evaluation evaluation_from_json(const Json& json);
 EpochRecord epoch_record_from_json(const Json& json);
+TrialOutcome trial_outcome_from_json(const Json& json);
 
-}  // namespace vitsweep::engine
+}  // namespace vitsweep

@@ -42,6 +42,20 @@ bool irrelevant_at(const TrialConfig& config, const std::string& key, const Valu
   return std::find(dropped.begin(), dropped.end(), key) != dropped.end();
 }
 
+// Whether `key`, at `own` in `config`, applies: some other value trials have (`present`) would
+// put it into the identity. Every one is tried, since a value can be left out for meaning the
+// same as `own` (scale_length equal to the number of keys) while another is not.
+bool applies_to(const TrialConfig& config, const std::string& key, const Value& own,
+                const std::vector<Value>& present) {
+  bool tried = false;
+  for (const Value& probe : present) {
+    if (value_equal(probe, own)) continue;
+    if (!irrelevant_at(config, key, probe)) return true;
+    tried = true;
+  }
+  return !tried;  // no other value to try: it applies as it is
+}
+
 std::map<std::string, TrialConfig> read_configs(store::Database& db, const TrialRows& trials) {
   std::map<std::string, TrialConfig> configs;
   std::map<std::string, bool> wanted;
@@ -107,12 +121,10 @@ TrialSettings::TrialSettings(store::Database& db, const TrialRows& trials) {
         continue;
       }
       const Value own = setting_from_json(full.at(keys_[k]));
-      const auto probe = std::find_if(present[k].begin(), present[k].end(),
-                                      [&](const Value& p) { return !value_equal(p, own); });
-      if (probe != present[k].end() && irrelevant_at(it->second, keys_[k], *probe))
-        row.push_back({Value{}, false});
-      else
+      if (applies_to(it->second, keys_[k], own, present[k]))
         row.push_back({own, true});
+      else
+        row.push_back({Value{}, false});
     }
     settings_.push_back(std::move(row));
   }

@@ -6,7 +6,7 @@
 //   - the key is at a default the identity leaves out so that stored hashes stay (scale_length 0
 //     under point-wise attention, meaning L is the number of keys): it applies, with that value.
 // The trial's full config (trials.config) and the identity rules tell the two apart: a key applies
-// to a trial when giving it the value another trial has would put it into the identity.
+// to a trial when giving it a value another trial has would put it into the identity.
 #pragma once
 
 #include <string>

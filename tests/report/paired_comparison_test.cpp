@@ -191,6 +191,44 @@ TEST_F(PairedComparison, ADefaultScaleLengthMatchesOnlyItself) {
   EXPECT_THAT(c.table.notes, Contains(HasSubstr("7 trial(s) with attn=relu have no partner")));
 }
 
+TEST(TrialSettings, AScaleLengthEqualToTheNumberOfKeysDoesNotMakeTheKeyInapplicable) {
+  // Fashion-MNIST in patches of 7 and 4: 16 and 49 keys. scale_length 16 is a constant of its own
+  // at 49 keys but the same as the default at 16, where 49 is one of its own again. The default
+  // trials at 16 keys have scale_length 0 and pair only with each other, not with gelu at 49.
+  auto fashion = [](const std::string& attn, int64_t patch, int64_t scale_length) {
+    OrderedJson id = {{"dataset", "fashion-mnist"},
+                      {"width", 32},
+                      {"patch", patch},
+                      {"attn", attn},
+                      {"alpha", 1}};
+    if (scale_length > 0) id["scale_length"] = scale_length;
+    id["epochs"] = 2;
+    id["seed"] = 0;
+    return id;
+  };
+  TempDir dir;
+  const std::string path = dir.file("lengths.db");
+  testing::write_sweep_database(path, "lengths",
+                                {{fashion("relu", 4, 16), 0.5},
+                                 {fashion("gelu", 4, 16), 0.625},
+                                 {fashion("relu", 7, 0), 0.75},
+                                 {fashion("gelu", 7, 0), 0.875},
+                                 {fashion("gelu", 7, 49), 0.5}});
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  const TrialRows trials = load_done_trials(store.db(), {"lengths", ""});
+  const TrialSettings settings(store.db(), trials);
+  for (size_t r : {2u, 3u}) {
+    EXPECT_TRUE(settings.get(r, "scale_length").applies) << r;
+    EXPECT_EQ(format_value(settings.get(r, "scale_length").value), "0") << r;
+  }
+  ComparisonSpec s = spec("attn", "relu", "gelu");
+  const Comparison c = compare_paired(store.db(), {"lengths", ""}, s);
+  int64_t pairs = 0;
+  for (const auto& row : c.table.rows) pairs += std::get<int64_t>(row.at(c.table.index("n")));
+  EXPECT_EQ(pairs, 2);
+  EXPECT_THAT(c.table.notes, Contains(HasSubstr("1 trial(s) with attn=gelu have no partner")));
+}
+
 TEST_F(PairedComparison, PoolingOverAlphaReusesSoftmaxTrialsAndSaysSo) {
   ComparisonSpec s = spec("attn", "softmax", "relu");
   s.pool = true;

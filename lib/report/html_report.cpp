@@ -12,6 +12,7 @@
 #include "report/paper_figures.hpp"
 #include "report/read_only_sql.hpp"
 #include "report/svg_plot.hpp"
+#include "report/sweep_status.hpp"
 #include "report/sweep_table.hpp"
 
 namespace vitsweep::report {
@@ -90,18 +91,9 @@ Page build(store::Database& db, const std::string& sweep) {
   Page page;
   const TrialFilter filter{sweep, ""};
   const ValueTable info = read_only_query(
-      db, "SELECT description, file FROM sweeps WHERE name = ?1", {Value(sweep)}, "report");
+      db, "SELECT description, file, id FROM sweeps WHERE name = ?1", {Value(sweep)}, "report");
   if (info.rows.empty()) fail_usage("--sweep: no sweep named '{}' in {}", sweep, db.path());
-  const ValueTable counts = read_only_query(
-      db, "SELECT status, count(*) FROM results WHERE sweep = ?1 GROUP BY status ORDER BY status",
-      {Value(sweep)}, "report");
-  std::string count_text;
-  int64_t total = 0;
-  for (const auto& row : counts.rows) {
-    count_text += fmt::format("{}{} {}", count_text.empty() ? "" : ", ", format_value(row[1]),
-                              format_value(row[0]));
-    total += std::get<int64_t>(row[1]);
-  }
+  const store::StatusCounts counts = store::status_counts(db, std::get<int64_t>(info.rows[0][2]));
   const std::vector<Figure> figures = all_figures(db, filter);
 
   std::string& h = page.html;
@@ -113,7 +105,7 @@ Page build(store::Database& db, const std::string& sweep) {
   if (!description.empty())
     h += fmt::format("<p class=\"caption\">{}</p>\n", xml_escape(description));
   h += fmt::format(
-      "<p>{} trials: {}. Database <code>{}</code>{}.</p>\n", total, xml_escape(count_text),
+      "<p>Trials: {}. Database <code>{}</code>{}.</p>\n", xml_escape(describe_counts(counts)),
       xml_escape(db.path()),
       format_value(info.rows[0][1]).empty()
           ? ""
@@ -170,10 +162,6 @@ Page build(store::Database& db, const std::string& sweep) {
 }
 
 }  // namespace
-
-std::string html_page(store::Database& db, const std::string& sweep) {
-  return build(db, sweep).html;
-}
 
 ReportFiles write_report(store::Database& db, const std::string& sweep, const std::string& dir) {
   const Page page = build(db, sweep);

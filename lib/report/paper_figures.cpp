@@ -127,30 +127,12 @@ bool any_reference(const std::vector<Plot>& plots) {
 TrialRows load_done_trials(store::Database& db, const TrialFilter& filter) {
   std::vector<Value> parameters;
   const std::string from = results_from_clause(db, filter, parameters);
-  ValueTable all = read_only_query(
+  return TrialRows(done_trials(read_only_query(
       db,
       fmt::format("SELECT * {} ORDER BY (SELECT id FROM sweeps WHERE sweeps.name = results.sweep), "
                   "position",
                   from),
-      parameters, "figures");
-  ValueTable done;
-  done.columns = all.columns;
-  const size_t status = all.index("status"), trial = all.index("trial");
-  std::set<std::string> seen;  // a trial linked into several sweeps counts once
-  int64_t left_out = 0;
-  for (auto& row : all.rows) {
-    if (!seen.insert(text(row[trial])).second) continue;
-    if (text(row[status]) != "done")
-      ++left_out;
-    else
-      done.rows.push_back(std::move(row));
-  }
-  if (left_out > 0) {
-    done.notes.push_back(fmt::format(
-        "{} trial(s) not done (queued, running, failed, diverged or killed) are left out",
-        left_out));
-  }
-  return TrialRows(std::move(done));
+      parameters, "figures")));
 }
 
 namespace {

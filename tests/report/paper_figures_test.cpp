@@ -137,6 +137,7 @@ TEST_F(PaperFigures, ReportIsWellFormedWithOneLinePerSeriesAndOneMarkerPerPoint)
   const std::string html = testing::read_file(files.index);
   std::vector<testing::XmlElement> page;
   ASSERT_EQ(testing::check_xml(html, &page), "");
+  EXPECT_THAT(html, HasSubstr("<p>Trials: 9/11 done, 1 running, 1 failed."));  // as `sweep status`
   EXPECT_THAT(html, HasSubstr("Not drawn: Fig. 1: accuracy vs compute across model sizes: every "
                               "trial has the same model size"));
   // The sweep varies qk_norm and gate: its alpha curves are Fig. 3's and Fig. 4's, not a

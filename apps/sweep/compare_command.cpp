@@ -18,7 +18,9 @@ void add_compare_command(CLI::App& app) {
       "compare",
       "Compare two values of one setting on trials paired by seed and every other setting: per "
       "group the mean difference B - A of a metric, its standard error and 95% t-interval, and "
-      "the sweep's pooled per-trial std");
+      "the sweep's pooled per-trial std. Examples:\n"
+      "  sweep compare --key attn --a softmax --b relu --where \"alpha = 1 OR attn = 'softmax'\"\n"
+      "  sweep compare --key attn --a softmax --b relu --tune alpha   (relu at its best alpha)");
   struct Options {
     std::string db = "results/sweep.db", sweep, where, key, a, b, metric = "test_acc", by,
                 format = "table", tune, select_on;

@@ -132,6 +132,10 @@ TEST_F(ReportCli, CompareGivesPairedDifferencesInEachFormat) {
   EXPECT_THAT(bad.err, HasSubstr("--by: 'alpah' is not a setting of the results view (did you "
                                  "mean 'alpha'?)"));
   EXPECT_EQ(bad.err.find('\n'), bad.err.size() - 1) << "one line: " << bad.err;
+  // --help shows how it is called.
+  const auto help = run_sweep({"compare", "--help"}, dir.path());
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Examples:\n  sweep compare --key attn --a softmax --b relu"));
 }
 
 TEST_F(ReportCli, StatusShowsRunningAndFailedTrials) {

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   vitsweep::cli::add_status_command(app);
   vitsweep::cli::add_query_command(app);
   vitsweep::cli::add_export_command(app);
+  vitsweep::cli::add_compare_command(app);
   vitsweep::cli::add_report_command(app);
   vitsweep::cli::add_train_command(app);
   vitsweep::cli::add_eval_command(app);

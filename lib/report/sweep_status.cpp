@@ -44,8 +44,8 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
   const store::StatusCounts counts = store::status_counts(db, sweep_id);
   store::Statement mean_wall = db.prepare(
       "SELECT avg(t.wall_s) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE "
-      "st.sweep_id = ? AND t.status = 'done'");
-  mean_wall.bind(1, sweep_id);
+      "st.sweep_id = ?1 AND t.status = ?2");
+  mean_wall.bind(1, sweep_id).bind(2, to_string(TrialStatus::done));
   mean_wall.step();
   const double mean_done_wall = mean_wall.is_null(0) ? NAN : mean_wall.real(0);
   const int64_t done = counts.done, running = counts.running, queued = counts.queued;
@@ -57,10 +57,13 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       "(SELECT avg(value) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
       "(SELECT max(time) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
       "t.identity "
-      "FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE st.sweep_id = ? AND "
-      "t.status IN ('running', 'failed', 'killed', 'diverged') "
-      "ORDER BY CASE t.status WHEN 'running' THEN 0 ELSE 1 END, st.position");
-  trials.bind(1, sweep_id);
+      "FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE st.sweep_id = ?1 AND "
+      "t.status NOT IN (?2, ?3) ORDER BY t.status != ?4, st.position");
+  // Running trials first, then the ones that ended without finishing.
+  trials.bind(1, sweep_id)
+      .bind(2, to_string(TrialStatus::done))
+      .bind(3, to_string(TrialStatus::queued))
+      .bind(4, to_string(TrialStatus::running));
   int64_t listed = 0, unlisted = 0;
   double running_left = 0;
   while (trials.step()) {

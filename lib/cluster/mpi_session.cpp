@@ -11,18 +11,9 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/machine.hpp"
 
 namespace vitsweep::cluster {
-
-namespace {
-
-std::string host_name() {
-  char name[HOST_NAME_MAX + 1] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
-}
-
-}  // namespace
 
 int simulated_ranks_per_node() {
   const char* value = std::getenv("VITSWEEP_RANKS_PER_NODE");

@@ -23,15 +23,18 @@ using ::testing::HasSubstr;
 using testing::eventually;
 using testing::TempDir;
 
-// Eight trials of two epochs of about a second each on one thread.
-constexpr const char* kSweep = R"({
+// 2 x `seeds` trials of two epochs of about a second each on one thread.
+std::string sweep_text(int seeds) {
+  return fmt::format(R"({{
   "name": "mpi",
-  "base": {"dataset": "synthetic", "synthetic_size": 16, "synthetic_train": 4096,
+  "base": {{"dataset": "synthetic", "synthetic_size": 16, "synthetic_train": 4096,
            "synthetic_test": 256, "model": "micro/4", "epochs": 2, "batch_size": 32,
-           "warmup_steps": 20},
-  "grid": {"attn": ["softmax", "relu"]},
-  "seeds": 4
-})";
+           "warmup_steps": 20}},
+  "grid": {{"attn": ["softmax", "relu"]}},
+  "seeds": {}
+}})",
+                     seeds);
+}
 
 struct Row {
   std::string status, host;
@@ -86,7 +89,11 @@ std::string integrity(const std::string& db_path) {
 
 class MpiSweep : public ::testing::Test {
  protected:
-  void SetUp() override { testing::write_file(dir.file("sweep.json"), kSweep); }
+  void SetUp() override { use_sweep(4); }
+  void use_sweep(int seeds) {
+    sweep = sweep_text(seeds);
+    testing::write_file(dir.file("sweep.json"), sweep);
+  }
 
   std::vector<std::string> run_args() const {
     return {testing::sweep_program(), "run", "sweep.json", "--jobs", "1", "--threads", "1",
@@ -118,7 +125,7 @@ class MpiSweep : public ::testing::Test {
   // The same sweep on one machine, without MPI, in a folder of its own.
   std::map<std::string, Row> reference() const {
     TempDir ref;
-    testing::write_file(ref.file("sweep.json"), kSweep);
+    testing::write_file(ref.file("sweep.json"), sweep);
     std::vector<std::string> args = run_args();
     args.erase(args.begin());
     const auto r = testing::run_sweep(args, ref.path());
@@ -144,6 +151,7 @@ class MpiSweep : public ::testing::Test {
   }
 
   TempDir dir;
+  std::string sweep;
 };
 
 TEST_F(MpiSweep, EveryTrialRunsOnceOverTheRanksAndEqualsOneMachine) {
@@ -213,10 +221,12 @@ TEST_F(MpiSweep, KillNineOfAWorkerRankEndsTheJobAndTheNextLaunchFinishes) {
 
 TEST_F(MpiSweep, SigtermToMpirunStopsEveryTrialCleanlyAndTheyResume) {
   // Open MPI 4.1 waits odls_base_sigkill_timeout seconds, passes SIGTERM on to the ranks, waits
-  // as long again, then kills them; the default (1 s) leaves no time to stop a trial. With 10 s
-  // (the README's mpirun line and scripts/slurm set it) the ranks get SIGTERM 10 s after mpirun
-  // and 10 s to stop their trials.
-  const pid_t mpirun = start_mpirun({"OMPI_MCA_odls_base_sigkill_timeout=10"});
+  // as long again, then kills them; the default (1 s) leaves no time to stop a trial. Here 5 s:
+  // the ranks get SIGTERM 5 s after mpirun and have 5 s to stop their trials. Sixteen trials on
+  // 3 slots keep about 10 s of work queued past the first round, so trials still run when the
+  // signal reaches the ranks (with 8 trials an idle machine had finished them all, seen in CI).
+  use_sweep(8);
+  const pid_t mpirun = start_mpirun({"OMPI_MCA_odls_base_sigkill_timeout=5"});
   ASSERT_TRUE(every_rank_is_inside_a_trial()) << testing::read_file(dir.file("mpi.err"));
   const auto sent = std::chrono::steady_clock::now();
   ::kill(mpirun, SIGTERM);
@@ -227,9 +237,10 @@ TEST_F(MpiSweep, SigtermToMpirunStopsEveryTrialCleanlyAndTheyResume) {
   EXPECT_EQ(integrity(db()), "ok");
   EXPECT_EQ(count(db(), "SELECT count(*) FROM trials WHERE status = 'running'"), 0)
       << testing::read_file(dir.file("mpi.err"));
-  // Whatever ran when the ranks got the signal (trials go on for the 10 s mpirun waits).
-  EXPECT_GE(count(db(), "SELECT count(*) FROM trials WHERE status = 'killed'"), 1);
-  EXPECT_LT(count(db(), "SELECT count(*) FROM trials WHERE status = 'done'"), 8);
+  // Whatever ran when the ranks got the signal.
+  EXPECT_GE(count(db(), "SELECT count(*) FROM trials WHERE status = 'killed'"), 1)
+      << describe_trials(db());
+  EXPECT_LT(count(db(), "SELECT count(*) FROM trials WHERE status = 'done'"), 16);
 
   const pid_t again = start_mpirun();
   ASSERT_EQ(testing::wait_for_exit(again), 0) << testing::read_file(dir.file("mpi.err"));

@@ -92,10 +92,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   MatmulRunner mm(precision_from_name(config.precision));
   VisionTransformer model(shape, mm);
   model.initialize(1);
-  OptimizerSettings optimizer_settings;
-  optimizer_settings.weight_decay = config.weight_decay;
-  optimizer_settings.clip_norm = config.clip_norm;
-  Optimizer optimizer(model.layout(), optimizer_settings);
+  Optimizer optimizer(model.layout(), OptimizerSettings::from_config(config));
 
   const int64_t batch = config.batch_size;
   const int64_t image_floats = shape.channels * shape.image_height * shape.image_width;

@@ -66,15 +66,15 @@ AttentionCoreShape attention_core_shape(const ModelShape& s, int64_t batch) {
 }
 
 void attention_core_forward(MatmulRunner& mm, const ModelShape& s, const float* q, const float* k,
-                            const AttentionActivations& a, int64_t batch) {
+                            AttentionActivations& a, int64_t batch) {
   if (s.fused_attention) {
     fused_attention_forward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse);
     return;
   }
   const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;
   const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  mm.run(batched(a.scores, batch, h, n, n), heads(const_cast<float*>(q), batch, n, h, hd),
-         heads(const_cast<float*>(k), batch, n, h, hd).t(), {.scale = score_scale});
+  mm.run(batched(a.scores, batch, h, n, n), heads(q, batch, n, h, hd),
+         heads(k, batch, n, h, hd).t(), {.scale = score_scale});
   attention_weights_forward(s.attention, a.scores, a.weights, batch * h * n, n);
   // O = L^-alpha h(S) V: the length scale rides on the matmul's output scale.
   mm.run(heads(a.heads_out, batch, n, h, hd), batched(a.weights, batch, h, n, n),
@@ -83,14 +83,14 @@ void attention_core_forward(MatmulRunner& mm, const ModelShape& s, const float* 
 
 void attention_core_backward(MatmulRunner& mm, const ModelShape& s, const float* q, const float* k,
                              const AttentionActivations& a, const float* d_heads_out, float* dq,
-                             float* dk, float* dv, const AttentionScratch& t, int64_t batch) {
+                             float* dk, float* dv, AttentionScratch& t, int64_t batch) {
   if (s.fused_attention) {
     fused_attention_backward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse,
                              d_heads_out, dq, dk, dv);
     return;
   }
   const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;
-  float* d_out = const_cast<float*>(d_heads_out);
+  const float* d_out = d_heads_out;
   // dA = c dO V^T and dV = c A^T dO with c = L^-alpha (1 for softmax).
   const float c = s.length_scale();
   mm.run(batched(t.d_scores, batch, h, n, n), heads(d_out, batch, n, h, hd),
@@ -103,9 +103,9 @@ void attention_core_backward(MatmulRunner& mm, const ModelShape& s, const float*
   // S = Q K^T / sqrt(hd): dQ = dS K / sqrt(hd), dK = dS^T Q / sqrt(hd).
   const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
   mm.run(heads(dq, batch, n, h, hd), batched(t.d_scores, batch, h, n, n),
-         heads(const_cast<float*>(k), batch, n, h, hd), {.scale = score_scale});
+         heads(k, batch, n, h, hd), {.scale = score_scale});
   mm.run(heads(dk, batch, n, h, hd), batched(t.d_scores, batch, h, n, n).t(),
-         heads(const_cast<float*>(q), batch, n, h, hd), {.scale = score_scale});
+         heads(q, batch, n, h, hd), {.scale = score_scale});
 }
 
 std::vector<float> attention_scores(const ModelShape& s, const AttentionActivations& a,
@@ -121,7 +121,7 @@ std::vector<float> attention_scores(const ModelShape& s, const AttentionActivati
 }
 
 void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
-                       const float* xn, const AttentionActivations& a, float* out,
+                       const float* xn, AttentionActivations& a, float* out,
                        int64_t batch) {
   const int64_t rows = batch * s.tokens, d = s.width;
   // q, k, v as three matmuls into separate buffers: strided views into one packed [B, N, 3D]
@@ -152,8 +152,8 @@ void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors
 }
 
 void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
-                        const BlockTensors& g, const float* xn, const AttentionActivations& a,
-                        const float* d_out, float* d_xn, const AttentionScratch& t,
+                        BlockTensors& g, const float* xn, const AttentionActivations& a,
+                        const float* d_out, float* d_xn, AttentionScratch& t,
                         int64_t batch) {
   const int64_t rows = batch * s.tokens, d = s.width;
   const int64_t hd = s.head_dim, h = s.heads;

@@ -188,7 +188,7 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
       const TrialConfig config = case_config(bench, attn, with_kernel);
       batch = config.batch_size;
       auto run = std::make_unique<CoreRun>(attn, kernel, ModelShape::from_config(config), batch);
-      const AttentionActivations& acts = run->work.acts;
+      AttentionActivations& acts = run->work.acts;
       const int64_t bnd = batch * run->shape.tokens * run->shape.width;
       run->d_out.resize(static_cast<size_t>(bnd));
       Random random(11);
@@ -200,8 +200,8 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
   }
   auto pass = [&](CoreRun& r, bool timed) {
     const double t0 = now_seconds();
-    const AttentionActivations& acts = r.work.acts;
-    const AttentionScratch& scratch = r.work.scratch;
+    AttentionActivations& acts = r.work.acts;
+    AttentionScratch& scratch = r.work.scratch;
     attention_core_forward(mm, r.shape, acts.q, acts.k, acts, batch);
     const double t1 = now_seconds();
     attention_core_backward(mm, r.shape, acts.q, acts.k, acts, r.d_out.data(), scratch.dq,

@@ -207,7 +207,7 @@ void VisionTransformer::block_forward(int64_t index, int64_t batch) {
 void VisionTransformer::block_backward(int64_t index, int64_t batch) {
   const ModelShape& s = shape_;
   const BlockTensors& p = params_.blocks[index];
-  const BlockTensors& g = grads_.blocks[index];
+  BlockTensors& g = grads_.blocks[index];
   const BlockActivations& a = blocks_[index];
   const int64_t rows = batch * s.tokens, d = s.width;
   // d_residual_ holds d(x_out); the MLP branch adds its part to make it d(x_mid).

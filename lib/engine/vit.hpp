@@ -36,6 +36,8 @@ class VisionTransformer {
   const ParameterLayout& layout() const { return layout_; }
   FloatBuffer& parameters() { return parameters_; }
   FloatBuffer& gradients() { return gradients_; }
+  const FloatBuffer& parameters() const { return parameters_; }
+  const FloatBuffer& gradients() const { return gradients_; }
   const ModelTensors& params() const { return params_; }
   const ModelTensors& grads() const { return grads_; }
   // Parameters excluding alignment padding.

@@ -36,9 +36,9 @@ struct AttentionActivations {
 
 // Scratch for the backward, reused by every block.
 struct AttentionScratch {
-  float *d_proj_in, *d_heads_out, *d_gate_pre;  // [B, N, D]
-  float *dq, *dk, *dv, *dq_normed, *dk_normed;  // [B, N, D]
-  float* d_scores;                              // [B, H, N, N] (also holds dA first; matmul)
+  float *d_proj_in, *d_heads_out, *d_gate, *d_gate_pre;  // [B, N, D] (all but d_proj_in: gate)
+  float *dq, *dk, *dv, *dq_normed, *dk_normed;           // [B, N, D]
+  float *d_weights, *d_scores;                           // [B, H, N, N] (matmul)
 };
 
 // Reserve the forward's activations and the backward's scratch for `batch` images in an arena.
@@ -69,7 +69,7 @@ AttentionCoreShape attention_core_shape(const ModelShape& shape, int64_t batch);
 // normalised ones under qk-norm). Fills the activations its backward needs.
 void attention_core_forward(MatmulRunner& mm, const ModelShape& shape, const float* q,
                             const float* k, AttentionActivations& acts, int64_t batch);
-// dq, dk, dv (overwritten) from d_heads_out.
+// dq, dk, dv += their gradients from d_heads_out.
 void attention_core_backward(MatmulRunner& mm, const ModelShape& shape, const float* q,
                              const float* k, const AttentionActivations& acts,
                              const float* d_heads_out, float* dq, float* dk, float* dv,
@@ -85,8 +85,8 @@ void attention_forward(MatmulRunner& mm, const ModelShape& shape, const BlockTen
                        const float* xn, AttentionActivations& acts, float* out,
                        int64_t batch);
 
-// From d_out (gradient of the block's residual output) to d_xn (overwritten) and every parameter
-// gradient of the attention (overwritten).
+// From d_out (gradient of the block's residual output): d_xn and every parameter gradient of the
+// attention += their gradients.
 void attention_backward(MatmulRunner& mm, const ModelShape& shape, const BlockTensors& params,
                         BlockTensors& grads, const float* xn, const AttentionActivations& acts,
                         const float* d_out, float* d_xn, AttentionScratch& scratch,

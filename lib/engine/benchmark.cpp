@@ -199,9 +199,12 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
     }
   }
   auto pass = [&](CoreRun& r, bool timed) {
-    const double t0 = now_seconds();
     AttentionActivations& acts = r.work.acts;
     AttentionScratch& scratch = r.work.scratch;
+    // The backward adds into dq, dk, dv: zeroed as the layer does, outside the timing.
+    const int64_t bnd = batch * r.shape.tokens * r.shape.width;
+    for (float* d : {scratch.dq, scratch.dk, scratch.dv}) std::fill(d, d + bnd, 0.0f);
+    const double t0 = now_seconds();
     attention_core_forward(mm, r.shape, acts.q, acts.k, acts, batch);
     const double t1 = now_seconds();
     attention_core_backward(mm, r.shape, acts.q, acts.k, acts, r.d_out.data(), scratch.dq,

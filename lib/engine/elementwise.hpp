@@ -9,15 +9,19 @@ namespace vitsweep::engine {
 
 // y = act(x)
 void activation_forward(Activation act, const float* x, float* y, int64_t n);
-// dx = dy * act'(x), or dx += ... when accumulate
-void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n,
-                         bool accumulate = false);
+// dx += dy * act'(x) (dx must not be dy)
+void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n);
 // out = a * b
 void multiply(const float* a, const float* b, float* out, int64_t n);
+// da += d_out * b, db += d_out * a: the backward of multiply.
+void multiply_backward(const float* a, const float* b, const float* d_out, float* da, float* db,
+                       int64_t n);
 // out = a + b
 void add(const float* a, const float* b, float* out, int64_t n);
-// out[r, c] = sum over rows of x[r, c]; deterministic for any thread count
-void column_sums(const float* x, int64_t rows, int64_t cols, float* out);
+// out[c] += sum over rows r of x[r, c]; deterministic for any thread count
+void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out);
+// x = 0, for the gradient buffers a backward adds into.
+void set_zero(float* x, int64_t n);
 // Sum of squares in double (for gradient norms); deterministic.
 double sum_of_squares(const float* x, int64_t n);
 // True when every element is finite.

@@ -13,13 +13,14 @@ void linear_forward(MatmulRunner& mm, const float* x, const float* weight, const
 
 void linear_backward(MatmulRunner& mm, const float* dy, const float* x, const float* weight,
                      float* dx, float* dweight, float* dbias, int64_t rows, int64_t in,
-                     int64_t out, bool accumulate_dx) {
+                     int64_t out) {
   if (dx != nullptr) {
     mm.run(matrix(dx, rows, in), matrix(dy, rows, out), matrix(weight, out, in),
-           {.accumulate = accumulate_dx});
+           {.accumulate = true});
   }
-  mm.run(matrix(dweight, out, in), matrix(dy, rows, out).t(), matrix(x, rows, in));
-  if (dbias != nullptr) column_sums(dy, rows, out, dbias);
+  mm.run(matrix(dweight, out, in), matrix(dy, rows, out).t(), matrix(x, rows, in),
+         {.accumulate = true});
+  if (dbias != nullptr) add_column_sums(dy, rows, out, dbias);
 }
 
 }  // namespace vitsweep::engine

@@ -2,9 +2,15 @@
 // embedding, optional class token, `depth` blocks of attention and GELU MLP, final LayerNorm,
 // global average pooling or the class token, linear head.
 //
-// forward() keeps every activation the backward needs; backward() overwrites every parameter
-// gradient. Inside, layer backwards write (=) the gradient of their input, except where the
-// residual stream fans in, where they accumulate (+=).
+// forward() keeps every activation the backward needs; backward() computes every parameter
+// gradient of the last forward's batch.
+//
+// One rule for every backward function in the engine (as llm.c's): it ADDS into its gradient
+// outputs, parameters' and inputs' alike (dx += ..., dW += ...), and never overwrites them. So a
+// tensor read in several places (the residual stream, x feeding q, k, v and the gate) sums its
+// gradients with no special case. The caller zeroes: backward() zeroes the parameter gradients
+// once per step, and each scratch gradient before the backward that adds into it. Values a
+// backward computes for its own use (the attention core's dA) are not gradient outputs.
 #pragma once
 
 #include <array>
@@ -84,8 +90,8 @@ class VisionTransformer {
   float *final_norm_ = nullptr, *final_mean_ = nullptr, *final_rstd_ = nullptr;
   float *pooled_ = nullptr, *logits_ = nullptr;
   // backward scratch, shared by all blocks
-  float *d_residual_ = nullptr, *d_norm_ = nullptr, *d_fc1_ = nullptr, *d_pooled_ = nullptr,
-        *d_patch_tokens_ = nullptr;
+  float *d_residual_ = nullptr, *d_norm_ = nullptr, *d_fc1_act_ = nullptr, *d_fc1_pre_ = nullptr,
+        *d_pooled_ = nullptr, *d_patch_tokens_ = nullptr;
   AttentionScratch attention_scratch_{};
 
   PhaseTimes times_;

@@ -39,7 +39,6 @@ void plan_attention_scratch(Arena& arena, const ModelShape& s, int64_t batch,
   const int64_t bnd = batch * s.tokens * s.width;
   arena.take(t.d_proj_in, bnd);
   arena.take_if(s.gated, t.d_heads_out, bnd);
-  arena.take_if(s.gated, t.d_gate, bnd);
   arena.take_if(s.gated, t.d_gate_pre, bnd);
   arena.take(t.dq, bnd);
   arena.take(t.dk, bnd);
@@ -160,17 +159,17 @@ void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensor
   const int64_t rows = batch * s.tokens, d = s.width;
   const int64_t hd = s.head_dim, h = s.heads;
   const float* proj_in = s.gated ? a.gated : a.heads_out;
-  set_zero(t.d_proj_in, rows * d);
-  linear_backward(mm, d_out, proj_in, p.proj_weight, t.d_proj_in, g.proj_weight, g.proj_bias, rows,
-                  d, d);
+  linear_backward(mm, d_out, proj_in, p.proj_weight, /*dx=*/nullptr, g.proj_weight, g.proj_bias,
+                  rows, d, d);
+  // The gradients of the projection's input and of the gate are this function's own values, not
+  // gradient outputs: written (no zeroing, no sum post-op), then passed on.
+  mm.run(matrix(t.d_proj_in, rows, d), matrix(d_out, rows, d), matrix(p.proj_weight, d, d));
   const float* d_heads_out = t.d_proj_in;
   if (s.gated) {
     // gated = act(gate_pre) * heads_out
-    set_zero(t.d_gate, rows * d);
-    set_zero(t.d_heads_out, rows * d);
-    multiply_backward(a.gate, a.heads_out, t.d_proj_in, t.d_gate, t.d_heads_out, rows * d);
-    set_zero(t.d_gate_pre, rows * d);
-    activation_backward(s.gate_activation, a.gate_pre, t.d_gate, t.d_gate_pre, rows * d);
+    multiply(t.d_proj_in, a.heads_out, t.d_gate_pre, rows * d);
+    scale_by_derivative(s.gate_activation, a.gate_pre, t.d_gate_pre, rows * d);
+    multiply(t.d_proj_in, a.gate, t.d_heads_out, rows * d);
     d_heads_out = t.d_heads_out;
   }
   const float* q = s.qk_norm ? a.q_normed : a.q;

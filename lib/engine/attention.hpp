@@ -36,9 +36,9 @@ struct AttentionActivations {
 
 // Scratch for the backward, reused by every block.
 struct AttentionScratch {
-  float *d_proj_in, *d_heads_out, *d_gate, *d_gate_pre;  // [B, N, D] (all but d_proj_in: gate)
-  float *dq, *dk, *dv, *dq_normed, *dk_normed;           // [B, N, D]
-  float *d_weights, *d_scores;                           // [B, H, N, N] (matmul)
+  float *d_proj_in, *d_heads_out, *d_gate_pre;  // [B, N, D]
+  float *dq, *dk, *dv, *dq_normed, *dk_normed;  // [B, N, D]
+  float *d_weights, *d_scores;                  // [B, H, N, N] (matmul)
 };
 
 // Reserve the forward's activations and the backward's scratch for `batch` images in an arena.

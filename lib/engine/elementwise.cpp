@@ -44,11 +44,11 @@ void activation_forward(Activation act, const float* x, float* y, int64_t n) {
   });
 }
 
-void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n) {
+void scale_by_derivative(Activation act, const float* x, float* d, int64_t n) {
   with_activation(act, [&](auto f) {
     using F = decltype(f);
     parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) dx[i] += dy[i] * F::derivative(x[i]);
+      for (int64_t i = begin; i < end; ++i) d[i] = d[i] * F::derivative(x[i]);
     });
   });
 }
@@ -56,16 +56,6 @@ void activation_backward(Activation act, const float* x, const float* dy, float*
 void multiply(const float* a, const float* b, float* out, int64_t n) {
   parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) out[i] = a[i] * b[i];
-  });
-}
-
-void multiply_backward(const float* a, const float* b, const float* d_out, float* da, float* db,
-                       int64_t n) {
-  parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      da[i] += d_out[i] * b[i];
-      db[i] += d_out[i] * a[i];
-    }
   });
 }
 

@@ -9,13 +9,10 @@ namespace vitsweep::engine {
 
 // y = act(x)
 void activation_forward(Activation act, const float* x, float* y, int64_t n);
-// dx += dy * act'(x) (dx must not be dy)
-void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n);
+// d *= act'(x): a backward's own intermediate gradient, scaled in place.
+void scale_by_derivative(Activation act, const float* x, float* d, int64_t n);
 // out = a * b
 void multiply(const float* a, const float* b, float* out, int64_t n);
-// da += d_out * b, db += d_out * a: the backward of multiply.
-void multiply_backward(const float* a, const float* b, const float* d_out, float* da, float* db,
-                       int64_t n);
 // out = a + b
 void add(const float* a, const float* b, float* out, int64_t n);
 // out[c] += sum over rows r of x[r, c]; deterministic for any thread count

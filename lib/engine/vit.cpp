@@ -91,8 +91,8 @@ void VisionTransformer::reserve(int64_t batch) {
     forward.take(b.ln2, bnd);
     forward.take(b.ln2_mean, tokens);
     forward.take(b.ln2_rstd, tokens);
-    forward.take(b.fc1_pre, bnf);
-    forward.take(b.fc1_act, bnf);
+    forward.take(b.mlp.pre, bnf);
+    forward.take(b.mlp.act, bnf);
   }
   forward.take(final_norm_, bnd);
   forward.take(final_mean_, tokens);
@@ -111,8 +111,7 @@ void VisionTransformer::reserve_backward(int64_t batch) {
   Arena backward;
   backward.take(d_residual_, bnd);
   backward.take(d_norm_, bnd);
-  backward.take(d_fc1_act_, bnf);
-  backward.take(d_fc1_pre_, bnf);
+  backward.take(d_hidden_, bnf);
   backward.take(d_pooled_, batch * s.width);
   backward.take(d_patch_tokens_, batch * s.patches * s.width);
   plan_attention_scratch(backward, s, batch, attention_scratch_);
@@ -197,11 +196,8 @@ void VisionTransformer::block_forward(int64_t index, int64_t batch) {
                       d);
   }
   PhaseScope scope(times_, Phase::mlp);
-  linear_forward(mm_, a.ln2, p.fc1_weight, p.fc1_bias, a.fc1_pre, rows, d, s.mlp_dim);
-  activation_forward(Activation::gelu, a.fc1_pre, a.fc1_act, rows * s.mlp_dim);
   std::memcpy(x_out, a.x_mid, rows * d * sizeof(float));
-  linear_forward(mm_, a.fc1_act, p.fc2_weight, p.fc2_bias, x_out, rows, s.mlp_dim, d,
-                 /*accumulate=*/true);
+  mlp_forward(mm_, s, p, a.ln2, a.mlp, x_out, rows);
 }
 
 void VisionTransformer::block_backward(int64_t index, int64_t batch) {
@@ -213,14 +209,8 @@ void VisionTransformer::block_backward(int64_t index, int64_t batch) {
   // d_residual_ holds d(x_out); the MLP branch adds its part to make it d(x_mid).
   {
     PhaseScope scope(times_, Phase::mlp);
-    set_zero(d_fc1_act_, rows * s.mlp_dim);
-    linear_backward(mm_, d_residual_, a.fc1_act, p.fc2_weight, d_fc1_act_, g.fc2_weight,
-                    g.fc2_bias, rows, s.mlp_dim, d);
-    set_zero(d_fc1_pre_, rows * s.mlp_dim);
-    activation_backward(Activation::gelu, a.fc1_pre, d_fc1_act_, d_fc1_pre_, rows * s.mlp_dim);
     set_zero(d_norm_, rows * d);
-    linear_backward(mm_, d_fc1_pre_, a.ln2, p.fc1_weight, d_norm_, g.fc1_weight, g.fc1_bias, rows,
-                    d, s.mlp_dim);
+    mlp_backward(mm_, s, p, g, a.ln2, a.mlp, d_residual_, d_norm_, d_hidden_, rows);
   }
   {
     PhaseScope scope(times_, Phase::norms);

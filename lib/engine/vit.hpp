@@ -20,6 +20,7 @@
 #include "engine/attention.hpp"
 #include "engine/buffer.hpp"
 #include "engine/matmul.hpp"
+#include "engine/mlp.hpp"
 #include "engine/model_shape.hpp"
 #include "engine/parameters.hpp"
 
@@ -66,7 +67,8 @@ class VisionTransformer {
   struct BlockActivations {
     float *ln1, *ln1_mean, *ln1_rstd;
     AttentionActivations attention;
-    float *x_mid, *ln2, *ln2_mean, *ln2_rstd, *fc1_pre, *fc1_act;
+    float *x_mid, *ln2, *ln2_mean, *ln2_rstd;
+    MlpActivations mlp;
   };
   void reserve(int64_t batch);           // forward activations
   void reserve_backward(int64_t batch);  // backward scratch (training only)
@@ -90,8 +92,8 @@ class VisionTransformer {
   float *final_norm_ = nullptr, *final_mean_ = nullptr, *final_rstd_ = nullptr;
   float *pooled_ = nullptr, *logits_ = nullptr;
   // backward scratch, shared by all blocks
-  float *d_residual_ = nullptr, *d_norm_ = nullptr, *d_fc1_act_ = nullptr, *d_fc1_pre_ = nullptr,
-        *d_pooled_ = nullptr, *d_patch_tokens_ = nullptr;
+  float *d_residual_ = nullptr, *d_norm_ = nullptr, *d_hidden_ = nullptr, *d_pooled_ = nullptr,
+        *d_patch_tokens_ = nullptr;
   AttentionScratch attention_scratch_{};
 
   PhaseTimes times_;

@@ -236,6 +236,7 @@ TEST(FusedAttentionMemory, ReservesNoScoreMatrices) {
     const AttentionScratch& scratch = work.scratch;
     EXPECT_EQ(acts.scores, nullptr) << attn;
     EXPECT_EQ(acts.weights, nullptr) << attn;
+    EXPECT_EQ(scratch.d_weights, nullptr) << attn;
     EXPECT_EQ(scratch.d_scores, nullptr) << attn;
     // Softmax keeps one log-sum-exp per query row; the point-wise family keeps nothing.
     EXPECT_EQ(acts.lse != nullptr, attn == "softmax") << attn;

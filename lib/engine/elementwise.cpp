@@ -96,16 +96,4 @@ double sum_of_squares(const float* x, int64_t n) {
   return total;
 }
 
-bool all_finite(const float* x, int64_t n) {
-  return tbb::parallel_reduce(
-      tbb::blocked_range<int64_t>(0, n, kGrain), true,
-      [&](const tbb::blocked_range<int64_t>& r, bool ok) {
-        if (!ok) return false;
-        float s = 0;
-        for (int64_t i = r.begin(); i < r.end(); ++i) s += x[i] * 0.0f;  // NaN or Inf -> NaN
-        return s == 0.0f;
-      },
-      [](bool a, bool b) { return a && b; });
-}
-
 }  // namespace vitsweep::engine

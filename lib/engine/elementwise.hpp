@@ -21,7 +21,5 @@ void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out);
 void set_zero(float* x, int64_t n);
 // Sum of squares in double (for gradient norms); deterministic.
 double sum_of_squares(const float* x, int64_t n);
-// True when every element is finite.
-bool all_finite(const float* x, int64_t n);
 
 }  // namespace vitsweep::engine

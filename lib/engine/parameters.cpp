@@ -142,10 +142,12 @@ ParameterLayout::ParameterLayout(const ModelShape& s) : depth_(s.depth) {
   };
   for (const ModelSpec& spec : kBeforeBlocks) add(spec, spec.name, -1, {.model = spec.field});
   for (int64_t i = 0; i < s.depth; ++i) {
+    block_starts_.push_back(total_);
     for (const BlockSpec& spec : kBlock) {
       add(spec, fmt::format("blocks.{}.{}", i, spec.name), i, {.block = spec.field});
     }
   }
+  block_starts_.push_back(total_);
   for (const ModelSpec& spec : kAfterBlocks) add(spec, spec.name, -1, {.model = spec.field});
 }
 

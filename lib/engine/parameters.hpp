@@ -2,8 +2,8 @@
 // layouts (so checkpoints load in PyTorch/timm). One table in parameters.cpp lists every tensor
 // once (name, shape, initialisation, weight decay, the field that points at it), and everything
 // else derives from it: the layout's order and offsets, the checkpoint names, the optimizer's decay
-// mask, the initialisation and bind(). The same layout binds the gradients and the optimizer's
-// moments.
+// mask, the initialisation, bind() and the blocks' ranges (which a data-parallel backward sums
+// block by block). The same layout binds the gradients and the optimizer's moments.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +65,10 @@ class ParameterLayout {
   int64_t depth() const { return depth_; }
   // nullptr when the model has no such tensor.
   const TensorInfo* find(const std::string& name) const;
+  // Where block i's tensors begin, in floats: the layout is the tensors before the blocks, each
+  // block's together, then the tensors after them, so block i spans [block_start(i),
+  // block_start(i + 1)) and block_start(depth()) is where the tensors after the blocks begin.
+  int64_t block_start(int64_t block) const { return block_starts_[static_cast<size_t>(block)]; }
 
  private:
   friend ModelTensors bind(const ParameterLayout& layout, float* base);
@@ -75,6 +79,7 @@ class ParameterLayout {
   };
   std::vector<TensorInfo> tensors_;
   std::vector<Field> fields_;
+  std::vector<int64_t> block_starts_;  // depth + 1 offsets
   int64_t total_ = 0;
   int64_t depth_ = 0;
 };

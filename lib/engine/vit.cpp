@@ -229,8 +229,8 @@ void VisionTransformer::block_backward(int64_t index, int64_t batch) {
                      d_residual_, g.norm1_weight, g.norm1_bias, rows, d);
 }
 
-void VisionTransformer::report_gradients_ready(const float* begin, const float* end) {
-  if (gradients_ready_) gradients_ready_(begin - gradients_.data(), end - gradients_.data());
+void VisionTransformer::report_gradients_ready(int64_t begin, int64_t end) {
+  if (gradients_ready_) gradients_ready_(begin, end);
 }
 
 const float* VisionTransformer::forward(const float* images, int64_t batch) {
@@ -297,20 +297,18 @@ void VisionTransformer::backward(const float* d_logits) {
     layernorm_backward(d_norm_, residual_[s.depth], params_.norm_weight, final_mean_, final_rstd_,
                        d_residual_, grads_.norm_weight, grads_.norm_bias, rows, s.width);
   }
-  // The layout (parameters.hpp) is embedding, blocks 0 .. depth-1, final norm and head, each
-  // part contiguous: block i spans from its norm1 to the next block's (or the final norm).
-  const float* grads_end = gradients_.data() + gradients_.size();
-  report_gradients_ready(grads_.norm_weight, grads_end);
+  // Each part of the layout is final once its backward is done: the head and final norm, each
+  // block from the last, the embedding.
+  report_gradients_ready(layout_.block_start(s.depth), layout_.total());
   for (int64_t i = s.depth - 1; i >= 0; --i) {
     block_backward(i, batch);
-    const float* next = i + 1 < s.depth ? grads_.blocks[i + 1].norm1_weight : grads_.norm_weight;
-    report_gradients_ready(grads_.blocks[i].norm1_weight, next);
+    report_gradients_ready(layout_.block_start(i), layout_.block_start(i + 1));
   }
   {
     PhaseScope scope(times_, Phase::embed);
     embed_backward(d_residual_, batch);
   }
-  report_gradients_ready(gradients_.data(), grads_.blocks[0].norm1_weight);
+  report_gradients_ready(0, layout_.block_start(0));
 }
 
 }  // namespace vitsweep::engine

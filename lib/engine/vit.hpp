@@ -10,7 +10,8 @@
 // tensor read in several places (the residual stream, x feeding q, k, v and the gate) sums its
 // gradients with no special case. The caller zeroes: backward() zeroes the parameter gradients
 // once per step, and each scratch gradient before the backward that adds into it. Values a
-// backward computes for its own use (the attention core's dA) are not gradient outputs.
+// backward computes for its own use (the attention core's dA, the MLP's hidden-layer gradient)
+// are not gradient outputs: it writes them.
 #pragma once
 
 #include <array>
@@ -106,7 +107,7 @@ class VisionTransformer {
 
   PhaseTimes times_;
   GradientsReady gradients_ready_;
-  void report_gradients_ready(const float* begin, const float* end);
+  void report_gradients_ready(int64_t begin, int64_t end);
 };
 
 }  // namespace vitsweep::engine

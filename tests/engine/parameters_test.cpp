@@ -1,6 +1,7 @@
 // The parameter table: every tensor has a unique timm name, and bind() points exactly one field
 // of ModelTensors at each tensor (no field left null for a tensor the model has, none pointing at
-// a tensor it lacks), for every combination of the optional parts.
+// a tensor it lacks), each block is one range of the buffer, for every combination of the
+// optional parts.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -123,6 +124,29 @@ TEST_P(ParameterTable, NamesAreUniqueAndEveryTensorIsBoundOnce) {
     end = t.offset + t.size;
   }
   EXPECT_LE(end, layout.total());
+}
+
+// A data-parallel backward sums each block's gradients as soon as that block is done, as one
+// range of the buffer: block i's tensors, and only they, lie in [block_start(i),
+// block_start(i + 1)); the tensors before and after the blocks lie outside every block's range.
+TEST_P(ParameterTable, EachBlockIsOneRangeOfTheBuffer) {
+  const ModelShape shape = ModelShape::from_config(testing::tiny_config(GetParam().overrides));
+  const ParameterLayout layout(shape);
+  ASSERT_EQ(layout.depth(), 2);
+  EXPECT_GT(layout.block_start(0), 0);
+  EXPECT_LT(layout.block_start(1), layout.block_start(2));
+  EXPECT_LT(layout.block_start(2), layout.total());
+  for (const TensorInfo& t : layout.tensors()) {
+    const bool before = t.offset + t.size <= layout.block_start(0);
+    const bool after = t.offset >= layout.block_start(layout.depth());
+    if (t.block < 0) {
+      EXPECT_TRUE(before || after) << t.name << " lies among the blocks";
+      continue;
+    }
+    EXPECT_TRUE(t.name.starts_with(fmt::format("blocks.{}.", t.block))) << t.name;
+    EXPECT_GE(t.offset, layout.block_start(t.block)) << t.name;
+    EXPECT_LE(t.offset + t.size, layout.block_start(t.block + 1)) << t.name;
+  }
 }
 
 bool ends_with_any(const std::string& name, std::initializer_list<const char*> suffixes) {

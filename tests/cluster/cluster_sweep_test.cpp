@@ -105,6 +105,16 @@ class MpiSweep : public ::testing::Test {
   }
   std::string db() const { return dir.file("results/sweep.db"); }
 
+  // Waits until each of the 3 ranks runs a trial that has finished an epoch and goes on.
+  bool every_rank_is_inside_a_trial() const {
+    return eventually(
+        [&] {
+          return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
+                             "epochs_done = 1") >= 3;
+        },
+        120);
+  }
+
   // The same sweep on one machine, without MPI, in a folder of its own.
   std::map<std::string, Row> reference() const {
     TempDir ref;
@@ -156,12 +166,16 @@ TEST_F(MpiSweep, EveryTrialRunsOnceOverTheRanksAndEqualsOneMachine) {
 }
 
 // The pid of the `sweep run` rank with this rank number under mpirun.
-pid_t rank_pid(int rank) {
+// Only ranks working in `folder`: other tests' sweeps may run at the same time.
+pid_t rank_pid(int rank, const std::string& folder) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string environ = testing::read_file(entry.path().string() + "/environ");
-    const std::string cmdline = testing::read_file(entry.path().string() + "/cmdline");
+    std::error_code gone;
+    const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", gone);
+    if (gone || !std::filesystem::equivalent(cwd, folder, gone) || gone) continue;
+    const std::string environ = testing::read_proc_file(entry.path().string() + "/environ");
+    const std::string cmdline = testing::read_proc_file(entry.path().string() + "/cmdline");
     if (cmdline.find("run") == std::string::npos || cmdline.find("sweep.json") == std::string::npos) {
       continue;
     }
@@ -174,15 +188,8 @@ pid_t rank_pid(int rank) {
 
 TEST_F(MpiSweep, KillNineOfAWorkerRankEndsTheJobAndTheNextLaunchFinishes) {
   const pid_t mpirun = start_mpirun();
-  // Every rank has a trial that finished an epoch and is still running.
-  ASSERT_TRUE(eventually(
-      [&] {
-        return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
-                           "epochs_done = 1") >= 3;
-      },
-      120))
-      << testing::read_file(dir.file("mpi.err"));
-  const pid_t victim = rank_pid(1);
+  ASSERT_TRUE(every_rank_is_inside_a_trial()) << testing::read_file(dir.file("mpi.err"));
+  const pid_t victim = rank_pid(1, dir.path());
   ASSERT_GT(victim, 0);
   ::kill(victim, SIGKILL);
   EXPECT_NE(testing::wait_for_exit(mpirun), 0) << "the job ends when a rank dies";
@@ -210,13 +217,7 @@ TEST_F(MpiSweep, SigtermToMpirunStopsEveryTrialCleanlyAndTheyResume) {
   // (the README's mpirun line and scripts/slurm set it) the ranks get SIGTERM 10 s after mpirun
   // and 10 s to stop their trials.
   const pid_t mpirun = start_mpirun({"OMPI_MCA_odls_base_sigkill_timeout=10"});
-  ASSERT_TRUE(eventually(
-      [&] {
-        return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
-                           "epochs_done = 1") >= 3;
-      },
-      120))
-      << testing::read_file(dir.file("mpi.err"));
+  ASSERT_TRUE(every_rank_is_inside_a_trial()) << testing::read_file(dir.file("mpi.err"));
   const auto sent = std::chrono::steady_clock::now();
   ::kill(mpirun, SIGTERM);
   testing::wait_for_exit(mpirun);

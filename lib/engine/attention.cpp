@@ -45,6 +45,7 @@ void plan_attention_scratch(Arena& arena, const ModelShape& s, int64_t batch,
   arena.take(t.dv, bnd);
   arena.take_if(s.qk_norm, t.dq_normed, bnd);
   arena.take_if(s.qk_norm, t.dk_normed, bnd);
+  arena.take_if(!s.fused_attention, t.d_weights, batch * s.heads * s.tokens * s.tokens);
   arena.take_if(!s.fused_attention, t.d_scores, batch * s.heads * s.tokens * s.tokens);
 }
 
@@ -66,15 +67,15 @@ AttentionCoreShape attention_core_shape(const ModelShape& s, int64_t batch) {
 }
 
 void attention_core_forward(MatmulRunner& mm, const ModelShape& s, const float* q, const float* k,
-                            const AttentionActivations& a, int64_t batch) {
+                            AttentionActivations& a, int64_t batch) {
   if (s.fused_attention) {
     fused_attention_forward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse);
     return;
   }
   const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;
   const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  mm.run(batched(a.scores, batch, h, n, n), heads(const_cast<float*>(q), batch, n, h, hd),
-         heads(const_cast<float*>(k), batch, n, h, hd).t(), {.scale = score_scale});
+  mm.run(batched(a.scores, batch, h, n, n), heads(q, batch, n, h, hd),
+         heads(k, batch, n, h, hd).t(), {.scale = score_scale});
   attention_weights_forward(s.attention, a.scores, a.weights, batch * h * n, n);
   // O = L^-alpha h(S) V: the length scale rides on the matmul's output scale.
   mm.run(heads(a.heads_out, batch, n, h, hd), batched(a.weights, batch, h, n, n),
@@ -83,29 +84,30 @@ void attention_core_forward(MatmulRunner& mm, const ModelShape& s, const float* 
 
 void attention_core_backward(MatmulRunner& mm, const ModelShape& s, const float* q, const float* k,
                              const AttentionActivations& a, const float* d_heads_out, float* dq,
-                             float* dk, float* dv, const AttentionScratch& t, int64_t batch) {
+                             float* dk, float* dv, AttentionScratch& t, int64_t batch) {
   if (s.fused_attention) {
     fused_attention_backward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse,
                              d_heads_out, dq, dk, dv);
     return;
   }
   const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;
-  float* d_out = const_cast<float*>(d_heads_out);
-  // dA = c dO V^T and dV = c A^T dO with c = L^-alpha (1 for softmax).
+  const float* d_out = d_heads_out;
+  // dA = c dO V^T (a value of its own, not added anywhere) and dV += c A^T dO, c = L^-alpha (1
+  // for softmax).
   const float c = s.length_scale();
-  mm.run(batched(t.d_scores, batch, h, n, n), heads(d_out, batch, n, h, hd),
+  mm.run(batched(t.d_weights, batch, h, n, n), heads(d_out, batch, n, h, hd),
          heads(a.v, batch, n, h, hd).t(), {.scale = c});
   mm.run(heads(dv, batch, n, h, hd), batched(a.weights, batch, h, n, n).t(),
-         heads(d_out, batch, n, h, hd), {.scale = c});
-  // dS from dA, in place.
-  attention_weights_backward(s.attention, a.scores, a.weights, t.d_scores, t.d_scores,
+         heads(d_out, batch, n, h, hd), {.scale = c, .accumulate = true});
+  set_zero(t.d_scores, batch * h * n * n);
+  attention_weights_backward(s.attention, a.scores, a.weights, t.d_weights, t.d_scores,
                              batch * h * n, n);
-  // S = Q K^T / sqrt(hd): dQ = dS K / sqrt(hd), dK = dS^T Q / sqrt(hd).
+  // S = Q K^T / sqrt(hd): dQ += dS K / sqrt(hd), dK += dS^T Q / sqrt(hd).
   const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
   mm.run(heads(dq, batch, n, h, hd), batched(t.d_scores, batch, h, n, n),
-         heads(const_cast<float*>(k), batch, n, h, hd), {.scale = score_scale});
+         heads(k, batch, n, h, hd), {.scale = score_scale, .accumulate = true});
   mm.run(heads(dk, batch, n, h, hd), batched(t.d_scores, batch, h, n, n).t(),
-         heads(const_cast<float*>(q), batch, n, h, hd), {.scale = score_scale});
+         heads(q, batch, n, h, hd), {.scale = score_scale, .accumulate = true});
 }
 
 std::vector<float> attention_scores(const ModelShape& s, const AttentionActivations& a,
@@ -121,7 +123,7 @@ std::vector<float> attention_scores(const ModelShape& s, const AttentionActivati
 }
 
 void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
-                       const float* xn, const AttentionActivations& a, float* out,
+                       const float* xn, AttentionActivations& a, float* out,
                        int64_t batch) {
   const int64_t rows = batch * s.tokens, d = s.width;
   // q, k, v as three matmuls into separate buffers: strided views into one packed [B, N, 3D]
@@ -152,40 +154,49 @@ void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors
 }
 
 void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
-                        const BlockTensors& g, const float* xn, const AttentionActivations& a,
-                        const float* d_out, float* d_xn, const AttentionScratch& t,
-                        int64_t batch) {
+                        BlockTensors& g, const float* xn, const AttentionActivations& a,
+                        const float* d_out, float* d_xn, AttentionScratch& t, int64_t batch) {
   const int64_t rows = batch * s.tokens, d = s.width;
   const int64_t hd = s.head_dim, h = s.heads;
   const float* proj_in = s.gated ? a.gated : a.heads_out;
-  float* d_heads_out = s.gated ? t.d_heads_out : t.d_proj_in;
-  linear_backward(mm, d_out, proj_in, p.proj_weight, t.d_proj_in, g.proj_weight, g.proj_bias, rows,
-                  d, d);
+  linear_backward(mm, d_out, proj_in, p.proj_weight, /*dx=*/nullptr, g.proj_weight, g.proj_bias,
+                  rows, d, d);
+  // The gradients of the projection's input and of the gate are this function's own values, not
+  // gradient outputs: written (no zeroing, no sum post-op), then passed on.
+  mm.run(matrix(t.d_proj_in, rows, d), matrix(d_out, rows, d), matrix(p.proj_weight, d, d));
+  const float* d_heads_out = t.d_proj_in;
   if (s.gated) {
     // gated = act(gate_pre) * heads_out
     multiply(t.d_proj_in, a.heads_out, t.d_gate_pre, rows * d);
-    activation_backward(s.gate_activation, a.gate_pre, t.d_gate_pre, t.d_gate_pre, rows * d);
-    multiply(t.d_proj_in, a.gate, d_heads_out, rows * d);
+    scale_by_derivative(s.gate_activation, a.gate_pre, t.d_gate_pre, rows * d);
+    multiply(t.d_proj_in, a.gate, t.d_heads_out, rows * d);
+    d_heads_out = t.d_heads_out;
   }
   const float* q = s.qk_norm ? a.q_normed : a.q;
   const float* k = s.qk_norm ? a.k_normed : a.k;
   float* dq = s.qk_norm ? t.dq_normed : t.dq;
   float* dk = s.qk_norm ? t.dk_normed : t.dk;
+  set_zero(dq, rows * d);
+  set_zero(dk, rows * d);
+  set_zero(t.dv, rows * d);
   attention_core_backward(mm, s, q, k, a, d_heads_out, dq, dk, t.dv, t, batch);
   if (s.qk_norm) {
+    set_zero(t.dq, rows * d);
+    set_zero(t.dk, rows * d);
     layernorm_backward(t.dq_normed, a.q, p.q_norm_weight, a.q_mean, a.q_rstd, t.dq,
-                       g.q_norm_weight, g.q_norm_bias, rows * h, hd, /*accumulate=*/false);
+                       g.q_norm_weight, g.q_norm_bias, rows * h, hd);
     layernorm_backward(t.dk_normed, a.k, p.k_norm_weight, a.k_mean, a.k_rstd, t.dk,
-                       g.k_norm_weight, g.k_norm_bias, rows * h, hd, /*accumulate=*/false);
+                       g.k_norm_weight, g.k_norm_bias, rows * h, hd);
   }
+  // x feeds q, k, v (and the gate): each adds its part to d_xn.
   const float* d_qkv[3] = {t.dq, t.dk, t.dv};
   for (int i = 0; i < 3; ++i) {
     linear_backward(mm, d_qkv[i], xn, p.qkv_weight + i * d * d, d_xn, g.qkv_weight + i * d * d,
-                    g.qkv_bias + i * d, rows, d, d, /*accumulate_dx=*/i > 0);
+                    g.qkv_bias + i * d, rows, d, d);
   }
   if (s.gated) {
     linear_backward(mm, t.d_gate_pre, xn, p.gate_weight, d_xn, g.gate_weight, g.gate_bias, rows, d,
-                    d, /*accumulate_dx=*/true);
+                    d);
   }
 }
 

@@ -38,7 +38,7 @@ struct AttentionActivations {
 struct AttentionScratch {
   float *d_proj_in, *d_heads_out, *d_gate_pre;  // [B, N, D]
   float *dq, *dk, *dv, *dq_normed, *dk_normed;  // [B, N, D]
-  float* d_scores;                              // [B, H, N, N] (also holds dA first; matmul)
+  float *d_weights, *d_scores;                  // [B, H, N, N] (matmul)
 };
 
 // Reserve the forward's activations and the backward's scratch for `batch` images in an arena.
@@ -68,12 +68,12 @@ AttentionCoreShape attention_core_shape(const ModelShape& shape, int64_t batch);
 // heads_out = attention(q, k, acts.v): the core alone, without the projections (q and k are the
 // normalised ones under qk-norm). Fills the activations its backward needs.
 void attention_core_forward(MatmulRunner& mm, const ModelShape& shape, const float* q,
-                            const float* k, const AttentionActivations& acts, int64_t batch);
-// dq, dk, dv (overwritten) from d_heads_out.
+                            const float* k, AttentionActivations& acts, int64_t batch);
+// dq, dk, dv += their gradients from d_heads_out.
 void attention_core_backward(MatmulRunner& mm, const ModelShape& shape, const float* q,
                              const float* k, const AttentionActivations& acts,
                              const float* d_heads_out, float* dq, float* dk, float* dv,
-                             const AttentionScratch& scratch, int64_t batch);
+                             AttentionScratch& scratch, int64_t batch);
 
 // The scores [B, H, N, N] of the last forward: a copy of the stored ones (matmul), or recomputed
 // from q and k with the bits the fused kernel saw (fused). For tests (kink detection).
@@ -82,14 +82,14 @@ std::vector<float> attention_scores(const ModelShape& shape, const AttentionActi
 
 // out += proj(attention(xn)): the residual add happens in the out projection's matmul.
 void attention_forward(MatmulRunner& mm, const ModelShape& shape, const BlockTensors& params,
-                       const float* xn, const AttentionActivations& acts, float* out,
+                       const float* xn, AttentionActivations& acts, float* out,
                        int64_t batch);
 
-// From d_out (gradient of the block's residual output) to d_xn (overwritten) and every parameter
-// gradient of the attention (overwritten).
+// From d_out (gradient of the block's residual output): d_xn and every parameter gradient of the
+// attention += their gradients.
 void attention_backward(MatmulRunner& mm, const ModelShape& shape, const BlockTensors& params,
-                        const BlockTensors& grads, const float* xn,
-                        const AttentionActivations& acts, const float* d_out, float* d_xn,
-                        const AttentionScratch& scratch, int64_t batch);
+                        BlockTensors& grads, const float* xn, const AttentionActivations& acts,
+                        const float* d_out, float* d_xn, AttentionScratch& scratch,
+                        int64_t batch);
 
 }  // namespace vitsweep::engine

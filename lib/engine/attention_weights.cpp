@@ -52,7 +52,7 @@ void attention_weights_backward(AttentionFunction fn, const float* scores, const
         float* ds = dscores + r * cols;
         float dot = 0;
         for (int64_t c = 0; c < cols; ++c) dot += dp[c] * p[c];
-        for (int64_t c = 0; c < cols; ++c) ds[c] = p[c] * (dp[c] - dot);
+        for (int64_t c = 0; c < cols; ++c) ds[c] += p[c] * (dp[c] - dot);
       }
     });
     return;
@@ -60,7 +60,7 @@ void attention_weights_backward(AttentionFunction fn, const float* scores, const
   with_activation(*fn.pointwise, [&](auto h) {
     using H = decltype(h);
     parallel_ranges(rows * cols, 16384, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) dscores[i] = H::derivative(scores[i]) * dweights[i];
+      for (int64_t i = begin; i < end; ++i) dscores[i] += H::derivative(scores[i]) * dweights[i];
     });
   });
 }

@@ -22,8 +22,9 @@ struct AttentionFunction {
 void attention_weights_forward(AttentionFunction fn, const float* scores, float* weights,
                                int64_t rows, int64_t cols);
 
-// dscores from dweights. Softmax: P * (dP - rowsum(dP * P)). Point-wise: h'(S) * dA, with no
-// row-sum term (method.md): the test suite checks each keeps its own form.
+// dscores += the gradient from dweights (dscores must not be dweights). Softmax:
+// P * (dP - rowsum(dP * P)). Point-wise: h'(S) * dA, with no row-sum term (method.md): the test
+// suite checks each keeps its own form.
 void attention_weights_backward(AttentionFunction fn, const float* scores, const float* weights,
                                 const float* dweights, float* dscores, int64_t rows, int64_t cols);
 

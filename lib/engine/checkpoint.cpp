@@ -122,10 +122,9 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
     SafetensorsWriter state;
     const auto prefixes = moment_prefixes(optimizer.settings().kind);
     for (const TensorInfo& t : layout.tensors()) {
-      auto& opt = const_cast<Optimizer&>(optimizer);
-      state.add_f32(prefixes[0] + t.name, t.shape, opt.first_moment().data() + t.offset);
+      state.add_f32(prefixes[0] + t.name, t.shape, optimizer.first_moment().data() + t.offset);
       if (prefixes.size() > 1) {
-        state.add_f32(prefixes[1] + t.name, t.shape, opt.second_moment().data() + t.offset);
+        state.add_f32(prefixes[1] + t.name, t.shape, optimizer.second_moment().data() + t.offset);
       }
     }
     state.set_metadata("format", kOptimizerFormat);
@@ -134,9 +133,8 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
     state.write(optimizer_state_path(path));
   }
   SafetensorsWriter weights;
-  auto& m = const_cast<VisionTransformer&>(model);
   for (const TensorInfo& t : layout.tensors()) {
-    weights.add_f32(t.name, t.shape, m.parameters().data() + t.offset);
+    weights.add_f32(t.name, t.shape, model.parameters().data() + t.offset);
   }
   OrderedJson history_json = OrderedJson::array();
   for (const auto& record : history) history_json.push_back(to_json(record));

@@ -44,16 +44,11 @@ void activation_forward(Activation act, const float* x, float* y, int64_t n) {
   });
 }
 
-void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n,
-                         bool accumulate) {
+void scale_by_derivative(Activation act, const float* x, float* d, int64_t n) {
   with_activation(act, [&](auto f) {
     using F = decltype(f);
     parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
-      if (accumulate) {
-        for (int64_t i = begin; i < end; ++i) dx[i] += dy[i] * F::derivative(x[i]);
-      } else {
-        for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * F::derivative(x[i]);
-      }
+      for (int64_t i = begin; i < end; ++i) d[i] = d[i] * F::derivative(x[i]);
     });
   });
 }
@@ -70,13 +65,17 @@ void add(const float* a, const float* b, float* out, int64_t n) {
   });
 }
 
-void column_sums(const float* x, int64_t rows, int64_t cols, float* out) {
+void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out) {
   deterministic_row_sum(rows, cols, out, [&](int64_t begin, int64_t end, float* acc) {
     for (int64_t r = begin; r < end; ++r) {
       const float* row = x + r * cols;
       for (int64_t c = 0; c < cols; ++c) acc[c] += row[c];
     }
   });
+}
+
+void set_zero(float* x, int64_t n) {
+  parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) { std::fill(x + begin, x + end, 0.0f); });
 }
 
 double sum_of_squares(const float* x, int64_t n) {

@@ -9,15 +9,16 @@ namespace vitsweep::engine {
 
 // y = act(x)
 void activation_forward(Activation act, const float* x, float* y, int64_t n);
-// dx = dy * act'(x), or dx += ... when accumulate
-void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n,
-                         bool accumulate = false);
+// d *= act'(x): a backward's own intermediate gradient, scaled in place.
+void scale_by_derivative(Activation act, const float* x, float* d, int64_t n);
 // out = a * b
 void multiply(const float* a, const float* b, float* out, int64_t n);
 // out = a + b
 void add(const float* a, const float* b, float* out, int64_t n);
-// out[r, c] = sum over rows of x[r, c]; deterministic for any thread count
-void column_sums(const float* x, int64_t rows, int64_t cols, float* out);
+// out[c] += sum over rows r of x[r, c]; deterministic for any thread count
+void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out);
+// x = 0, for the gradient buffers a backward adds into.
+void set_zero(float* x, int64_t n);
 // Sum of squares in double (for gradient norms); deterministic.
 double sum_of_squares(const float* x, int64_t n);
 

@@ -356,17 +356,18 @@ void backward_head(const AttentionCoreShape& s, Weights weights, const float* q,
       tile_gemm(rows, padded, hd, {d_out_rows, stride, 1}, values_t + j0, ld_keys, d_tile.data,
                 padded, /*accumulate=*/false);
       weights.to_gradients(tile, d_tile);
-      // dV_j += A^T dO_i, dQ_i += dS K_j, dK_j += dS^T Q_i (dS already carries 1/sqrt(d)); the
-      // first tile of each writes instead of adding.
+      // dV_j += A^T dO_i, dQ_i += dS K_j, dK_j += dS^T Q_i (dS already carries 1/sqrt(d)); dQ_i
+      // is summed over the key tiles in dq_acc (its first tile writes), then added to dq.
       tile_gemm(keys, hd, rows, {tile.data, 1, padded}, d_out_rows, stride, dv + j0 * stride,
-                stride, /*accumulate=*/qt > 0);
+                stride, /*accumulate=*/true);
       tile_gemm(rows, hd, keys, {d_tile.data, padded, 1}, k + j0 * stride, stride, dq_acc, hd,
                 /*accumulate=*/kt > 0);
       tile_gemm(keys, hd, rows, {d_tile.data, 1, padded}, q_rows, stride, dk + j0 * stride, stride,
-                /*accumulate=*/qt > 0);
+                /*accumulate=*/true);
     }
     for (int64_t r = 0; r < rows; ++r) {
-      std::copy(dq_acc + r * hd, dq_acc + (r + 1) * hd, dq + (i0 + r) * stride);
+      float* dq_row = dq + (i0 + r) * stride;
+      for (int64_t t = 0; t < hd; ++t) dq_row[t] += dq_acc[r * hd + t];
     }
   }
 }

@@ -34,8 +34,8 @@ struct AttentionCoreShape {
 void fused_attention_forward(const AttentionCoreShape& shape, const float* q, const float* k,
                              const float* v, float* out, float* lse);
 
-// dq, dk, dv (overwritten) from d_out, given the forward's inputs, its out (softmax's D term)
-// and lse (softmax).
+// dq, dk, dv += their gradients from d_out, given the forward's inputs, its out (softmax's D
+// term) and lse (softmax).
 void fused_attention_backward(const AttentionCoreShape& shape, const float* q, const float* k,
                               const float* v, const float* out, const float* lse,
                               const float* d_out, float* dq, float* dk, float* dv);

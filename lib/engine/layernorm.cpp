@@ -28,7 +28,7 @@ void layernorm_forward(const float* x, const float* weight, const float* bias, f
 
 void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
                         const float* rstd, float* dx, float* dweight, float* dbias, int64_t rows,
-                        int64_t cols, bool accumulate) {
+                        int64_t cols) {
   parallel_ranges(rows, 64, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* g = dy + r * cols;
@@ -46,12 +46,12 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
       for (int64_t c = 0; c < cols; ++c) {
         const float xhat = (in[c] - m) * s;
         const float grad = s * (g[c] * weight[c] - mean_dxhat - xhat * mean_dxhat_xhat);
-        out[c] = accumulate ? out[c] + grad : grad;
+        out[c] += grad;
       }
     }
   });
   // dweight and dbias side by side in one deterministic reduction.
-  std::vector<float> sums(static_cast<size_t>(2 * cols));
+  std::vector<float> sums(static_cast<size_t>(2 * cols), 0.0f);
   deterministic_row_sum(rows, 2 * cols, sums.data(), [&](int64_t begin, int64_t end, float* acc) {
     for (int64_t r = begin; r < end; ++r) {
       const float* g = dy + r * cols;
@@ -64,8 +64,8 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
     }
   });
   for (int64_t c = 0; c < cols; ++c) {
-    dweight[c] = sums[c];
-    dbias[c] = sums[cols + c];
+    dweight[c] += sums[c];
+    dbias[c] += sums[cols + c];
   }
 }
 

@@ -12,10 +12,9 @@ constexpr float kLayerNormEps = 1e-6f;
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
                        float* mean, float* rstd, int64_t rows, int64_t cols);
 
-// dx += d(loss)/dx (dx = ... when !accumulate); dweight, dbias = sums over rows (overwritten).
-// Deterministic for any thread count.
+// dx += d(loss)/dx; dweight, dbias += their sums over rows. Deterministic for any thread count.
 void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
                         const float* rstd, float* dx, float* dweight, float* dbias, int64_t rows,
-                        int64_t cols, bool accumulate = true);
+                        int64_t cols);
 
 }  // namespace vitsweep::engine

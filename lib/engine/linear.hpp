@@ -11,10 +11,10 @@ namespace vitsweep::engine {
 void linear_forward(MatmulRunner& mm, const float* x, const float* weight, const float* bias,
                     float* y, int64_t rows, int64_t in, int64_t out, bool accumulate = false);
 
-// dweight = dy^T x and dbias = column sums of dy (both overwritten; dbias may be nullptr);
-// dx = dy W, or dx += dy W with accumulate_dx (dx may be nullptr when not needed).
+// dx += dy W (dx may be nullptr when not needed), dweight += dy^T x, dbias += column sums of dy
+// (dbias may be nullptr).
 void linear_backward(MatmulRunner& mm, const float* dy, const float* x, const float* weight,
                      float* dx, float* dweight, float* dbias, int64_t rows, int64_t in,
-                     int64_t out, bool accumulate_dx = false);
+                     int64_t out);
 
 }  // namespace vitsweep::engine

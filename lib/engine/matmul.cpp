@@ -10,42 +10,22 @@ namespace vitsweep::engine {
 
 using dnnl::memory;
 
-View View::t() const {
-  View v = *this;
-  std::swap(v.dims[rank - 2], v.dims[rank - 1]);
-  std::swap(v.strides[rank - 2], v.strides[rank - 1]);
-  return v;
-}
-
-View matrix(float* data, int64_t rows, int64_t cols) {
-  return View{data, 2, {rows, cols, 0, 0}, {cols, 1, 0, 0}};
-}
-
-View heads(float* data, int64_t batch, int64_t tokens, int64_t num_heads, int64_t head_dim) {
-  const int64_t width = num_heads * head_dim;
-  return View{data, 4, {batch, num_heads, tokens, head_dim}, {tokens * width, head_dim, width, 1}};
-}
-
-View batched(float* data, int64_t batch, int64_t num_heads, int64_t rows, int64_t cols) {
-  return View{data, 4, {batch, num_heads, rows, cols}, {num_heads * rows * cols, rows * cols, cols, 1}};
-}
-
 namespace {
 
-memory::desc describe(const View& v) {
+memory::desc describe(const ConstView& v) {
   memory::dims dims(v.dims.begin(), v.dims.begin() + v.rank);
   memory::dims strides(v.strides.begin(), v.strides.begin() + v.rank);
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
 // The view's shape as a dense row-major bf16 tensor.
-memory::desc describe_plain_bf16(const View& v) {
+memory::desc describe_plain_bf16(const ConstView& v) {
   memory::dims dims(v.dims.begin(), v.dims.begin() + v.rank);
   return memory::desc(dims, memory::data_type::bf16,
                       v.rank == 2 ? memory::format_tag::ab : memory::format_tag::abcd);
 }
 
-int64_t elements(const View& v) {
+int64_t elements(const ConstView& v) {
   int64_t n = 1;
   for (int i = 0; i < v.rank; ++i) n *= v.dims[i];
   return n;
@@ -58,7 +38,7 @@ void* bf16_scratch(FloatBuffer& buffer, int64_t count) {
   return buffer.data();
 }
 
-void append_view(std::vector<int64_t>& key, const View& v) {
+void append_view(std::vector<int64_t>& key, const ConstView& v) {
   key.push_back(v.rank);
   for (int i = 0; i < v.rank; ++i) {
     key.push_back(v.dims[i]);
@@ -66,7 +46,13 @@ void append_view(std::vector<int64_t>& key, const View& v) {
   }
 }
 
-std::string shape_text(const View& v) {
+// oneDNN 2.6 wraps every buffer in a memory object with a void* handle, also the operands a
+// primitive only reads: the one place the engine casts const away.
+memory read_only_memory(const memory::desc& desc, const dnnl::engine& engine, const float* data) {
+  return memory(desc, engine, const_cast<float*>(data));
+}
+
+std::string shape_text(const ConstView& v) {
   std::string dims, strides;
   for (int i = 0; i < v.rank; ++i) {
     dims += fmt::format("{}{}", i ? "x" : "", v.dims[i]);
@@ -108,8 +94,8 @@ MatmulRunner::MatmulRunner(Precision precision)
     : precision_(precision), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 MatmulRunner::~MatmulRunner() = default;
 
-MatmulRunner::Entry& MatmulRunner::lookup(const View& c, const View& a, const View& b,
-                                          const MatmulOptions& options) {
+MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a,
+                                          const ConstView& b, const MatmulOptions& options) {
   std::vector<int64_t> key;
   key.reserve(40);
   append_view(key, a);
@@ -175,10 +161,11 @@ MatmulRunner::Entry& MatmulRunner::lookup(const View& c, const View& a, const Vi
   return *cache_.emplace(std::move(key), std::move(entry)).first->second;
 }
 
-void MatmulRunner::run(const View& c, const View& a, const View& b, const MatmulOptions& options) {
+void MatmulRunner::run(const View& c, const ConstView& a, const ConstView& b,
+                       const MatmulOptions& options) {
   Entry& entry = lookup(c, a, b, options);
-  memory a_mem(entry.a, engine_, a.data);
-  memory b_mem(entry.b, engine_, b.data);
+  memory a_mem = read_only_memory(entry.a, engine_, a.data);
+  memory b_mem = read_only_memory(entry.b, engine_, b.data);
   memory c_mem(entry.c, engine_, c.data);
   if (precision_ == Precision::bf16) {
     memory a_low(entry.a_low, engine_, bf16_scratch(low_a_, elements(a)));
@@ -191,7 +178,7 @@ void MatmulRunner::run(const View& c, const View& a, const View& b, const Matmul
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
   if (options.bias != nullptr) {
-    args.emplace(DNNL_ARG_BIAS, memory(entry.bias, engine_, const_cast<float*>(options.bias)));
+    args.emplace(DNNL_ARG_BIAS, read_only_memory(entry.bias, engine_, options.bias));
   }
   entry.primitive.execute(stream_, args);
   stream_.wait();

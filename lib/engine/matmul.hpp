@@ -14,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "engine/buffer.hpp"
@@ -26,9 +28,12 @@ Precision precision_from_name(const std::string& name);
 // Whether oneDNN has a bf16 matmul for this CPU (and ONEDNN_MAX_CPU_ISA).
 bool bf16_matmul_available();
 
-// A strided float view: a matrix [M, K] (rank 2) or a batch of matrices [B, H, M, K] (rank 4).
-struct View {
-  float* data = nullptr;
+// A strided view: a matrix [M, K] (rank 2) or a batch of matrices [B, H, M, K] (rank 4), of
+// float (an output the matmul writes: View) or const float (an operand it only reads: ConstView).
+// A View converts to a ConstView.
+template <typename T>
+struct StridedView {
+  T* data = nullptr;
   int rank = 2;
   std::array<int64_t, 4> dims{};
   std::array<int64_t, 4> strides{};
@@ -36,15 +41,40 @@ struct View {
   int64_t rows() const { return dims[rank - 2]; }
   int64_t cols() const { return dims[rank - 1]; }
   // The transpose of every matrix in the view (swaps the last two dims and strides).
-  View t() const;
+  StridedView t() const {
+    StridedView v = *this;
+    std::swap(v.dims[rank - 2], v.dims[rank - 1]);
+    std::swap(v.strides[rank - 2], v.strides[rank - 1]);
+    return v;
+  }
+  operator StridedView<const float>() const
+    requires(!std::is_const_v<T>)
+  {
+    return {data, rank, dims, strides};
+  }
 };
+using View = StridedView<float>;
+using ConstView = StridedView<const float>;
 
 // Row-major [rows, cols].
-View matrix(float* data, int64_t rows, int64_t cols);
+template <typename T>
+StridedView<T> matrix(T* data, int64_t rows, int64_t cols) {
+  return {data, 2, {rows, cols, 0, 0}, {cols, 1, 0, 0}};
+}
 // [B, H, N, hd] view of a row-major [B, N, H*hd] buffer: heads become batch, no copy.
-View heads(float* data, int64_t batch, int64_t tokens, int64_t num_heads, int64_t head_dim);
+template <typename T>
+StridedView<T> heads(T* data, int64_t batch, int64_t tokens, int64_t num_heads, int64_t head_dim) {
+  const int64_t width = num_heads * head_dim;
+  return {data, 4, {batch, num_heads, tokens, head_dim}, {tokens * width, head_dim, width, 1}};
+}
 // Row-major [B, H, M, K].
-View batched(float* data, int64_t batch, int64_t num_heads, int64_t rows, int64_t cols);
+template <typename T>
+StridedView<T> batched(T* data, int64_t batch, int64_t num_heads, int64_t rows, int64_t cols) {
+  return {data,
+          4,
+          {batch, num_heads, rows, cols},
+          {num_heads * rows * cols, rows * cols, cols, 1}};
+}
 
 struct MatmulOptions {
   const float* bias = nullptr;  // [cols of C], added to every row
@@ -63,7 +93,7 @@ class MatmulRunner {
 
   // C = scale * A.B (+ bias) (+ C when accumulating). Shapes must agree: A [.., M, K], B [.., K, N],
   // C [.., M, N].
-  void run(const View& c, const View& a, const View& b, const MatmulOptions& options = {});
+  void run(const View& c, const ConstView& a, const ConstView& b, const MatmulOptions& options = {});
 
   // The oneDNN implementation chosen for each distinct matmul so far (e.g. "brg:avx512_core"),
   // keyed by a readable shape description: lets tests assert no reference path is used.
@@ -75,7 +105,8 @@ class MatmulRunner {
 
  private:
   struct Entry;
-  Entry& lookup(const View& c, const View& a, const View& b, const MatmulOptions& options);
+  Entry& lookup(const ConstView& c, const ConstView& a, const ConstView& b,
+                const MatmulOptions& options);
 
   Precision precision_;
   dnnl::engine engine_;

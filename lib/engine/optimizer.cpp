@@ -7,6 +7,16 @@
 
 namespace vitsweep::engine {
 
+OptimizerSettings OptimizerSettings::from_config(const TrialConfig& c) {
+  return {.kind = c.optimizer,
+          .weight_decay = c.weight_decay,
+          .beta1 = c.beta1,
+          .beta2 = c.beta2,
+          .eps = c.eps,
+          .momentum = c.momentum,
+          .clip_norm = c.clip_norm};
+}
+
 Optimizer::Optimizer(const ParameterLayout& layout, OptimizerSettings settings)
     : layout_(layout), settings_(std::move(settings)) {
   first_.resize(layout.total());

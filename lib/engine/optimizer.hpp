@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "config/trial_config.hpp"
 #include "engine/buffer.hpp"
 #include "engine/parameters.hpp"
 
@@ -17,6 +18,10 @@ struct OptimizerSettings {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double momentum = 0.9;
   double clip_norm = 0;  // 0: no clipping
+
+  // The settings of a trial (keys optimizer, weight_decay, beta1, beta2, eps, momentum,
+  // clip_norm).
+  static OptimizerSettings from_config(const TrialConfig& config);
 };
 
 class Optimizer {

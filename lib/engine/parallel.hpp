@@ -25,8 +25,9 @@ void parallel_ranges(int64_t n, int64_t grain, Fn&& fn) {
 // Rows summed in chunks of this many; the chunking, and hence the rounding, is thread-independent.
 constexpr int64_t kReductionChunkRows = 64;
 
-// out[c] = sum over rows r of term(r) (each term writes `width` partial sums). `partial(begin, end,
-// acc)` adds rows [begin, end) into acc[0..width); chunks are then added in order.
+// out[c] += sum over rows r of term(r) (each term writes `width` partial sums). `partial(begin,
+// end, acc)` adds rows [begin, end) into acc[0..width); chunks are then summed in order, and the
+// total added to out.
 template <typename Partial>
 void deterministic_row_sum(int64_t rows, int64_t width, float* out, Partial&& partial) {
   const int64_t chunks = (rows + kReductionChunkRows - 1) / kReductionChunkRows;
@@ -39,11 +40,12 @@ void deterministic_row_sum(int64_t rows, int64_t width, float* out, Partial&& pa
                         partial(begin, end, partials.data() + chunk * width);
                       }
                     });
-  std::fill(out, out + width, 0.0f);
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+  float* total = partials.data();  // chunk 0's sums, then the others added to them in order
+  for (int64_t chunk = 1; chunk < chunks; ++chunk) {
     const float* p = partials.data() + chunk * width;
-    for (int64_t c = 0; c < width; ++c) out[c] += p[c];
+    for (int64_t c = 0; c < width; ++c) total[c] += p[c];
   }
+  for (int64_t c = 0; c < width; ++c) out[c] += total[c];
 }
 
 }  // namespace vitsweep::engine

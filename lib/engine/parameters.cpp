@@ -2,65 +2,153 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
-#include "common/error.hpp"
 #include "common/random.hpp"
 
 namespace vitsweep::engine {
 
 namespace {
+
 // Each tensor starts on a 64-byte boundary, so vector loads in kernels stay aligned.
 constexpr int64_t kAlignFloats = 16;
-}  // namespace
 
-ParameterLayout::ParameterLayout(const ModelShape& s) {
-  const int64_t d = s.width;
-  if (s.cls_token) add("cls_token", {1, 1, d}, false);
-  if (s.learned_posemb) add("pos_embed", {1, s.patches, d}, false);
-  add("patch_embed.proj.weight", {d, s.channels, s.patch, s.patch}, true);
-  add("patch_embed.proj.bias", {d}, false);
-  for (int64_t i = 0; i < s.depth; ++i) {
-    const std::string block = fmt::format("blocks.{}.", i);
-    add(block + "norm1.weight", {d}, false);
-    add(block + "norm1.bias", {d}, false);
-    add(block + "attn.qkv.weight", {3 * d, d}, true);
-    add(block + "attn.qkv.bias", {3 * d}, false);
-    if (s.qk_norm) {
-      add(block + "attn.q_norm.weight", {s.head_dim}, false);
-      add(block + "attn.q_norm.bias", {s.head_dim}, false);
-      add(block + "attn.k_norm.weight", {s.head_dim}, false);
-      add(block + "attn.k_norm.bias", {s.head_dim}, false);
-    }
-    if (s.gated) {
-      add(block + "attn.gate.weight", {d, d}, true);
-      add(block + "attn.gate.bias", {d}, false);
-    }
-    add(block + "attn.proj.weight", {d, d}, true);
-    add(block + "attn.proj.bias", {d}, false);
-    add(block + "norm2.weight", {d}, false);
-    add(block + "norm2.bias", {d}, false);
-    add(block + "mlp.fc1.weight", {s.mlp_dim, d}, true);
-    add(block + "mlp.fc1.bias", {s.mlp_dim}, false);
-    add(block + "mlp.fc2.weight", {d, s.mlp_dim}, true);
-    add(block + "mlp.fc2.bias", {d}, false);
+using Shape = std::vector<int64_t>;
+
+// When a tensor exists.
+enum class Presence { always, cls_token, learned_posemb, qk_norm, gated };
+
+bool present(Presence presence, const ModelShape& s) {
+  switch (presence) {
+    case Presence::always: return true;
+    case Presence::cls_token: return s.cls_token;
+    case Presence::learned_posemb: return s.learned_posemb;
+    case Presence::qk_norm: return s.qk_norm;
+    case Presence::gated: return s.gated;
   }
-  add("norm.weight", {d}, false);
-  add("norm.bias", {d}, false);
-  add("head.weight", {s.classes, d}, true);
-  add("head.bias", {s.classes}, false);
+  return false;
 }
 
-void ParameterLayout::add(std::string name, std::vector<int64_t> shape, bool decay) {
-  TensorInfo info;
-  info.name = std::move(name);
-  info.size = 1;
-  for (int64_t dim : shape) info.size *= dim;
-  info.shape = std::move(shape);
-  info.offset = total_;
-  info.decay = decay;
-  total_ += (info.size + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
-  tensors_.push_back(std::move(info));
+// One row of the table: a tensor of the model (Tensors = ModelTensors) or of every block
+// (Tensors = BlockTensors, the name without its "blocks.<i>." prefix).
+template <typename Tensors>
+struct ParameterSpec {
+  const char* name;  // timm's
+  float* Tensors::*field;
+  Shape (*shape)(const ModelShape&);
+  Init init;
+  bool decay;
+  Presence presence = Presence::always;
+};
+
+using ModelSpec = ParameterSpec<ModelTensors>;
+using BlockSpec = ParameterSpec<BlockTensors>;
+
+Shape width(const ModelShape& s) { return {s.width}; }
+Shape head_dim(const ModelShape& s) { return {s.head_dim}; }
+Shape square(const ModelShape& s) { return {s.width, s.width}; }
+
+// The table, in layout order (timm's order of the state dict): the tensors before the blocks,
+// every block's, then the tensors after them.
+const ModelSpec kBeforeBlocks[] = {
+    {"cls_token", &ModelTensors::cls_token,
+     [](const ModelShape& s) -> Shape { return {1, 1, s.width}; }, Init::zeros, false,
+     Presence::cls_token},
+    {"pos_embed", &ModelTensors::pos_embed,
+     [](const ModelShape& s) -> Shape { return {1, s.patches, s.width}; }, Init::normal_0_02,
+     false, Presence::learned_posemb},
+    {"patch_embed.proj.weight", &ModelTensors::patch_weight,
+     [](const ModelShape& s) -> Shape { return {s.width, s.channels, s.patch, s.patch}; },
+     Init::xavier_uniform, true},
+    {"patch_embed.proj.bias", &ModelTensors::patch_bias, width, Init::zeros, false},
+};
+
+const BlockSpec kBlock[] = {
+    {"norm1.weight", &BlockTensors::norm1_weight, width, Init::ones, false},
+    {"norm1.bias", &BlockTensors::norm1_bias, width, Init::zeros, false},
+    {"attn.qkv.weight", &BlockTensors::qkv_weight,
+     [](const ModelShape& s) -> Shape { return {3 * s.width, s.width}; }, Init::xavier_uniform_qkv,
+     true},
+    {"attn.qkv.bias", &BlockTensors::qkv_bias,
+     [](const ModelShape& s) -> Shape { return {3 * s.width}; }, Init::zeros, false},
+    {"attn.q_norm.weight", &BlockTensors::q_norm_weight, head_dim, Init::ones, false,
+     Presence::qk_norm},
+    {"attn.q_norm.bias", &BlockTensors::q_norm_bias, head_dim, Init::zeros, false,
+     Presence::qk_norm},
+    {"attn.k_norm.weight", &BlockTensors::k_norm_weight, head_dim, Init::ones, false,
+     Presence::qk_norm},
+    {"attn.k_norm.bias", &BlockTensors::k_norm_bias, head_dim, Init::zeros, false,
+     Presence::qk_norm},
+    {"attn.gate.weight", &BlockTensors::gate_weight, square, Init::xavier_uniform, true,
+     Presence::gated},
+    {"attn.gate.bias", &BlockTensors::gate_bias, width, Init::zeros, false, Presence::gated},
+    {"attn.proj.weight", &BlockTensors::proj_weight, square, Init::xavier_uniform, true},
+    {"attn.proj.bias", &BlockTensors::proj_bias, width, Init::zeros, false},
+    {"norm2.weight", &BlockTensors::norm2_weight, width, Init::ones, false},
+    {"norm2.bias", &BlockTensors::norm2_bias, width, Init::zeros, false},
+    {"mlp.fc1.weight", &BlockTensors::fc1_weight,
+     [](const ModelShape& s) -> Shape { return {s.mlp_dim, s.width}; }, Init::xavier_uniform,
+     true},
+    {"mlp.fc1.bias", &BlockTensors::fc1_bias,
+     [](const ModelShape& s) -> Shape { return {s.mlp_dim}; }, Init::zeros, false},
+    {"mlp.fc2.weight", &BlockTensors::fc2_weight,
+     [](const ModelShape& s) -> Shape { return {s.width, s.mlp_dim}; }, Init::xavier_uniform,
+     true},
+    {"mlp.fc2.bias", &BlockTensors::fc2_bias, width, Init::zeros, false},
+};
+
+const ModelSpec kAfterBlocks[] = {
+    {"norm.weight", &ModelTensors::norm_weight, width, Init::ones, false},
+    {"norm.bias", &ModelTensors::norm_bias, width, Init::zeros, false},
+    // Zero head kernel, as big_vision.
+    {"head.weight", &ModelTensors::head_weight,
+     [](const ModelShape& s) -> Shape { return {s.classes, s.width}; }, Init::zeros, true},
+    {"head.bias", &ModelTensors::head_bias,
+     [](const ModelShape& s) -> Shape { return {s.classes}; }, Init::zeros, false},
+};
+
+int64_t elements(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t dim : shape) n *= dim;
+  return n;
+}
+
+void fill_xavier_uniform(const TensorInfo& t, int64_t fan_out, Random& random, float* p) {
+  // fan_in: everything but the rows (a conv kernel [D, C, p, p] counts C*p*p).
+  const int64_t fan_in = t.size / t.shape[0];
+  const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+  for (int64_t i = 0; i < t.size; ++i) {
+    p[i] = static_cast<float>((2.0 * random.uniform() - 1.0) * bound);
+  }
+}
+
+}  // namespace
+
+ParameterLayout::ParameterLayout(const ModelShape& s) : depth_(s.depth) {
+  auto add = [&](const auto& spec, std::string name, int64_t block, Field field) {
+    if (!present(spec.presence, s)) return;
+    TensorInfo info;
+    info.name = std::move(name);
+    info.shape = spec.shape(s);
+    info.size = elements(info.shape);
+    info.offset = total_;
+    info.decay = spec.decay;
+    info.init = spec.init;
+    info.block = block;
+    total_ += (info.size + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    tensors_.push_back(std::move(info));
+    fields_.push_back(field);
+  };
+  for (const ModelSpec& spec : kBeforeBlocks) add(spec, spec.name, -1, {.model = spec.field});
+  for (int64_t i = 0; i < s.depth; ++i) {
+    block_starts_.push_back(total_);
+    for (const BlockSpec& spec : kBlock) {
+      add(spec, fmt::format("blocks.{}.{}", i, spec.name), i, {.block = spec.field});
+    }
+  }
+  block_starts_.push_back(total_);
+  for (const ModelSpec& spec : kAfterBlocks) add(spec, spec.name, -1, {.model = spec.field});
 }
 
 const TensorInfo* ParameterLayout::find(const std::string& name) const {
@@ -71,43 +159,17 @@ const TensorInfo* ParameterLayout::find(const std::string& name) const {
 }
 
 ModelTensors bind(const ParameterLayout& layout, float* base) {
-  auto at = [&](const std::string& name) -> float* {
-    const TensorInfo* t = layout.find(name);
-    return t ? base + t->offset : nullptr;
-  };
   ModelTensors m{};
-  m.patch_weight = at("patch_embed.proj.weight");
-  m.patch_bias = at("patch_embed.proj.bias");
-  m.pos_embed = at("pos_embed");
-  m.cls_token = at("cls_token");
-  for (int64_t i = 0;; ++i) {
-    const std::string block = fmt::format("blocks.{}.", i);
-    if (layout.find(block + "norm1.weight") == nullptr) break;
-    BlockTensors b{};
-    b.norm1_weight = at(block + "norm1.weight");
-    b.norm1_bias = at(block + "norm1.bias");
-    b.qkv_weight = at(block + "attn.qkv.weight");
-    b.qkv_bias = at(block + "attn.qkv.bias");
-    b.q_norm_weight = at(block + "attn.q_norm.weight");
-    b.q_norm_bias = at(block + "attn.q_norm.bias");
-    b.k_norm_weight = at(block + "attn.k_norm.weight");
-    b.k_norm_bias = at(block + "attn.k_norm.bias");
-    b.gate_weight = at(block + "attn.gate.weight");
-    b.gate_bias = at(block + "attn.gate.bias");
-    b.proj_weight = at(block + "attn.proj.weight");
-    b.proj_bias = at(block + "attn.proj.bias");
-    b.norm2_weight = at(block + "norm2.weight");
-    b.norm2_bias = at(block + "norm2.bias");
-    b.fc1_weight = at(block + "mlp.fc1.weight");
-    b.fc1_bias = at(block + "mlp.fc1.bias");
-    b.fc2_weight = at(block + "mlp.fc2.weight");
-    b.fc2_bias = at(block + "mlp.fc2.bias");
-    m.blocks.push_back(b);
+  m.blocks.assign(static_cast<size_t>(layout.depth()), BlockTensors{});
+  for (size_t i = 0; i < layout.tensors_.size(); ++i) {
+    const TensorInfo& t = layout.tensors_[i];
+    const ParameterLayout::Field& field = layout.fields_[i];
+    if (t.block < 0) {
+      m.*field.model = base + t.offset;
+    } else {
+      m.blocks[t.block].*field.block = base + t.offset;
+    }
   }
-  m.norm_weight = at("norm.weight");
-  m.norm_bias = at("norm.bias");
-  m.head_weight = at("head.weight");
-  m.head_bias = at("head.bias");
   return m;
 }
 
@@ -116,28 +178,14 @@ void initialize_parameters(const ParameterLayout& layout, float* values, uint64_
   for (const TensorInfo& t : layout.tensors()) {
     float* p = values + t.offset;
     Random random(hash_words(seed, fnv1a(t.name)));
-    auto ends_with = [&](std::string_view suffix) {
-      return t.name.size() >= suffix.size() &&
-             t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    if (t.name == "pos_embed") {
-      for (int64_t i = 0; i < t.size; ++i) p[i] = static_cast<float>(0.02 * random.normal());
-    } else if (t.name == "head.weight" || t.name == "cls_token" || ends_with(".bias")) {
-      // zero (big_vision: zero-initialised head kernel and class token)
-    } else if (ends_with("norm1.weight") || ends_with("norm2.weight") || ends_with("norm.weight")) {
-      std::fill(p, p + t.size, 1.0f);
-    } else if (t.decay) {
-      // fan_out = rows; fan_in = the rest (a conv kernel [D, C, p, p] counts C*p*p). qkv is three
-      // square matrices, as in big_vision's separate q, k, v kernels and timm's special case.
-      int64_t rows = t.shape[0];
-      if (ends_with("attn.qkv.weight")) rows /= 3;
-      const int64_t fan_in = t.size / t.shape[0];
-      const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + rows));
-      for (int64_t i = 0; i < t.size; ++i) {
-        p[i] = static_cast<float>((2.0 * random.uniform() - 1.0) * bound);
-      }
-    } else {
-      fail("internal: no initialiser for parameter '{}'", t.name);
+    switch (t.init) {
+      case Init::zeros: break;
+      case Init::ones: std::fill(p, p + t.size, 1.0f); break;
+      case Init::normal_0_02:
+        for (int64_t i = 0; i < t.size; ++i) p[i] = static_cast<float>(0.02 * random.normal());
+        break;
+      case Init::xavier_uniform: fill_xavier_uniform(t, t.shape[0], random, p); break;
+      case Init::xavier_uniform_qkv: fill_xavier_uniform(t, t.shape[0] / 3, random, p); break;
     }
   }
 }

@@ -27,18 +27,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-OptimizerSettings optimizer_settings(const TrialConfig& c) {
-  OptimizerSettings s;
-  s.kind = c.optimizer;
-  s.weight_decay = c.weight_decay;
-  s.beta1 = c.beta1;
-  s.beta2 = c.beta2;
-  s.eps = c.eps;
-  s.momentum = c.momentum;
-  s.clip_norm = c.clip_norm;
-  return s;
-}
-
 }  // namespace
 
 Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset, ReplicaGroup* replicas)
@@ -50,7 +38,8 @@ Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset, Replic
   if (dataset.train.count == 0) fail("{}: the training split is empty", dataset.name);
   model_ = std::make_unique<VisionTransformer>(shape_, matmul_);
   model_->initialize(static_cast<uint64_t>(config.seed));
-  optimizer_ = std::make_unique<Optimizer>(model_->layout(), optimizer_settings(config));
+  optimizer_ =
+      std::make_unique<Optimizer>(model_->layout(), OptimizerSettings::from_config(config));
   // Whole batches only (the last partial batch of an epoch is dropped), so every step has the
   // same shape; a training set smaller than one batch makes one smaller batch.
   const int64_t batch = std::min(config.batch_size, dataset.train.count);

@@ -91,8 +91,8 @@ void VisionTransformer::reserve(int64_t batch) {
     forward.take(b.ln2, bnd);
     forward.take(b.ln2_mean, tokens);
     forward.take(b.ln2_rstd, tokens);
-    forward.take(b.fc1_pre, bnf);
-    forward.take(b.fc1_act, bnf);
+    forward.take(b.mlp.pre, bnf);
+    forward.take(b.mlp.act, bnf);
   }
   forward.take(final_norm_, bnd);
   forward.take(final_mean_, tokens);
@@ -111,7 +111,7 @@ void VisionTransformer::reserve_backward(int64_t batch) {
   Arena backward;
   backward.take(d_residual_, bnd);
   backward.take(d_norm_, bnd);
-  backward.take(d_fc1_, bnf);
+  backward.take(d_hidden_, bnf);
   backward.take(d_pooled_, batch * s.width);
   backward.take(d_patch_tokens_, batch * s.patches * s.width);
   plan_attention_scratch(backward, s, batch, attention_scratch_);
@@ -162,14 +162,13 @@ void VisionTransformer::embed_backward(const float* d_x0, int64_t batch) {
   if (s.cls_token) {
     // The class token is row 0 of every image: its gradient sums over the batch.
     const int64_t w = s.width;
-    std::fill(grads_.cls_token, grads_.cls_token + w, 0.0f);
     for (int64_t b = 0; b < batch; ++b) {
       const float* row = d_x0 + b * s.tokens * w;
       for (int64_t i = 0; i < w; ++i) grads_.cls_token[i] += row[i];
     }
   }
   if (s.learned_posemb) {
-    column_sums(d_patch_tokens_, batch, s.patches * s.width, grads_.pos_embed);
+    add_column_sums(d_patch_tokens_, batch, s.patches * s.width, grads_.pos_embed);
   }
   linear_backward(mm_, d_patch_tokens_, patches_, params_.patch_weight, nullptr,
                   grads_.patch_weight, grads_.patch_bias, batch * s.patches, s.patch_dim, s.width);
@@ -197,27 +196,21 @@ void VisionTransformer::block_forward(int64_t index, int64_t batch) {
                       d);
   }
   PhaseScope scope(times_, Phase::mlp);
-  linear_forward(mm_, a.ln2, p.fc1_weight, p.fc1_bias, a.fc1_pre, rows, d, s.mlp_dim);
-  activation_forward(Activation::gelu, a.fc1_pre, a.fc1_act, rows * s.mlp_dim);
   std::memcpy(x_out, a.x_mid, rows * d * sizeof(float));
-  linear_forward(mm_, a.fc1_act, p.fc2_weight, p.fc2_bias, x_out, rows, s.mlp_dim, d,
-                 /*accumulate=*/true);
+  mlp_forward(mm_, s, p, a.ln2, a.mlp, x_out, rows);
 }
 
 void VisionTransformer::block_backward(int64_t index, int64_t batch) {
   const ModelShape& s = shape_;
   const BlockTensors& p = params_.blocks[index];
-  const BlockTensors& g = grads_.blocks[index];
+  BlockTensors& g = grads_.blocks[index];
   const BlockActivations& a = blocks_[index];
   const int64_t rows = batch * s.tokens, d = s.width;
   // d_residual_ holds d(x_out); the MLP branch adds its part to make it d(x_mid).
   {
     PhaseScope scope(times_, Phase::mlp);
-    linear_backward(mm_, d_residual_, a.fc1_act, p.fc2_weight, d_fc1_, g.fc2_weight, g.fc2_bias,
-                    rows, s.mlp_dim, d);
-    activation_backward(Activation::gelu, a.fc1_pre, d_fc1_, d_fc1_, rows * s.mlp_dim);
-    linear_backward(mm_, d_fc1_, a.ln2, p.fc1_weight, d_norm_, g.fc1_weight, g.fc1_bias, rows, d,
-                    s.mlp_dim);
+    set_zero(d_norm_, rows * d);
+    mlp_backward(mm_, s, p, g, a.ln2, a.mlp, d_residual_, d_norm_, d_hidden_, rows);
   }
   {
     PhaseScope scope(times_, Phase::norms);
@@ -227,6 +220,7 @@ void VisionTransformer::block_backward(int64_t index, int64_t batch) {
   // ... and the attention branch adds its part to make it d(x_in).
   {
     PhaseScope scope(times_, Phase::attention);
+    set_zero(d_norm_, rows * d);
     attention_backward(mm_, s, p, g, a.ln1, a.attention, d_residual_, d_norm_, attention_scratch_,
                        batch);
   }
@@ -235,8 +229,8 @@ void VisionTransformer::block_backward(int64_t index, int64_t batch) {
                      d_residual_, g.norm1_weight, g.norm1_bias, rows, d);
 }
 
-void VisionTransformer::report_gradients_ready(const float* begin, const float* end) {
-  if (gradients_ready_) gradients_ready_(begin - gradients_.data(), end - gradients_.data());
+void VisionTransformer::report_gradients_ready(int64_t begin, int64_t end) {
+  if (gradients_ready_) gradients_ready_(begin, end);
 }
 
 const float* VisionTransformer::forward(const float* images, int64_t batch) {
@@ -276,45 +270,45 @@ const float* VisionTransformer::forward(const float* images, int64_t batch) {
 void VisionTransformer::backward(const float* d_logits) {
   const ModelShape& s = shape_;
   const int64_t batch = batch_;
+  const int64_t rows = batch * s.tokens;
   reserve_backward(batch);
+  // A new step: every gradient starts from zero (the layers add into them).
+  set_zero(gradients_.data(), gradients_.size());
   {
     PhaseScope scope(times_, Phase::head);
+    set_zero(d_pooled_, batch * s.width);
     linear_backward(mm_, d_logits, pooled_, params_.head_weight, d_pooled_, grads_.head_weight,
                     grads_.head_bias, batch, s.width, s.classes);
-    // Un-pool into d(final norm output).
+    // Un-pool into d(final norm output): the class token's row, or a share to every token.
     const float share = s.cls_token ? 1.0f : 1.0f / static_cast<float>(s.tokens);
+    const int64_t pooled_tokens = s.cls_token ? 1 : s.tokens;
+    set_zero(d_norm_, rows * s.width);
     for (int64_t b = 0; b < batch; ++b) {
-      for (int64_t t = 0; t < s.tokens; ++t) {
+      for (int64_t t = 0; t < pooled_tokens; ++t) {
         float* out = d_norm_ + (b * s.tokens + t) * s.width;
         const float* in = d_pooled_ + b * s.width;
-        if (s.cls_token && t > 0) {
-          std::fill(out, out + s.width, 0.0f);
-        } else {
-          for (int64_t i = 0; i < s.width; ++i) out[i] = in[i] * share;
-        }
+        for (int64_t i = 0; i < s.width; ++i) out[i] += in[i] * share;
       }
     }
   }
   {
     PhaseScope scope(times_, Phase::norms);
+    set_zero(d_residual_, rows * s.width);
     layernorm_backward(d_norm_, residual_[s.depth], params_.norm_weight, final_mean_, final_rstd_,
-                       d_residual_, grads_.norm_weight, grads_.norm_bias, batch * s.tokens,
-                       s.width, /*accumulate=*/false);
+                       d_residual_, grads_.norm_weight, grads_.norm_bias, rows, s.width);
   }
-  // The layout (parameters.hpp) is embedding, blocks 0 .. depth-1, final norm and head, each
-  // part contiguous: block i spans from its norm1 to the next block's (or the final norm).
-  const float* grads_end = gradients_.data() + gradients_.size();
-  report_gradients_ready(grads_.norm_weight, grads_end);
+  // Each part of the layout is final once its backward is done: the head and final norm, each
+  // block from the last, the embedding.
+  report_gradients_ready(layout_.block_start(s.depth), layout_.total());
   for (int64_t i = s.depth - 1; i >= 0; --i) {
     block_backward(i, batch);
-    const float* next = i + 1 < s.depth ? grads_.blocks[i + 1].norm1_weight : grads_.norm_weight;
-    report_gradients_ready(grads_.blocks[i].norm1_weight, next);
+    report_gradients_ready(layout_.block_start(i), layout_.block_start(i + 1));
   }
   {
     PhaseScope scope(times_, Phase::embed);
     embed_backward(d_residual_, batch);
   }
-  report_gradients_ready(gradients_.data(), grads_.blocks[0].norm1_weight);
+  report_gradients_ready(0, layout_.block_start(0));
 }
 
 }  // namespace vitsweep::engine

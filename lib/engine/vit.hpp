@@ -2,9 +2,16 @@
 // embedding, optional class token, `depth` blocks of attention and GELU MLP, final LayerNorm,
 // global average pooling or the class token, linear head.
 //
-// forward() keeps every activation the backward needs; backward() overwrites every parameter
-// gradient. Inside, layer backwards write (=) the gradient of their input, except where the
-// residual stream fans in, where they accumulate (+=).
+// forward() keeps every activation the backward needs; backward() computes every parameter
+// gradient of the last forward's batch.
+//
+// One rule for every backward function in the engine (as llm.c's): it ADDS into its gradient
+// outputs, parameters' and inputs' alike (dx += ..., dW += ...), and never overwrites them. So a
+// tensor read in several places (the residual stream, x feeding q, k, v and the gate) sums its
+// gradients with no special case. The caller zeroes: backward() zeroes the parameter gradients
+// once per step, and each scratch gradient before the backward that adds into it. Values a
+// backward computes for its own use (the attention core's dA, the MLP's hidden-layer gradient)
+// are not gradient outputs: it writes them.
 #pragma once
 
 #include <array>
@@ -15,6 +22,7 @@
 #include "engine/attention.hpp"
 #include "engine/buffer.hpp"
 #include "engine/matmul.hpp"
+#include "engine/mlp.hpp"
 #include "engine/model_shape.hpp"
 #include "engine/parameters.hpp"
 
@@ -37,6 +45,8 @@ class VisionTransformer {
   const ParameterLayout& layout() const { return layout_; }
   FloatBuffer& parameters() { return parameters_; }
   FloatBuffer& gradients() { return gradients_; }
+  const FloatBuffer& parameters() const { return parameters_; }
+  const FloatBuffer& gradients() const { return gradients_; }
   const ModelTensors& params() const { return params_; }
   const ModelTensors& grads() const { return grads_; }
   // Parameters excluding alignment padding.
@@ -66,7 +76,8 @@ class VisionTransformer {
   struct BlockActivations {
     float *ln1, *ln1_mean, *ln1_rstd;
     AttentionActivations attention;
-    float *x_mid, *ln2, *ln2_mean, *ln2_rstd, *fc1_pre, *fc1_act;
+    float *x_mid, *ln2, *ln2_mean, *ln2_rstd;
+    MlpActivations mlp;
   };
   void reserve(int64_t batch);           // forward activations
   void reserve_backward(int64_t batch);  // backward scratch (training only)
@@ -90,13 +101,13 @@ class VisionTransformer {
   float *final_norm_ = nullptr, *final_mean_ = nullptr, *final_rstd_ = nullptr;
   float *pooled_ = nullptr, *logits_ = nullptr;
   // backward scratch, shared by all blocks
-  float *d_residual_ = nullptr, *d_norm_ = nullptr, *d_fc1_ = nullptr, *d_pooled_ = nullptr,
+  float *d_residual_ = nullptr, *d_norm_ = nullptr, *d_hidden_ = nullptr, *d_pooled_ = nullptr,
         *d_patch_tokens_ = nullptr;
   AttentionScratch attention_scratch_{};
 
   PhaseTimes times_;
   GradientsReady gradients_ready_;
-  void report_gradients_ready(const float* begin, const float* end);
+  void report_gradients_ready(int64_t begin, int64_t end);
 };
 
 }  // namespace vitsweep::engine

@@ -47,8 +47,8 @@ CoreRun run_core(MatmulRunner& mm, const ModelShape& s, int64_t batch, uint64_t 
                  double spread = 1.0) {
   const int64_t bnd = batch * s.tokens * s.width;
   AttentionWorkspace work(s, batch);
-  const AttentionActivations& acts = work.acts;
-  const AttentionScratch& scratch = work.scratch;
+  AttentionActivations& acts = work.acts;
+  AttentionScratch& scratch = work.scratch;
   // Unit-variance q and k give scores of spread ~1, across every h's non-linear range.
   fill_normal(acts.q, bnd, spread, seed);
   fill_normal(acts.k, bnd, spread, seed + 1);
@@ -236,6 +236,7 @@ TEST(FusedAttentionMemory, ReservesNoScoreMatrices) {
     const AttentionScratch& scratch = work.scratch;
     EXPECT_EQ(acts.scores, nullptr) << attn;
     EXPECT_EQ(acts.weights, nullptr) << attn;
+    EXPECT_EQ(scratch.d_weights, nullptr) << attn;
     EXPECT_EQ(scratch.d_scores, nullptr) << attn;
     // Softmax keeps one log-sum-exp per query row; the point-wise family keeps nothing.
     EXPECT_EQ(acts.lse != nullptr, attn == "softmax") << attn;

@@ -73,8 +73,8 @@ struct AttentionLayerFixture {
   engine::BlockTensors params{}, param_grads{};
   int64_t batch;
   engine::AttentionWorkspace work;
-  const engine::AttentionActivations& acts;
-  const engine::AttentionScratch& scratch;
+  engine::AttentionActivations& acts;
+  engine::AttentionScratch& scratch;
   engine::MatmulRunner mm;
 };
 

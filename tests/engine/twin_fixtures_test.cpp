@@ -114,15 +114,7 @@ TEST_P(TwinFixture, MatchesPyTorch) {
   }
 
   // Three updates on the same batch.
-  OptimizerSettings settings;
-  settings.kind = config.optimizer;
-  settings.weight_decay = config.weight_decay;
-  settings.beta1 = config.beta1;
-  settings.beta2 = config.beta2;
-  settings.eps = config.eps;
-  settings.momentum = config.momentum;
-  settings.clip_norm = config.clip_norm;
-  Optimizer optimizer(model.layout(), settings);
+  Optimizer optimizer(model.layout(), OptimizerSettings::from_config(config));
   Schedule schedule{config.schedule, config.lr, config.warmup_steps,
                     std::stoll(file.metadata_value("total_steps"))};
   const std::vector<float> want_losses = file.f32("train.losses");

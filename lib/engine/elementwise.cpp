@@ -1,8 +1,8 @@
 #include "engine/elementwise.hpp"
 
-#include <tbb/parallel_reduce.h>
-
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/parallel.hpp"
 
@@ -98,15 +98,15 @@ double sum_of_squares(const float* x, int64_t n) {
 }
 
 bool all_finite(const float* x, int64_t n) {
-  return tbb::parallel_reduce(
-      tbb::blocked_range<int64_t>(0, n, kGrain), true,
-      [&](const tbb::blocked_range<int64_t>& r, bool ok) {
-        if (!ok) return false;
-        float s = 0;
-        for (int64_t i = r.begin(); i < r.end(); ++i) s += x[i] * 0.0f;  // NaN or Inf -> NaN
-        return s == 0.0f;
-      },
-      [](bool a, bool b) { return a && b; });
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+  std::vector<char> finite(static_cast<size_t>(chunks), 1);
+  parallel_indices(chunks, [&](int64_t c) {
+    float s = 0;
+    const int64_t stop = std::min(n, (c + 1) * kGrain);
+    for (int64_t i = c * kGrain; i < stop; ++i) s += x[i] * 0.0f;  // NaN or Inf -> NaN
+    finite[static_cast<size_t>(c)] = s == 0.0f;
+  });
+  return std::all_of(finite.begin(), finite.end(), [](char f) { return f != 0; });
 }
 
 }  // namespace vitsweep::engine

@@ -16,6 +16,7 @@ void add_status_command(CLI::App& app);
 void add_query_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 void add_worker_command(CLI::App& app);
 
 }  // namespace vitsweep::cli

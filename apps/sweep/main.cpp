@@ -9,13 +9,13 @@
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/text.hpp"
-#include "common/version.hpp"
+#include "engine/build_info.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "sweep: train Vision Transformers with softmax or point-wise attention "
       "(L^-alpha h(q.k/sqrt(d))), sweep grids of them, and keep every result in SQLite."};
-  app.set_version_flag("--version", [] { return vitsweep::describe(vitsweep::build_info()); },
+  app.set_version_flag("--version", [] { return vitsweep::engine::describe(vitsweep::engine::build_info()); },
                        "Print version, git commit, oneDNN version, CPU ISA and thread counts");
   app.require_subcommand(1);
   app.footer("Run 'sweep COMMAND --help' for a command's options.");
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   vitsweep::cli::add_status_command(app);
   vitsweep::cli::add_query_command(app);
   vitsweep::cli::add_export_command(app);
+  vitsweep::cli::add_compare_command(app);
   vitsweep::cli::add_report_command(app);
   vitsweep::cli::add_train_command(app);
   vitsweep::cli::add_eval_command(app);

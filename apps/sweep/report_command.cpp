@@ -1,5 +1,5 @@
 // `sweep query`, `sweep export` and `sweep report`: reading the results database. The work is in
-// lib/report; this file parses options and prints.
+// lib/report; this file parses options and prints (`sweep compare` is in compare_command.cpp).
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -85,11 +85,12 @@ void add_export_command(CLI::App& app) {
   CLI::App* exp = app.add_subcommand(
       "export",
       "Write results as RFC 4180 CSV: --form long (trial x metric x epoch), wide (one row per "
-      "trial) or pivot (aggregated over seeds), or --table figN (the tables of the paper's "
-      "figures)");
+      "trial) or pivot (aggregated over seeds), or --table figN, scaling or best (the tables of "
+      "the report's figures)");
   struct Options {
     std::string db = kDefaultDb, output, form = "wide", sweep, where, table;
     std::string rows, cols, value = "test_acc", agg = "mean,std,n";
+    std::string tune, select_on, metric;
     bool only_changed = false;
     int precision = 0;
   };
@@ -112,20 +113,36 @@ void add_export_command(CLI::App& app) {
   exp->add_option("--agg", o->agg, "pivot: aggregates, from mean,std,n,min,max (std: sample, n-1)")
       ->capture_default_str();
   exp->add_option("--table", o->table,
-                  "fig1, fig2, fig3 or fig4: the table of a paper figure (see README)")
+                  "fig1, fig2, fig3, fig4, scaling or best: the table of a figure (see README)")
       ->excludes(form);
+  exp->add_option("--tune", o->tune, "--table best: the key to pick the best value of (alpha)");
+  exp->add_option("--select-on", o->select_on,
+                  "--table best, scaling: the metric that picks (default: val_acc when stored, "
+                  "else test_acc)");
+  exp->add_option("--metric", o->metric,
+                  "--table best, scaling: the metric reported at the value picked (test_acc)");
   exp->callback([o] {
     const bool pivot_options = !o->rows.empty() || !o->cols.empty();
     if (!o->table.empty() && (o->only_changed || pivot_options)) {
       fail_usage("--table {}: has its own columns; --only-changed, --rows and --cols do not apply",
                  o->table);
     }
+    const bool selection_options = !o->tune.empty() || !o->select_on.empty() || !o->metric.empty();
+    const bool selection_table = o->table == "best" || o->table == "scaling";
+    if (selection_options && !selection_table) {
+      fail_usage("--tune, --select-on and --metric apply to --table best and scaling");
+    }
+    if (!o->tune.empty() && o->table != "best") fail_usage("--tune applies to --table best");
     store::ResultsStore store(o->db, store::Database::Access::read_only);
     report::TrialFilter filter{o->sweep, o->where};
     report::ValueTable table;
     if (!o->table.empty()) {
       filter.sweep = report::resolve_sweep(store.db(), o->sweep);
-      report::Figure figure = report::paper_figure(store.db(), filter, o->table);
+      report::SelectionSpec selection;
+      if (!o->tune.empty()) selection.tune = o->tune;
+      selection.select_on = o->select_on;
+      if (!o->metric.empty()) selection.metric = o->metric;
+      report::Figure figure = report::paper_figure(store.db(), filter, o->table, selection);
       table = std::move(figure.table);
       if (!figure.skipped.empty()) table.notes.push_back(o->table + ": " + figure.skipped);
     } else {
@@ -155,8 +172,9 @@ void add_export_command(CLI::App& app) {
 void add_report_command(CLI::App& app) {
   CLI::App* rep = app.add_subcommand(
       "report",
-      "Write a sweep's figures (SVG: the paper's Fig. 1-4 and training curves) with their tables "
-      "and an index.html to open in a browser");
+      "Write a sweep's figures (SVG: the paper's Fig. 1-4 as the sweep was designed for them, the "
+      "scaling figure, the best alpha per setting, training curves) with their tables and an "
+      "index.html to open in a browser");
   struct Options {
     std::string db = kDefaultDb, sweep, output;
   };

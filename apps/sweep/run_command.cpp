@@ -7,18 +7,26 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
-#include <thread>
+#include <optional>
 
+#include "cluster/cluster_sweep.hpp"
+#include "cluster/mpi_session.hpp"
+#include "cluster/slurm.hpp"
+#include "common/atomic_file.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/machine.hpp"
 #include "common/terminal.hpp"
 #include "common/text.hpp"
 #include "report/sweep_status.hpp"
 #include "report/sweep_table.hpp"
 #include "runner/child_process.hpp"
-#include "runner/runner.hpp"
+#include "runner/local_launcher.hpp"
+#include "runner/scheduler.hpp"
+#include "runner/sweep_run.hpp"
 #include "runner/trial_worker.hpp"
 #include "store/results_store.hpp"
 #include "sweep/expansion.hpp"
@@ -31,10 +39,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Above this many trials `sweep run` wants --yes (or a "y" at the prompt).
-constexpr uint64_t kConfirmAbove = 200;
-// More than this is refused outright: narrow the grid.
-constexpr uint64_t kMaxTrials = 1'000'000;
 constexpr const char* kDefaultDb = "results/sweep.db";
 
 struct SweepSource {
@@ -59,11 +63,6 @@ void add_source_options(CLI::App* command, SweepSource& source) {
                       "--grid alpha=0,0.5,1");
 }
 
-std::string runs_folder(const std::string& db) {
-  const fs::path parent = fs::path(db).parent_path();
-  return ((parent.empty() ? fs::path(".") : parent) / "runs").string();
-}
-
 bool confirm(uint64_t trials) {
   if (::isatty(STDIN_FILENO) != 1) return false;
   std::fprintf(stderr, "Run up to %llu trials? [y/N] ", static_cast<unsigned long long>(trials));
@@ -72,14 +71,181 @@ bool confirm(uint64_t trials) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-std::string counts_text(const store::StatusCounts& c) {
-  std::string text = fmt::format("{}/{} done", c.done, c.total());
-  if (c.running) text += fmt::format(", {} running", c.running);
-  if (c.queued) text += fmt::format(", {} queued", c.queued);
-  if (c.failed) text += fmt::format(", {} failed", c.failed);
-  if (c.diverged) text += fmt::format(", {} diverged", c.diverged);
-  if (c.killed) text += fmt::format(", {} killed", c.killed);
-  return text;
+void print_registration(const sweep::SweepSpec& spec, const runner::PreparedSweep& prepared,
+                        const std::string& db) {
+  const store::Registration& reg = prepared.registration;
+  if (reg.unlinked > 0) {
+    fmt::print(stderr,
+               "note: {} trial(s) of an earlier version of sweep {} are no longer part of it "
+               "(their results stay in the database)\n",
+               reg.unlinked, spec.name);
+  }
+  const store::StatusCounts& c = prepared.counts;
+  fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,
+             reg.trials, reg.new_trials, c.done + c.diverged, c.queued, db);
+}
+
+// Finished trials as lines; a live progress line unless quiet.
+runner::RunnerListener run_listener(ProgressLine& progress,
+                                    const std::map<std::string, std::string>& labels, bool quiet) {
+  auto label = [&labels](const std::string& hash) {
+    return labels.count(hash) ? labels.at(hash) : hash;
+  };
+  runner::RunnerListener listener;
+  listener.on_note = [&progress](const std::string& text) {
+    progress.print(stderr, "note: " + text);
+  };
+  listener.on_trial_finished = [&progress, label](const runner::FinishedTrial& f,
+                                                  const store::StatusCounts& c) {
+    std::string line = fmt::format("[{}/{}] {:<8} {}", c.done + c.diverged, c.total(),
+                                   to_string(f.finish.status), label(f.hash));
+    const double acc = f.finish.outcome.final_test.accuracy;
+    if (std::isfinite(acc)) line += fmt::format("  test_acc {:.2f}%", 100 * acc);
+    line += fmt::format("  {}", format_duration(f.wall_s));
+    if (!f.finish.error.empty()) line += "  " + f.finish.error;
+    if (f.will_retry) line += "  (will retry)";
+    progress.print(stdout, line);
+  };
+  if (quiet) return listener;
+  listener.on_progress = [&progress, label](const runner::RunProgress& p) {
+    std::string text = report::describe_counts(p.counts);
+    for (const auto& r : p.running) {
+      if (r.total_steps > 0) {
+        text += fmt::format(" | {} {:.0f}%", label(r.hash), 100.0 * r.step / r.total_steps);
+      }
+    }
+    if (p.eta_seconds >= 0) text += "  ETA " + format_duration(p.eta_seconds);
+    progress.update(text);
+  };
+  return listener;
+}
+
+
+struct RunOptions {
+  SweepSource source;
+  std::string db = kDefaultDb;
+  std::string runs_dir;  // empty: runs/ beside the database
+  int jobs = 0, threads = 0;
+  bool yes = false, quiet = false;
+  store::RunPolicy policy;
+  bool fail_fast = false;
+  int64_t log_every = 0;
+  std::string deadline;  // "" none, a duration from now, or "slurm"
+  std::string stats_file;
+};
+
+// The unix time by which the run must be done, from --deadline.
+double deadline_time(const std::string& when) {
+  if (when.empty()) return std::numeric_limits<double>::infinity();
+  std::optional<double> left;
+  if (when == "slurm") {
+    left = cluster::slurm_seconds_left();
+    if (!left) return std::numeric_limits<double>::infinity();
+  } else {
+    left = parse_duration(when);
+    if (!left) {
+      fail_usage("--deadline '{}': expected a duration such as 3600, 90m or 2h, or 'slurm'", when);
+    }
+  }
+  return store::unix_now() + *left;
+}
+
+runner::SchedulerOptions scheduler_options(const RunOptions& o) {
+  runner::SchedulerOptions options;
+  options.max_attempts = o.policy.max_attempts;
+  options.fail_fast = o.fail_fast;
+  options.deadline = deadline_time(o.deadline);
+  return options;
+}
+
+// Loads the sweep and checks its size, asking when it is large: before anything is stored.
+sweep::SweepSpec load_checked_sweep(const RunOptions& o) {
+  sweep::SweepSpec spec = o.source.load();
+  const uint64_t bound = sweep::grid_size(spec);
+  const runner::SizeCheck size = runner::check_sweep_size(bound);
+  if (size == runner::SizeCheck::too_many) {
+    fail_usage("{}: the grid expands to up to {} trials (more than {}): narrow it", spec.source,
+               bound, runner::kMaxTrials);
+  }
+  if (size == runner::SizeCheck::confirm_first && !o.yes && !confirm(bound)) {
+    fail_usage("{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
+               "plan`)",
+               spec.source, bound);
+  }
+  return spec;
+}
+
+runner::RunSummary run_here(const RunOptions& o, const std::string& runs,
+                            store::ResultsStore& store, const runner::PreparedSweep& prepared,
+                            runner::RunnerListener listener) {
+  const auto [jobs, threads] = runner::choose_jobs_and_threads(
+      prepared.counts.queued, available_cores(), o.jobs, o.threads);
+  if (prepared.counts.queued > 0) {
+    fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
+               threads == 1 ? "" : "s", runs);
+  }
+  std::fflush(stdout);
+  runner::LocalLauncher launcher({runner::current_executable(), runs, threads, o.log_every}, jobs);
+  return runner::Scheduler(store, prepared.registration.sweep_id, launcher, scheduler_options(o),
+                           std::move(listener))
+      .run();
+}
+
+runner::RunSummary run_on_cluster(const RunOptions& o, const std::string& runs,
+                                  cluster::MpiSession& session, store::ResultsStore& store,
+                                  const runner::PreparedSweep& prepared,
+                                  runner::RunnerListener listener) {
+  fmt::print("across {} node(s) of an MPI job ({} ranks); trial folders in {}\n",
+             session.node_count(), session.size(), runs);
+  std::fflush(stdout);
+  const cluster::ClusterRun run{o.jobs, o.threads, o.log_every, runs,
+                                runner::current_executable()};
+  return cluster::coordinate_sweep(session, store, prepared.registration.sweep_id,
+                                   prepared.counts.queued, run, scheduler_options(o),
+                                   std::move(listener));
+}
+
+// The whole `sweep run` of this process (rank 0 under MPI): prepare, run, print the table.
+void run_sweep(const RunOptions& o, cluster::MpiSession& session) {
+  const std::string runs =
+      fs::absolute(o.runs_dir.empty() ? runner::default_runs_dir(o.db) : o.runs_dir).string();
+  sweep::SweepSpec spec;
+  std::optional<store::ResultsStore> store;
+  runner::PreparedSweep prepared;
+  try {
+    spec = load_checked_sweep(o);
+    store.emplace(o.db);
+    prepared = runner::prepare_sweep(*store, spec, o.source.file, o.policy, runs);
+    print_registration(spec, prepared, o.db);
+  } catch (const std::exception& e) {
+    if (session.active()) cluster::abandon_sweep(session, e.what());
+    throw;
+  }
+  ProgressLine progress;
+  const auto labels = sweep::trial_labels(prepared.trials);
+  runner::RunnerListener listener = run_listener(progress, labels, o.quiet);
+  const runner::RunSummary summary =
+      session.active() ? run_on_cluster(o, runs, session, *store, prepared, std::move(listener))
+                       : run_here(o, runs, *store, prepared, std::move(listener));
+  progress.clear();
+  fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store->db(), spec.name)));
+  fmt::print("{}\n", report::describe_counts(summary.counts));
+  std::fflush(stdout);
+  if (!o.stats_file.empty()) {
+    write_file_atomically(o.stats_file, runner::to_json(summary.stats).dump(2) + "\n");
+  }
+  if (summary.deadline_reached) {
+    fmt::print(stderr, "note: {} trial(s) left queued for the next run (--deadline)\n",
+               summary.counts.queued);
+  }
+  if (summary.interrupted) {
+    fail("interrupted: running trials were marked killed and resume on the next `sweep run {}`",
+         o.source.file);
+  }
+  if (summary.counts.failed > 0) {
+    fail("{} trial(s) failed; see their log.txt in {} (retry with --retry-failed)",
+         summary.counts.failed, runs);
+  }
 }
 
 }  // namespace
@@ -97,7 +263,7 @@ void add_plan_command(CLI::App& app) {
     const uint64_t bound = sweep::grid_size(spec);
     std::vector<sweep::PlannedTrial> shown;
     uint64_t count = 0;
-    if (bound <= kMaxTrials) {
+    if (bound <= runner::kMaxTrials) {
       sweep::for_each_trial(spec, [&](const sweep::PlannedTrial& t) {
         if (static_cast<int64_t>(shown.size()) < *limit) shown.push_back(t);
         ++count;
@@ -116,7 +282,7 @@ void add_plan_command(CLI::App& app) {
       table.rows.push_back({std::to_string(t.position), t.hash, labels.at(t.hash)});
     }
     fmt::print("{}", report::format_text_table(table));
-    if (bound <= kMaxTrials) {
+    if (bound <= runner::kMaxTrials) {
       if (count > shown.size()) fmt::print("... ({} more)\n", count - shown.size());
       fmt::print("{} trials\n", count);
     } else {
@@ -131,23 +297,18 @@ void add_run_command(CLI::App& app) {
       "Run a sweep: expand the file, store its trials in the results database and run the ones "
       "not done yet, each in its own process. Safe to interrupt (Ctrl-C) and re-run: finished "
       "trials are kept, interrupted ones resume from their last epoch. Several `sweep run` on one "
-      "database share the work.");
-  struct Options {
-    SweepSource source;
-    std::string db = kDefaultDb;
-    int jobs = 0, threads = 0;
-    bool yes = false, quiet = false;
-    store::RunPolicy policy;
-    bool fail_fast = false;
-    int64_t log_every = 0;
-  };
-  auto o = std::make_shared<Options>();
+      "database share the work. Under mpirun or srun --mpi=pmix the sweep spreads over every "
+      "node of the job: rank 0 keeps the database, each node runs trials on its own cores.");
+  auto o = std::make_shared<RunOptions>();
   add_source_options(run, o->source);
-  run->add_option("--db", o->db, "Results database (SQLite; trial folders go beside it in runs/)")
-      ->capture_default_str();
-  run->add_option("--jobs", o->jobs, "Trials at once (default: fill the cores)");
+  run->add_option("--db", o->db, "Results database (SQLite on a local disk)")->capture_default_str();
+  run->add_option("--runs-dir", o->runs_dir,
+                  "Trial folders (config, log, checkpoints; default: runs/ beside the database). "
+                  "Across machines: a shared file system lets a re-queued trial resume on any node");
+  run->add_option("--jobs", o->jobs, "Trials at once, per node (default: fill the cores)");
   run->add_option("--threads", o->threads, "Threads per trial (default: cores / jobs)");
-  run->add_flag("--yes,-y", o->yes, fmt::format("Run without asking when above {} trials", kConfirmAbove));
+  run->add_flag("--yes,-y", o->yes,
+                fmt::format("Run without asking when above {} trials", runner::kConfirmAbove));
   run->add_flag("--force", o->policy.force, "Re-run trials of this sweep that are already done");
   run->add_flag("--retry-failed", o->policy.retry_failed, "Give failed trials a fresh set of attempts");
   run->add_option("--max-attempts", o->policy.max_attempts, "Attempts per trial before it stays failed")
@@ -159,100 +320,21 @@ void add_run_command(CLI::App& app) {
                   "step_loss, step_lr)")
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet,-q", o->quiet, "No live progress line (for logs); finished trials still print");
+  run->add_option("--deadline", o->deadline,
+                  "Claim no trial that would not finish by then, at the pace of those finished: a "
+                  "duration from now (3600, 90m, 2h), or 'slurm' for this job's time limit");
+  run->add_option("--stats", o->stats_file,
+                  "Write the runner's own measurements as JSON: trials, events and database "
+                  "writes per second, event latency");
   run->callback([o] {
-    const sweep::SweepSpec spec = o->source.load();
-    const uint64_t bound = sweep::grid_size(spec);
-    if (bound > kMaxTrials) {
-      fail_usage("{}: the grid expands to up to {} trials (more than {}): narrow it", spec.source,
-                 bound, kMaxTrials);
-    }
-    if (bound > kConfirmAbove && !o->yes && !confirm(bound)) {
-      fail_usage("{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
-                 "plan`)",
-                 spec.source, bound);
-    }
-    const std::vector<sweep::PlannedTrial> trials = sweep::expand(spec, kMaxTrials);
-    std::vector<store::TrialToStore> to_store;
-    for (const auto& t : trials) {
-      to_store.push_back({t.hash, sweep::canonical_json(t.identity), to_json(t.config), t.position});
-    }
-    store::ResultsStore store(o->db);
-    const store::Registration reg =
-        store.register_sweep({spec.name, spec.description, o->source.file, spec.document()}, to_store);
-    if (reg.unlinked > 0) {
-      fmt::print(stderr,
-                 "note: {} trial(s) of an earlier version of sweep {} are no longer part of it "
-                 "(their results stay in the database)\n",
-                 reg.unlinked, spec.name);
-    }
-    const std::string runs = runs_folder(o->db);
-    for (const auto& hash : store.prepare_run(reg.sweep_id, o->policy)) {
-      fs::remove_all(fs::path(runs) / hash);  // --force: start those trials from scratch
-    }
-    const store::StatusCounts before = store.status_counts(reg.sweep_id);
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const auto [jobs, threads] =
-        runner::choose_jobs_and_threads(before.queued, cores, o->jobs, o->threads);
-    fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,
-               reg.trials, reg.new_trials, before.done + before.diverged, before.queued, o->db);
-    if (before.queued > 0) {
-      fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
-                 threads == 1 ? "" : "s", runs);
-    }
-    std::fflush(stdout);
-
-    const auto labels = sweep::trial_labels(trials);
-    runner::RunOptions options;
-    options.jobs = jobs;
-    options.threads = threads;
-    options.runs_dir = fs::absolute(runs).string();
-    options.worker_program = runner::current_executable();
-    options.policy = o->policy;
-    options.fail_fast = o->fail_fast;
-    options.log_every = o->log_every;
-    ProgressLine progress;
-    runner::RunnerListener listener;
-    listener.on_note = [&](const std::string& text) { progress.print(stderr, "note: " + text); };
-    listener.on_trial_finished = [&](const runner::FinishedTrial& f, const store::StatusCounts& c) {
-      const auto label = labels.count(f.hash) ? labels.at(f.hash) : f.hash;
-      std::string line = fmt::format("[{}/{}] {:<8} {}", c.done + c.diverged, c.total(),
-                                     f.finish.status, label);
-      const double acc = f.finish.outcome.final_test.accuracy;
-      if (std::isfinite(acc)) line += fmt::format("  test_acc {:.2f}%", 100 * acc);
-      line += fmt::format("  {}", format_duration(f.seconds));
-      if (!f.finish.error.empty()) line += "  " + f.finish.error;
-      if (f.will_retry) line += "  (will retry)";
-      progress.print(stdout, line);
-    };
-    if (!o->quiet) {
-      listener.on_progress = [&](const runner::RunProgress& p) {
-        std::string text = counts_text(p.counts);
-        for (const auto& r : p.running) {
-          if (r.total_steps > 0) {
-            text += fmt::format(" | {} {:.0f}%", labels.count(r.hash) ? labels.at(r.hash) : r.hash,
-                                100.0 * r.step / r.total_steps);
-          }
-        }
-        if (p.eta_seconds >= 0) text += "  ETA " + format_duration(p.eta_seconds);
-        progress.update(text);
-      };
-    }
+    // Before anything else, on every rank: SIGTERM from a launcher must stop trials cleanly.
     install_interrupt_handlers();
-    const runner::RunSummary summary = runner::run_sweep_trials(store, reg.sweep_id, options, listener);
-    progress.clear();
-    fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store.db(), spec.name)));
-    fmt::print("{}\n", counts_text(summary.counts));
-    std::fflush(stdout);
-    if (summary.interrupted) {
-      throw Error(fmt::format("interrupted: running trials were marked killed and resume on the "
-                              "next `sweep run {}`",
-                              o->source.file));
+    cluster::MpiSession session;
+    if (session.active() && session.rank() != 0) {
+      cluster::take_part_in_sweep(session, runner::current_executable());
+      return;
     }
-    if (summary.counts.failed > 0) {
-      throw Error(fmt::format("{} trial(s) failed; see their log.txt in {} (retry with "
-                              "--retry-failed)",
-                              summary.counts.failed, runs));
-    }
+    run_sweep(*o, session);
   });
 }
 

@@ -1,9 +1,14 @@
-// `sweep train` (one trial, in this process) and `sweep eval` (a checkpoint on a split).
+// `sweep train` (one trial, in this process, or data parallel across the ranks of an MPI
+// launcher: rank 0 prints and writes checkpoints) and `sweep eval` (a checkpoint on a split).
 #include <fmt/format.h>
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
+#include "cluster/launch.hpp"
+#include "cluster/mpi_replica_group.hpp"
+#include "cluster/mpi_session.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
@@ -41,40 +46,59 @@ std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
       format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
 }
 
-std::string epoch_line(const engine::EpochRecord& r, int64_t epochs) {
-  std::string line = fmt::format("epoch {:>3}/{}  train loss {} acc {}", r.epoch, epochs,
-                                 loss_text(r.train_loss), percent(r.train_acc));
+// `unfinished`: the epoch a max_steps stop left, e.g. "(4 of 117 steps)".
+std::string epoch_line(const EpochRecord& r, int64_t epochs, const std::string& unfinished = "") {
+  std::string line = fmt::format("epoch {:>3}/{}{}  train loss {} acc {}", r.epoch, epochs,
+                                 unfinished, loss_text(r.train_loss), percent(r.train_acc));
   if (r.val.images > 0) {
     line += fmt::format("  val loss {} acc {}", loss_text(r.val.loss), percent(r.val.accuracy));
   }
   line += fmt::format("  test loss {} acc {}  {:.1f}s  {:.0f} img/s", loss_text(r.test.loss),
-                      percent(r.test.accuracy), r.seconds, r.images_per_second);
+                      percent(r.test.accuracy), r.epoch_s, r.img_per_s);
   return line;
 }
 
+// A PyTorch state dict carries no config and no normalisation: say where they come from.
+std::string pytorch_init_note(const std::string& path, const data::Dataset& dataset) {
+  return fmt::format(
+      "note: {} is a PyTorch state dict without vitsweep metadata: the model is the one "
+      "--config/--set describe, and images are normalised with {}'s own statistics (mean "
+      "[{:.4f}], std [{:.4f}])",
+      path, dataset.name, fmt::join(dataset.norm.mean, ", "), fmt::join(dataset.norm.std, ", "));
+}
+
+std::string describe_ranks(const cluster::MpiSession& session, const TrialConfig& config) {
+  return fmt::format("data parallel: {} ranks on {} node(s), {} images each per step, {} threads each",
+                     session.size(), session.node_count(), config.batch_size / config.ranks,
+                     config.threads);
+}
+
 OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
-                        const engine::TrialOutcome& outcome) {
+                        const TrialOutcome& outcome, const OrderedJson& batch_losses) {
   OrderedJson out = OrderedJson::object();
-  out["status"] = outcome.status;
+  out["status"] = to_string(outcome.status);
   if (!outcome.message.empty()) out["message"] = outcome.message;
   auto number = [](double v) { return std::isfinite(v) ? OrderedJson(v) : OrderedJson(nullptr); };
-  const engine::EpochRecord* last = outcome.epochs.empty() ? nullptr : &outcome.epochs.back();
+  const EpochRecord* last = outcome.epochs.empty() ? nullptr : &outcome.epochs.back();
   out["test_acc"] = number(outcome.final_test.accuracy);
   out["test_loss"] = number(outcome.final_test.loss);
   out["val_acc"] = number(outcome.final_val.accuracy);
   out["val_loss"] = number(outcome.final_val.loss);
-  out["train_acc"] = number(last ? last->train_acc : engine::kNotMeasured);
-  out["train_loss"] = number(last ? last->train_loss : engine::kNotMeasured);
-  out["epochs_done"] = trainer.epochs_done();
-  out["steps"] = trainer.optimizer().steps();
-  out["wall_s"] = outcome.wall_seconds;
-  out["core_s"] = outcome.core_seconds;
+  out["train_acc"] = number(last ? last->train_acc : kNotMeasured);
+  out["train_loss"] = number(last ? last->train_loss : kNotMeasured);
+  out["epochs_done"] = outcome.epochs_done;
+  out["steps"] = outcome.steps;
+  out["wall_s"] = outcome.wall_s;
+  out["core_s"] = outcome.core_s;
   out["params"] = trainer.model().parameter_count();
   out["flops_per_image"] = trainer.shape().training_flops_per_image();
-  out["img_per_s"] = number(last ? last->images_per_second : engine::kNotMeasured);
+  out["img_per_s"] = number(last ? last->img_per_s : kNotMeasured);
   out["config"] = to_json(config);
   out["history"] = OrderedJson::array();
-  for (const auto& e : outcome.epochs) out["history"].push_back(engine::to_json(e));
+  for (const auto& e : outcome.epochs) out["history"].push_back(to_json(e));
+  out["partial_epoch"] =
+      outcome.partial_epoch ? to_json(*outcome.partial_epoch) : OrderedJson(nullptr);
+  if (!batch_losses.empty()) out["batch_losses"] = batch_losses;
   return out;
 }
 
@@ -90,6 +114,7 @@ void add_train_command(CLI::App& app) {
     ConfigSources sources;
     bool json = false;
     std::string save, resume, init_from;
+    int64_t log_every = 0;
   };
   auto o = std::make_shared<Options>();
   train->add_option("--config", o->sources.file, "JSON file of key: value settings")
@@ -98,64 +123,124 @@ void add_train_command(CLI::App& app) {
   train->add_flag("--json", o->json,
                   "Print one JSON object with the final metrics on stdout (progress goes to stderr)");
   train->add_option("--save", o->save,
-                    "Checkpoint (safetensors) written after every epoch and at the end; the "
-                    "optimizer state goes beside it in NAME.optim.safetensors");
-  train->add_option("--resume", o->resume,
-                    "Continue from a checkpoint written by --save (same config; epochs may grow)")
+                    "Checkpoint (safetensors) written after every epoch and at the end (also "
+                    "inside an epoch, at a max_steps stop or an interrupt; max_steps=0 writes "
+                    "the initial weights); the optimizer state goes beside it in "
+                    "NAME.optim.safetensors");
+  train
+      ->add_option("--resume", o->resume,
+                   "Continue from a checkpoint written by --save, at its step (same config; "
+                   "max_steps may change, epochs only under schedule=constant)")
       ->check(CLI::ExistingFile);
-  train->add_option("--init-from", o->init_from,
-                    "Start from a checkpoint's weights (fresh optimizer and schedule)")
+  train
+      ->add_option("--init-from", o->init_from,
+                   "Start from the weights of a checkpoint written by --save, or of a PyTorch "
+                   "state dict under timm's names (model from --config/--set); fresh optimizer "
+                   "and schedule")
       ->check(CLI::ExistingFile);
+  train->add_option("--log-every", o->log_every,
+                    "Also print the batch loss every N optimizer steps (with --json: the list "
+                    "batch_losses of [step, loss] pairs)")
+      ->check(CLI::NonNegativeNumber);
   train->callback([o] {
     if (!o->resume.empty() && !o->init_from.empty()) {
       fail_usage("--resume and --init-from cannot be combined");
     }
-    const TrialConfig config = load_trial_config(o->sources);
+    // Under mpirun (or srun --mpi=pmix) every rank runs this; otherwise MPI is never touched.
+    cluster::MpiSession session;
+    const OrderedJson settings = merge_settings(o->sources);
+    const std::string source = o->sources.file.empty() ? "config" : o->sources.file;
+    TrialConfig config = parse_trial_config(settings, source);
+    cluster::fit_to_session(config, settings.contains("ranks"), session, source);
+    std::optional<cluster::MpiReplicaGroup> replicas;
+    if (session.active()) replicas.emplace(session.world());
     engine::ThreadBudget threads(static_cast<int>(config.threads));
     install_interrupt_handlers();
+    // Rank 0 alone prints and writes checkpoints; the others train quietly.
+    const bool reporter = session.rank() == 0;
     FILE* human = o->json ? stderr : stdout;
     ProgressLine progress;
-    progress.update(fmt::format("loading {}...", config.dataset));
+    auto say = [&](const std::string& line) {
+      if (reporter) progress.print(human, line);
+    };
+    if (reporter) progress.update(fmt::format("loading {}...", config.dataset));
     const data::Dataset dataset = data::load_dataset(config);
-    engine::Trainer trainer(config, dataset);
+    engine::Trainer trainer(config, dataset, replicas ? &*replicas : nullptr);
     if (!o->resume.empty()) trainer.resume_from(o->resume);
-    if (!o->init_from.empty()) trainer.initialize_from(o->init_from);
-    progress.print(human, fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
-                                      dataset.name, dataset.train.count, dataset.val.count,
-                                      dataset.test.count, dataset.load_seconds, threads.threads()));
-    progress.print(human, describe_model(config, trainer, trainer.shape(),
-                                         trainer.model().parameter_count()));
-    if (trainer.epochs_done() > 0) {
-      progress.print(human, fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
-                                        trainer.optimizer().steps()));
+    const bool from_pytorch =
+        !o->init_from.empty() &&
+        trainer.initialize_from(o->init_from) == engine::WeightsSource::pytorch_state_dict;
+    say(fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
+                    dataset.name, dataset.train.count, dataset.val.count, dataset.test.count,
+                    dataset.load_seconds, threads.threads()));
+    say(describe_model(config, trainer, trainer.shape(), trainer.model().parameter_count()));
+    if (session.size() > 1) say(describe_ranks(session, config));
+    if (from_pytorch && reporter) progress.print(stderr, pytorch_init_note(o->init_from, dataset));
+    if (const EpochProgress& at = trainer.epoch_progress(); at.steps > 0) {
+      say(fmt::format("resumed in epoch {} at step {} ({} of its {} steps done)", at.epoch,
+                      trainer.optimizer().steps(), at.steps, trainer.steps_per_epoch()));
+    } else if (trainer.optimizer().steps() > 0) {
+      say(fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
+                      trainer.optimizer().steps()));
     }
     engine::TrainerCallbacks callbacks;
     const auto start = std::chrono::steady_clock::now();
     const int64_t first_step = trainer.optimizer().steps();
+    OrderedJson batch_losses = OrderedJson::array();
     callbacks.on_step = [&](const engine::StepProgress& p) {
+      if (!reporter) return;
+      if (o->log_every > 0 && p.step % o->log_every == 0) {
+        if (o->json) {
+          batch_losses.push_back(OrderedJson::array({p.step, p.batch_loss}));
+        } else {
+          progress.print(human, fmt::format("step {}: batch loss {:.6f}  lr {:.6g}", p.step,
+                                            p.batch_loss, p.lr));
+        }
+      }
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double per_step = elapsed / std::max<int64_t>(1, p.step - first_step);
       progress.update(fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} img/s  ETA {}",
                                   p.epoch, p.epochs, p.step_in_epoch, p.steps_per_epoch, p.loss,
-                                  p.images_per_second,
+                                  p.img_per_s,
                                   format_duration(per_step * (p.total_steps - p.step))));
     };
-    callbacks.on_epoch = [&](const engine::EpochRecord& r) {
-      progress.print(human, epoch_line(r, config.epochs));
-      if (!o->save.empty()) trainer.save_checkpoint(o->save);
+    int64_t saved_step = -1;
+    auto save = [&] {  // rank 0 alone writes; every rank holds the same weights
+      if (reporter) trainer.save_checkpoint(o->save);
+      saved_step = trainer.optimizer().steps();
+    };
+    callbacks.on_epoch = [&](const EpochRecord& r) {
+      say(epoch_line(r, config.epochs));
+      if (!o->save.empty()) save();
     };
     callbacks.should_stop = interrupt_requested;
-    const engine::TrialOutcome outcome = trainer.run(callbacks);
+    const TrialOutcome outcome = trainer.run(callbacks);
     progress.clear();
-    if (o->json) fmt::print("{}\n", result_json(config, trainer, outcome).dump());
-    if (outcome.status == "done") {
+    if (const auto& partial = outcome.partial_epoch) {
+      say(epoch_line(
+          partial->record, config.epochs,
+          fmt::format(" ({} of {} steps)", partial->steps_in_epoch, trainer.steps_per_epoch())));
+    }
+    // At the end too, so that a stop inside an epoch resumes at its step and max_steps=0 exports
+    // the initialisation; never the weights of a diverged run.
+    if (!o->save.empty() && outcome.status != TrialStatus::diverged) {
+      if (saved_step != trainer.optimizer().steps()) save();
+      say(fmt::format("checkpoint: {} (step {}, {} finished epochs)", o->save, saved_step,
+                      trainer.epochs_done()));
+    }
+    if (o->json && reporter) {
+      fmt::print("{}\n", result_json(config, trainer, outcome, batch_losses).dump());
+    }
+    if (outcome.status == TrialStatus::done) {
+      if (!reporter) return;
+      if (!outcome.message.empty()) fmt::print(human, "{}\n", outcome.message);
       fmt::print(human, "done: test acc {} (loss {}) in {}, {:.0f} core-s\n",
                  percent(outcome.final_test.accuracy), loss_text(outcome.final_test.loss),
-                 format_duration(outcome.wall_seconds), outcome.core_seconds);
+                 format_duration(outcome.wall_s), outcome.core_s);
       return;
     }
-    if (outcome.status == "interrupted") {
+    if (outcome.status == TrialStatus::killed) {
       fail("{}{}", outcome.message,
            o->save.empty() ? "" : fmt::format("; resume with --resume {}", o->save));
     }
@@ -203,14 +288,19 @@ void add_eval_command(CLI::App& app) {
     const data::Split& split =
         o->split == "test" ? dataset.test : o->split == "val" ? dataset.val : dataset.train;
     if (split.count == 0) fail("the {} split is empty (val needs val_fraction > 0)", o->split);
-    const engine::Evaluation e = trainer.evaluate(split);
+    const Evaluation e = trainer.evaluate(split);
     if (o->json) {
-      fmt::print("{}\n", OrderedJson{{"split", o->split}, {"images", e.images}, {"loss", e.loss},
-                                     {"accuracy", e.accuracy}, {"epochs_trained", info.epochs_done}}
+      fmt::print("{}\n", OrderedJson{{"split", o->split},
+                                     {"images", e.images},
+                                     {"loss", e.loss},
+                                     {"accuracy", e.accuracy},
+                                     {"epochs_trained", info.epochs_done},
+                                     {"steps_trained", info.step}}
                              .dump());
     } else {
-      fmt::print("{} split: {} images  loss {}  accuracy {}  (after {} epochs)\n", o->split,
-                 e.images, loss_text(e.loss), percent(e.accuracy), info.epochs_done);
+      fmt::print("{} split: {} images  loss {}  accuracy {}  (after {} epochs, step {})\n",
+                 o->split, e.images, loss_text(e.loss), percent(e.accuracy), info.epochs_done,
+                 info.step);
     }
   });
 }

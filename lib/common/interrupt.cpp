@@ -31,6 +31,5 @@ void install_interrupt_handlers() {
 }
 
 bool interrupt_requested() { return g_signal.load() != 0; }
-int interrupt_signal() { return g_signal.load(); }
 
 }  // namespace vitsweep

@@ -6,7 +6,5 @@ namespace vitsweep {
 
 void install_interrupt_handlers();
 bool interrupt_requested();
-// The signal that asked us to stop (SIGINT, SIGTERM), or 0.
-int interrupt_signal();
 
 }  // namespace vitsweep

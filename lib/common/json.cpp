@@ -43,7 +43,42 @@ void line_and_column(std::string_view text, size_t byte, size_t& line, size_t& c
   }
 }
 
+std::string too_deep_message(std::string_view text, size_t byte, std::string_view source) {
+  size_t line = 0, column = 0;
+  line_and_column(text, byte + 1, line, column);
+  return fmt::format("{}:{}:{}: lists and objects nest deeper than {} levels", source, line,
+                     column, kMaxJsonDepth);
+}
+
 }  // namespace
+
+std::optional<size_t> find_excess_nesting(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, which may be a quote
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+void check_json_nesting(std::string_view text, std::string_view source) {
+  if (const auto byte = find_excess_nesting(text)) {
+    throw Error(too_deep_message(text, *byte, source));
+  }
+}
 
 std::string json_path(std::string_view parent, std::string_view key) {
   if (parent.empty()) return std::string(key);
@@ -55,6 +90,9 @@ std::string json_path(std::string_view parent, size_t index) {
 }
 
 OrderedJson parse_json_strict(std::string_view text, std::string_view source) {
+  if (const auto byte = find_excess_nesting(text)) {
+    throw UsageError(too_deep_message(text, *byte, source));
+  }
   std::vector<Frame> stack;
   std::string duplicate;
   std::string pending_key;
@@ -118,7 +156,8 @@ OrderedJson read_json_file(const std::string& path) {
   return parse_json_strict(buffer.str(), path);
 }
 
-std::string describe_json(const OrderedJson& value) {
+template <typename JsonType>
+std::string describe_json(const JsonType& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::object:
       return "an object";
@@ -133,5 +172,8 @@ std::string describe_json(const OrderedJson& value) {
     }
   }
 }
+
+template std::string describe_json(const Json& value);
+template std::string describe_json(const OrderedJson& value);
 
 }  // namespace vitsweep

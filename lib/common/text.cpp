@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -80,6 +81,46 @@ std::string format_duration(double seconds) {
   const long total = std::lround(seconds);
   if (total < 3600) return fmt::format("{}m {:02d}s", total / 60, static_cast<int>(total % 60));
   return fmt::format("{}h {:02d}m", total / 3600, static_cast<int>((total % 3600) / 60));
+}
+
+std::optional<double> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  // Slurm's clock form: [days-]hours:minutes:seconds, or minutes:seconds.
+  if (text.find(':') != std::string_view::npos) {
+    double days = 0;
+    const auto dash = text.find('-');
+    if (dash != std::string_view::npos) {
+      const auto d = parse_duration(text.substr(0, dash));
+      if (!d) return std::nullopt;
+      days = *d;
+      text.remove_prefix(dash + 1);
+    }
+    double total = 0;
+    const std::vector<std::string> parts = split(text, ':');
+    if (parts.size() > 3) return std::nullopt;
+    for (const std::string& part : parts) {
+      const auto value = parse_duration(part);
+      if (!value) return std::nullopt;
+      total = total * 60 + *value;
+    }
+    return days * 86400 + total;
+  }
+  double unit = 1;
+  switch (text.back()) {
+    case 's': unit = 1; text.remove_suffix(1); break;
+    case 'm': unit = 60; text.remove_suffix(1); break;
+    case 'h': unit = 3600; text.remove_suffix(1); break;
+    case 'd': unit = 86400; text.remove_suffix(1); break;
+    default: break;
+  }
+  const std::string number(text);
+  char* end = nullptr;
+  const double value = std::strtod(number.c_str(), &end);
+  if (number.empty() || end != number.c_str() + number.size() || !std::isfinite(value) ||
+      value < 0) {
+    return std::nullopt;
+  }
+  return value * unit;
 }
 
 }  // namespace vitsweep

@@ -1,6 +1,7 @@
 // Small text helpers shared by every part that reports errors to a user.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,5 +25,9 @@ std::string format_number(double value);
 
 // "1m 05s", "2h 03m", "12.3s": durations for progress lines.
 std::string format_duration(double seconds);
+
+// Seconds in "3600", "90s", "15m", "2.5h", "1d", or Slurm's "[D-]HH:MM:SS" / "MM:SS"; nullopt for
+// anything else (negative, empty, unknown unit).
+std::optional<double> parse_duration(std::string_view text);
 
 }  // namespace vitsweep

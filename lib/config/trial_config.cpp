@@ -192,9 +192,25 @@ TrialConfig parse_trial_config(const OrderedJson& settings, std::string_view sou
     const std::string name(info.name);
     if (name != "model" && settings.contains(name)) assign(info, field, settings[name], source);
   });
+  // The MLP follows a given width, as timm's mlp_ratio (every preset has ratio 4 too). A stored
+  // config has every key, so a stored trial keeps its resolved sizes.
+  if (settings.contains("width") && !settings.contains("mlp_dim")) {
+    config.mlp_dim = kMlpRatio * config.width;
+  }
   validate(config, source);
   return config;
 }
+
+namespace {
+
+// How a --set argument is named in errors; a long one is cut, so the error stays readable.
+std::string setting_source(std::string_view assignment) {
+  constexpr size_t kShownChars = 60;
+  if (assignment.size() <= kShownChars) return fmt::format("--set {}", assignment);
+  return fmt::format("--set {}...", assignment.substr(0, kShownChars - 3));
+}
+
+}  // namespace
 
 std::pair<std::string, OrderedJson> parse_setting(std::string_view assignment) {
   const auto eq = assignment.find('=');
@@ -203,8 +219,10 @@ std::pair<std::string, OrderedJson> parse_setting(std::string_view assignment) {
   }
   const std::string key(assignment.substr(0, eq));
   const std::string text(assignment.substr(eq + 1));
-  OrderedJson value = OrderedJson::parse(text, nullptr, /*allow_exceptions=*/false);
-  // Anything that is not a JSON number, boolean or string literal is taken as plain text.
+  // Anything that is not a JSON number, boolean or string literal is taken as plain text, and so
+  // is text nested too deep to parse safely (common/json.hpp), which is no literal either.
+  OrderedJson value;
+  if (!find_excess_nesting(text)) value = OrderedJson::parse(text, nullptr, false);
   if (value.is_discarded() || value.is_null() || value.is_object() || value.is_array()) {
     value = text;
   }
@@ -223,7 +241,7 @@ OrderedJson merge_settings(const ConfigSources& sources) {
   }
   for (const auto& assignment : sources.settings) {
     auto [key, value] = parse_setting(assignment);
-    check_setting(key, value, fmt::format("--set {}", assignment));
+    check_setting(key, value, setting_source(assignment));
     merged[key] = value;
   }
   return merged;
@@ -264,6 +282,11 @@ void validate(const TrialConfig& c, std::string_view source) {
   if (image.height % c.patch != 0 || image.width % c.patch != 0) {
     fail_usage("{}: patch {} does not divide the {}x{} images of {}", source, c.patch, image.height,
                image.width, c.dataset);
+  }
+  if (c.batch_size % c.ranks != 0) {
+    fail_usage("{}: batch_size {} does not split evenly over ranks {} (each rank takes "
+               "batch_size / ranks images of every step)",
+               source, c.batch_size, c.ranks);
   }
   if (c.augment.find("crop") != std::string::npos && c.crop_padding == 0) {
     fail_usage("{}: augment '{}' needs crop_padding >= 1", source, c.augment);

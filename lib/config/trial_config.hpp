@@ -62,7 +62,9 @@ struct TrialConfig {
   // run
   int64_t seed = 0;
   int64_t threads = 0;
+  int64_t ranks = 1;
   std::string precision = "f32";
+  double simulate_s = 0;
 };
 
 constexpr double kNoLimit = std::numeric_limits<double>::infinity();
@@ -122,7 +124,11 @@ void visit_keys(Config& c, Visit&& visit) {
   visit(KeyInfo{"depth", "model", "number of transformer blocks", {}, 1, 1024}, c.depth);
   visit(KeyInfo{"heads", "model", "attention heads (width must be divisible by heads)", {}, 1, 4096},
         c.heads);
-  visit(KeyInfo{"mlp_dim", "model", "hidden size of the MLP", {}, 1, 1 << 20}, c.mlp_dim);
+  visit(KeyInfo{"mlp_dim", "model",
+                "hidden size of the MLP (default: the preset's; 4 x width when width is given, "
+                "as timm's mlp_ratio)",
+                {}, 1, 1 << 20},
+        c.mlp_dim);
   visit(KeyInfo{"patch", "model", "patch side in pixels (must divide the image side)", {}, 1, 1024},
         c.patch);
   visit(KeyInfo{"pool", "model", "global average pooling over tokens, or a class token",
@@ -193,12 +199,25 @@ void visit_keys(Config& c, Visit&& visit) {
                 9007199254740991.0},
         c.seed);
   visit(KeyInfo{"threads", "run", "threads for this trial (0: all cores)", {}, 0, 4096}, c.threads);
+  visit(KeyInfo{"ranks", "run",
+                "MPI ranks that train this trial together, data parallel: each takes batch_size / "
+                "ranks images of every step (`mpirun -np N sweep train`, or a sweep's MPI "
+                "coordinator); the same result as one process, rounded differently, so not part "
+                "of a trial's identity",
+                {}, 1, 65536},
+        c.ranks);
   visit(KeyInfo{"precision", "run",
                 "matmul precision: f32, or bf16 (operands rounded to bf16, f32 accumulation, "
                 "f32 weights, activations and optimizer state; attn_kernel=fused keeps the "
                 "attention core in f32)",
                 {"f32", "bf16"}},
         c.precision);
+  visit(KeyInfo{"simulate_s", "run",
+                "> 0: train nothing: the trial waits this many seconds, spread over its epochs, and "
+                "reports made-up metrics (for measuring the sweep runner itself, e.g. a "
+                "coordinator's throughput across many MPI ranks)",
+                {}, 0, 1e6},
+        c.simulate_s);
 }
 
 // One row of the key table, for `sweep config keys` and the README.
@@ -215,6 +234,9 @@ struct KeyDescription {
 };
 const std::vector<KeyDescription>& config_keys();
 std::vector<std::string> config_key_names();
+
+// MLP hidden size over width when width is given without mlp_dim (timm's mlp_ratio).
+constexpr int64_t kMlpRatio = 4;
 
 // A model size. patch 0: the preset does not fix the patch size.
 struct ModelPreset {

@@ -10,7 +10,10 @@
 #include <optional>
 #include <utility>
 
+#include "common/error.hpp"
 #include "common/random.hpp"
+#include "common/text.hpp"
+#include "engine/build_info.hpp"
 #include "engine/attention.hpp"
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
@@ -86,7 +89,7 @@ double measure_gemm_ceiling_gflops(Precision precision, int size, int repeats) {
 }
 
 OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& attn,
-                               const BenchmarkOptions& options) {
+                               const BenchmarkOptions& options, ReplicaGroup* replicas) {
   const TrialConfig config = case_config(bench, attn, options);
   const ModelShape shape = ModelShape::from_config(config);
   MatmulRunner mm(precision_from_name(config.precision));
@@ -96,22 +99,29 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   optimizer_settings.weight_decay = config.weight_decay;
   optimizer_settings.clip_norm = config.clip_norm;
   Optimizer optimizer(model.layout(), optimizer_settings);
+  std::unique_ptr<DataParallel> parallel;
+  if (replicas != nullptr && replicas->size() > 1) {
+    parallel = std::make_unique<DataParallel>(*replicas, model, options.bucket_bytes);
+  }
 
   const int64_t batch = config.batch_size;
+  const int64_t local = parallel ? parallel->local_batch(batch) : batch;
   const int64_t image_floats = shape.channels * shape.image_height * shape.image_width;
-  std::vector<float> images(static_cast<size_t>(batch * image_floats));
-  Random random(7);
+  std::vector<float> images(static_cast<size_t>(local * image_floats));
+  Random random(7 + (parallel ? parallel->rank() : 0));
   for (float& x : images) x = static_cast<float>(random.normal());
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  std::vector<int32_t> labels(static_cast<size_t>(local));
   for (auto& label : labels) label = static_cast<int32_t>(random.below(shape.classes));
-  std::vector<float> d_logits(static_cast<size_t>(batch * shape.classes));
+  std::vector<float> d_logits(static_cast<size_t>(local * shape.classes));
   const LossKind loss_kind = loss_from_name(config.loss);
 
   auto step = [&] {
-    const float* logits = model.forward(images.data(), batch);
-    classification_loss(loss_kind, logits, labels.data(), batch, shape.classes, 0.0,
-                        d_logits.data());
+    const float* logits = model.forward(images.data(), local);
+    const LossResult r = classification_loss(loss_kind, logits, labels.data(), local,
+                                             shape.classes, 0.0, d_logits.data());
+    if (parallel) parallel->begin_backward(r, local, d_logits.data(), local * shape.classes, false);
     model.backward(d_logits.data());
+    if (parallel) parallel->finish_backward(batch);
     const double t0 = now_seconds();
     optimizer.step(model.parameters().data(), model.gradients().data(), 1e-4);
     if (model.times().enabled) {
@@ -121,6 +131,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   for (int i = 0; i < options.warmup_steps; ++i) step();
   model.times().enabled = true;
   model.times().reset();
+  if (parallel) parallel->times() = CommunicationTimes{};
   std::vector<double> step_seconds;
   for (int i = 0; i < options.steps; ++i) {
     const double t0 = now_seconds();
@@ -138,22 +149,38 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   for (size_t p = 0; p < static_cast<size_t>(Phase::count); ++p) {
     phases[phase_name(static_cast<Phase>(p))] = 1e3 * model.times().seconds[p] / options.steps;
   }
-  return {{"name", bench.name},
-          {"attn", attn},
-          {"attn_kernel", config.attn_kernel},
-          {"precision", config.precision},
-          {"batch", batch},
-          {"tokens", shape.tokens},
-          {"width", shape.width},
-          {"depth", shape.depth},
-          {"params", model.parameter_count()},
-          {"steps", options.steps},
-          {"ms_per_step", 1e3 * mean},
-          {"ms_per_step_median", 1e3 * median_s},
-          {"img_per_s", batch / median_s},
-          {"gflop_per_step", flops_per_step / 1e9},
-          {"achieved_gflops", flops_per_step / median_s / 1e9},
-          {"phases_ms", phases}};
+  OrderedJson out = {{"name", bench.name},
+                     {"attn", attn},
+                     {"attn_kernel", config.attn_kernel},
+                     {"precision", config.precision},
+                     {"batch", batch},
+                     {"tokens", shape.tokens},
+                     {"width", shape.width},
+                     {"depth", shape.depth},
+                     {"params", model.parameter_count()},
+                     {"steps", options.steps},
+                     {"ms_per_step", 1e3 * mean},
+                     {"ms_per_step_median", 1e3 * median_s},
+                     {"img_per_s", batch / median_s},
+                     {"gflop_per_step", flops_per_step / 1e9},
+                     {"achieved_gflops", flops_per_step / median_s / 1e9},
+                     {"phases_ms", phases}};
+  if (parallel) {
+    const CommunicationTimes& c = parallel->times();
+    const bool overlap = parallel->bucket_bytes() < model.gradients().size() * 4;
+    out["ranks"] = parallel->size();
+    out["local_batch"] = local;
+    out["communication"] = {
+        {"gradient_mib_per_step", model.gradients().size() * 4.0 / (1 << 20)},
+        {"overlap", overlap},
+        {"bucket_kib", overlap ? OrderedJson(parallel->bucket_bytes() / 1024) : OrderedJson()},
+        {"buckets_per_step", parallel->buckets_per_step()},
+        {"wait_ms_per_step", 1e3 * c.wait_seconds / options.steps},
+        {"call_ms_per_step", 1e3 * c.call_seconds / options.steps},
+        {"wait_share", c.wait_seconds / total},
+        {"call_share", c.call_seconds / total}};
+  }
+  return out;
 }
 
 namespace {
@@ -274,6 +301,90 @@ double peak_resident_mib() {
     if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) / 1024.0;  // kB
   }
   return 0.0;
+}
+
+namespace {
+
+std::vector<BenchmarkCase> select_cases(const std::vector<BenchmarkCase>& cases,
+                                        std::vector<std::string> names,
+                                        const std::vector<std::string>& defaults) {
+  std::vector<std::string> known;
+  for (const auto& c : cases) known.push_back(c.name);
+  if (names.empty()) names = defaults.empty() ? known : defaults;
+  std::vector<BenchmarkCase> selected;
+  for (const auto& name : names) {
+    const auto it = std::find_if(cases.begin(), cases.end(), [&](const auto& c) { return c.name == name; });
+    if (it == cases.end()) {
+      fail_usage("--case '{}': expected one of {}{}", name, join(known), did_you_mean(name, known));
+    }
+    selected.push_back(*it);
+  }
+  return selected;
+}
+
+OrderedJson attention_core_results(const std::vector<BenchmarkCase>& cases,
+                                   const BenchmarkRequest& request,
+                                   const std::function<void(const std::string&)>& log) {
+  OrderedJson results = OrderedJson::array();
+  for (const auto& c : cases) {
+    OrderedJson result = benchmark_attention_core(c, request.attns, request.options);
+    for (const auto& [kernel, by_attn] : result["ms"].items()) {
+      for (const auto& [attn, times] : by_attn.items()) {
+        log(fmt::format("{} (L={}) {} {}: {:.2f} ms forward + backward", c.name,
+                        result["tokens"].get<int64_t>(), kernel, attn,
+                        times["total"].get<double>()));
+      }
+    }
+    results.push_back(result);
+  }
+  return results;
+}
+
+// Fills out["configs"]; a bf16 case adds the bf16 ceiling its MFU is measured against.
+void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRequest& request,
+                      OrderedJson& out, const std::function<void(const std::string&)>& log) {
+  out["configs"] = OrderedJson::array();
+  for (const auto& c : cases) {
+    for (const auto& attn : request.attns) {
+      OrderedJson result = benchmark_training(c, attn, request.options, request.replicas);
+      const bool bf16 = result["precision"] == "bf16";
+      if (bf16 && !out.contains("bf16_gemm_ceiling_gflops")) {
+        out["bf16_gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops(Precision::bf16);
+      }
+      const double ceiling = out[bf16 ? "bf16_gemm_ceiling_gflops" : "gemm_ceiling_gflops"];
+      result["mfu"] = result["achieved_gflops"].get<double>() / ceiling;
+      log(fmt::format("{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%", c.name, attn,
+                      result["img_per_s"].get<double>(), result["ms_per_step_median"].get<double>(),
+                      100 * result["mfu"].get<double>()));
+      out["configs"].push_back(result);
+    }
+  }
+}
+
+}  // namespace
+
+OrderedJson run_benchmarks(const BenchmarkRequest& request,
+                           const std::function<void(const std::string&)>& log) {
+  const std::vector<BenchmarkCase> cases =
+      request.attention_core
+          ? select_cases(attention_benchmark_cases(), request.cases, {})
+          : select_cases(benchmark_cases(), request.cases, {"fmnist-mini", "S/16-224"});
+  const BuildInfo info = build_info();
+  OrderedJson out = OrderedJson::object();
+  out["engine"] = "vitsweep " + info.version + " (" + info.git_commit + ")";
+  out["onednn"] = info.onednn;
+  out["cpu_isa"] = info.cpu_isa;
+  out["threads"] = request.threads;
+  out["ranks"] = request.replicas ? request.replicas->size() : 1;
+  out["gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops();
+  if (!request.options.settings.empty()) out["settings"] = request.options.settings;
+  if (request.attention_core) {
+    out["attention_core"] = attention_core_results(cases, request, log);
+  } else {
+    training_results(cases, request, out, log);
+  }
+  out["peak_rss_mib"] = peak_resident_mib();
+  return out;
 }
 
 }  // namespace vitsweep::engine

@@ -3,12 +3,15 @@
 // the speed of a step does not depend on the pixels.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/json.hpp"
 #include "config/trial_config.hpp"
+#include "engine/data_parallel.hpp"
 #include "engine/matmul.hpp"
+#include "engine/replica_group.hpp"
 
 namespace vitsweep::engine {
 
@@ -31,11 +34,19 @@ struct BenchmarkOptions {
   int steps = 10;
   // KEY=VALUE overrides of the case's settings (as `sweep train --set`), applied before `attn`.
   std::vector<std::string> settings;
+  // Data parallel only: the gradient bucket size (no overlap: one bucket of everything,
+  // started when backward ends).
+  int64_t bucket_bytes = DataParallel::kDefaultBucketBytes;
 };
 
-// Times forward + backward + optimizer steps; returns one JSON object for the case.
+// Times forward + backward + optimizer steps; returns one JSON object for the case. With
+// `replicas` of more than one rank (every rank calls this), data parallel steps: each rank takes
+// batch / ranks images, and the object adds the ranks, the local batch and "communication": the
+// gradient megabytes summed per step, the buckets, and the share of step time this rank spent
+// waiting for the sums after backward (wait_share) and inside MPI calls during backward
+// (call_share).
 OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& attn,
-                               const BenchmarkOptions& options);
+                               const BenchmarkOptions& options, ReplicaGroup* replicas = nullptr);
 
 // Times the attention core alone (scores -> weights -> A V and back, attention_core_forward and
 // _backward; no projections) for every attention function in `attns` with each kernel (fused,
@@ -45,6 +56,21 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
 OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
                                      const std::vector<std::string>& attns,
                                      const BenchmarkOptions& options);
+
+// A whole `sweep bench` run: the selected cases (by name, `names` empty: the defaults), the GEMM
+// ceilings and the process's peak memory, as one JSON document. Training cases get their
+// model-FLOP utilisation against the ceiling of the precision they ran in. `log` receives one
+// human line per case. Unknown case names throw a UsageError with a did-you-mean.
+struct BenchmarkRequest {
+  std::vector<std::string> cases;
+  std::vector<std::string> attns = {"softmax", "relu"};
+  bool attention_core = false;  // the attention core alone instead of training steps
+  BenchmarkOptions options;
+  int threads = 0;  // the thread budget in force, for the report
+  ReplicaGroup* replicas = nullptr;  // under mpirun: data parallel training steps
+};
+OrderedJson run_benchmarks(const BenchmarkRequest& request,
+                           const std::function<void(const std::string&)>& log);
 
 // The process's peak resident set (VmHWM in /proc/self/status) in MiB; 0 where unavailable.
 double peak_resident_mib();

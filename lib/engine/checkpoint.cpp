@@ -1,9 +1,10 @@
 #include "engine/checkpoint.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "common/error.hpp"
-#include "common/version.hpp"
+#include "engine/build_info.hpp"
 
 namespace vitsweep::engine {
 
@@ -28,6 +29,77 @@ int64_t integer_metadata(const SafetensorsFile& file, const std::string& key) {
   fail("{}: __metadata__.{}: expected an integer, got \"{}\"", file.name(), key, text);
 }
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+// The config key that decides whether the model has tensor `name`, for errors about a file whose
+// tensors do not fit the model the config describes.
+std::string deciding_key(const std::string& name) {
+  if (name == "cls_token") return "pool=cls has a class token, pool=gap none";
+  if (name == "pos_embed") return "posemb=learned has it, posemb=sincos2d not";
+  if (name.find(".attn.q_norm.") != std::string::npos ||
+      name.find(".attn.k_norm.") != std::string::npos) {
+    return "qk_norm=true has it";
+  }
+  if (name.find(".attn.gate.") != std::string::npos) return "gate=none has no gate";
+  if (name.starts_with("norm.") || name.starts_with("fc_norm.")) {
+    return "the engine normalises every token before pooling (norm.*); timm's fc_norm.* "
+           "normalises after it (timm: fc_norm=False)";
+  }
+  if (name.starts_with("blocks.")) return "depth sets the number of blocks";
+  return "timm's names are expected";
+}
+
+std::string shape_hint(const TensorInfo& expected, const TensorEntry& found) {
+  if (expected.name == "pos_embed" && found.shape.size() == 3 &&
+      found.shape[1] == expected.shape[1] + 1) {
+    return "a position for the class token too: the engine has none (timm: no_embed_class=True)";
+  }
+  return "width, mlp_dim, patch, the image size and channels, and the classes set the shapes";
+}
+
+// The file must hold exactly the model's tensors, each with the model's shape: the first tensor
+// (in the model's order) missing or of another shape, else the first extra one, is the error.
+void check_fits_model(const SafetensorsFile& file, const ParameterLayout& layout) {
+  std::set<std::string> expected;
+  for (const TensorInfo& t : layout.tensors()) expected.insert(t.name);
+  const auto& tensors = file.tensors();
+  if (!tensors.empty() && std::none_of(tensors.begin(), tensors.end(),
+                                       [&](const auto& t) { return expected.contains(t.name); })) {
+    fail(
+        "{}: none of its {} tensors has a name of this model (it has '{}', the model needs '{}' "
+        "and the rest of timm's names)",
+        file.name(), tensors.size(), tensors.front().name, layout.tensors().front().name);
+  }
+  for (const TensorInfo& t : layout.tensors()) {
+    const TensorEntry* found = file.find(t.name);
+    if (found == nullptr) {
+      fail("{}: no tensor '{}' {}, which the model of this config needs ({})", file.name(), t.name,
+           shape_text(t.shape), deciding_key(t.name));
+    }
+    if (found->shape != t.shape) {
+      fail("{}: tensor '{}': expected shape {} from the config, found {} ({})", file.name(), t.name,
+           shape_text(t.shape), shape_text(found->shape), shape_hint(t, *found));
+    }
+  }
+  for (const auto& t : tensors) {
+    if (!expected.contains(t.name)) {
+      fail("{}: tensor '{}' {} is not part of the model of this config ({})", file.name(), t.name,
+           shape_text(t.shape), deciding_key(t.name));
+    }
+  }
+}
+
+// A metadata value that holds JSON, e.g. __metadata__.config.
+template <typename JsonType>
+JsonType metadata_json(const SafetensorsFile& file, const std::string& key) {
+  const std::string source = fmt::format("{}: __metadata__.{}", file.name(), key);
+  JsonType json = parse_json_data<JsonType>(file.metadata_value(key), source);
+  if (json.is_discarded()) fail("{} is not valid JSON", source);
+  return json;
+}
+
 }  // namespace
 
 std::string optimizer_state_path(const std::string& checkpoint_path) {
@@ -42,7 +114,8 @@ std::string optimizer_state_path(const std::string& checkpoint_path) {
 void write_checkpoint(const std::string& path, const TrialConfig& config,
                       const VisionTransformer& model, const Optimizer& optimizer,
                       const data::Normalization& normalization, int64_t epochs_done,
-                      const std::vector<EpochRecord>& history) {
+                      const std::vector<EpochRecord>& history,
+                      const EpochProgress& epoch_progress) {
   const ParameterLayout& layout = model.layout();
   const std::string step = std::to_string(optimizer.steps());
   {
@@ -74,26 +147,38 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
   weights.set_metadata("epochs_done", std::to_string(epochs_done));
   weights.set_metadata("step", step);
   weights.set_metadata("history", history_json.dump());
+  // Only inside an epoch: a checkpoint at an epoch boundary reads as before the key existed.
+  if (epoch_progress.steps > 0) {
+    weights.set_metadata("epoch_progress", to_json(epoch_progress).dump());
+  }
   weights.set_metadata("commit", build_info().git_commit);
   weights.write(path);
 }
 
+WeightsSource weights_source(const SafetensorsFile& file) {
+  const auto format = file.metadata().find("format");
+  if (format == file.metadata().end() || format->second == "pt") {
+    return WeightsSource::pytorch_state_dict;
+  }
+  if (format->second == kWeightsFormat) return WeightsSource::vitsweep_checkpoint;
+  fail(
+      "{}: __metadata__.format is \"{}\", expected \"{}\" (a vitsweep checkpoint), or \"pt\" or "
+      "none (a PyTorch state dict under timm's names)",
+      file.name(), format->second, kWeightsFormat);
+}
+
 CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
-  const std::string& format = file.metadata_value("format");
-  if (format != kWeightsFormat) {
-    fail("{}: not a vitsweep checkpoint: __metadata__.format is \"{}\", expected \"{}\"",
-         file.name(), format, kWeightsFormat);
+  if (weights_source(file) == WeightsSource::pytorch_state_dict) {
+    fail(
+        "{}: a PyTorch state dict without vitsweep metadata (no trial config, normalisation or "
+        "history): start from it with 'sweep train --init-from {}' and the model's keys in "
+        "--config/--set (max_steps=0 only evaluates it)",
+        file.name(), file.name());
   }
   CheckpointInfo info;
-  auto parse = [&](const std::string& key) {
-    Json json = Json::parse(file.metadata_value(key), nullptr, false);
-    if (json.is_discarded()) fail("{}: __metadata__.{} is not valid JSON", file.name(), key);
-    return json;
-  };
-  const Json config = parse("config");
-  if (!config.is_object()) fail("{}: __metadata__.config is not a JSON object", file.name());
-  info.config = OrderedJson::parse(config.dump());
-  const Json norm = parse("normalization");
+  info.config = metadata_json<OrderedJson>(file, "config");
+  if (!info.config.is_object()) fail("{}: __metadata__.config is not a JSON object", file.name());
+  const Json norm = metadata_json<Json>(file, "normalization");
   if (!norm.is_object() || !norm.contains("mean") || !norm.contains("std")) {
     fail("{}: __metadata__.normalization needs mean and std", file.name());
   }
@@ -105,29 +190,31 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
   }
   info.epochs_done = integer_metadata(file, "epochs_done");
   info.step = integer_metadata(file, "step");
-  const Json history = parse("history");
+  const Json history = metadata_json<Json>(file, "history");
   if (!history.is_array()) fail("{}: __metadata__.history is not a list", file.name());
-  for (const auto& record : history) info.history.push_back(epoch_record_from_json(record));
+  try {
+    for (const auto& record : history) info.history.push_back(epoch_record_from_json(record));
+  } catch (const Json::exception&) {
+    fail("{}: __metadata__.history: expected a list of epoch records", file.name());
+  }
+  if (file.metadata().contains("epoch_progress")) {
+    const Json progress = metadata_json<Json>(file, "epoch_progress");
+    if (!progress.is_object())
+      fail("{}: __metadata__.epoch_progress is not an object", file.name());
+    try {
+      info.epoch_progress = epoch_progress_from_json(progress);
+    } catch (const Json::exception&) {
+      fail("{}: __metadata__.epoch_progress: expected numbers", file.name());
+    }
+  }
   return info;
 }
 
 void load_weights(const SafetensorsFile& file, VisionTransformer& model) {
   const ParameterLayout& layout = model.layout();
-  std::set<std::string> expected;
+  check_fits_model(file, layout);  // before anything is copied
   for (const TensorInfo& t : layout.tensors()) {
-    expected.insert(t.name);
-    if (file.find(t.name) == nullptr) {
-      fail("{}: missing tensor '{}' that this model needs (was it trained with another "
-           "config?)",
-           file.name(), t.name);
-    }
-    file.copy_f32(t.name, t.shape, model.parameters().data() + t.offset);
-  }
-  for (const auto& t : file.tensors()) {
-    if (!expected.contains(t.name)) {
-      fail("{}: tensor '{}' does not belong to this model (was it trained with another config?)",
-           file.name(), t.name);
-    }
+    file.copy_as_f32(t.name, t.shape, model.parameters().data() + t.offset);
   }
 }
 
@@ -159,10 +246,10 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
 
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path) {
-  static const std::set<std::string> may_differ = {"epochs", "max_steps", "threads", "data_dir"};
+  static const std::set<std::string> may_differ = {"max_steps", "threads", "ranks", "data_dir"};
   const OrderedJson current = to_json(config);
   for (const auto& [key, value] : current.items()) {
-    if (may_differ.contains(key)) continue;
+    if (may_differ.contains(key) || (key == "epochs" && config.schedule == "constant")) continue;
     if (!checkpoint_config.contains(key)) {
       fail("{}: checkpoint config has no key '{}' (written by another version?)", path, key);
     }
@@ -170,6 +257,14 @@ void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialCo
     const bool same = (stored.is_number() && value.is_number())
                           ? stored.get<double>() == value.get<double>()
                           : stored == value;
+    if (!same && key == "epochs") {
+      fail(
+          "{0}: cannot resume with epochs={1}: the checkpoint's {2} learning-rate schedule decays "
+          "over epochs={3}, and another length would change the rate of every remaining step; "
+          "resume with --set epochs={3} (max_steps stops a run early), or start a new schedule "
+          "from its weights with --init-from {0}",
+          path, value.dump(), config.schedule, stored.dump());
+    }
     if (!same) {
       fail("{}: cannot resume: the checkpoint was trained with {}={}, this run has {}={}", path, key,
            stored.dump(), key, value.dump());

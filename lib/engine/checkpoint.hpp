@@ -2,7 +2,8 @@
 // names and layouts, with the trial config, the data normalisation and the training progress in
 // __metadata__; the optimizer state beside it in "<name>.optim.safetensors" (PyTorch's names:
 // exp_avg.<param>, exp_avg_sq.<param>, momentum_buffer.<param>), so timm's strict loading of
-// the weights file sees exactly the model's tensors.
+// the weights file sees exactly the model's tensors. The other way, load_weights also reads a bare
+// PyTorch state dict under the same names (weights_source tells the two apart).
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 #include "config/trial_config.hpp"
 #include "data/normalization.hpp"
 #include "engine/optimizer.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 #include "engine/safetensors.hpp"
 #include "engine/vit.hpp"
 
@@ -28,6 +29,9 @@ struct CheckpointInfo {
   int64_t epochs_done = 0;
   int64_t step = 0;
   std::vector<EpochRecord> history;
+  // The unfinished epoch the run stopped in; steps 0 (and files written before it was recorded):
+  // at an epoch boundary.
+  EpochProgress epoch_progress;
 };
 
 // Writes the optimizer file, then the weights file (each atomically): the weights file is the
@@ -35,13 +39,22 @@ struct CheckpointInfo {
 void write_checkpoint(const std::string& path, const TrialConfig& config,
                       const VisionTransformer& model, const Optimizer& optimizer,
                       const data::Normalization& normalization, int64_t epochs_done,
-                      const std::vector<EpochRecord>& history);
+                      const std::vector<EpochRecord>& history,
+                      const EpochProgress& epoch_progress = {});
+
+// What a weights file is, by its __metadata__.format: a checkpoint this program wrote (config,
+// normalisation and progress in the metadata), or a PyTorch state dict under timm's names with no
+// vitsweep metadata (format "pt", as Hugging Face writes, or no format at all, as
+// safetensors.torch.save_file writes). Any other format is an error naming it.
+enum class WeightsSource { vitsweep_checkpoint, pytorch_state_dict };
+WeightsSource weights_source(const SafetensorsFile& file);
 
 // Reads and checks the metadata of a checkpoint's weights file.
 CheckpointInfo read_checkpoint_info(const SafetensorsFile& file);
 
 // Copies every model tensor into `model`, checking that the file has exactly the model's tensors,
-// each F32 with the expected shape (errors name the tensor, expected and found).
+// each with the shape the model's config gives. Errors are one line naming the file, the tensor,
+// expected and found, and the config key that decides it. F64, F16 and BF16 are converted.
 void load_weights(const SafetensorsFile& file, VisionTransformer& model);
 
 // Restores moments and step count; `expected_step` must match the optimizer file's.
@@ -49,8 +62,10 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
                           const ParameterLayout& layout, int64_t expected_step);
 
 // Keys that may differ between a checkpoint and the run resuming it (they cannot change what was
-// computed so far): epochs, max_steps, threads, data_dir. Any other difference is an error
-// naming the key and both values.
+// computed so far): max_steps, threads, ranks, data_dir, and epochs under the constant schedule.
+// Under a decaying schedule (cosine, linear) epochs sets the length of the decay, so another value
+// would change the learning rate of every remaining step: refused, pointing to --init-from. Any
+// other difference is an error naming the key and both values.
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path);
 

@@ -97,16 +97,4 @@ double sum_of_squares(const float* x, int64_t n) {
   return total;
 }
 
-bool all_finite(const float* x, int64_t n) {
-  const int64_t chunks = (n + kGrain - 1) / kGrain;
-  std::vector<char> finite(static_cast<size_t>(chunks), 1);
-  parallel_indices(chunks, [&](int64_t c) {
-    float s = 0;
-    const int64_t stop = std::min(n, (c + 1) * kGrain);
-    for (int64_t i = c * kGrain; i < stop; ++i) s += x[i] * 0.0f;  // NaN or Inf -> NaN
-    finite[static_cast<size_t>(c)] = s == 0.0f;
-  });
-  return std::all_of(finite.begin(), finite.end(), [](char f) { return f != 0; });
-}
-
 }  // namespace vitsweep::engine

@@ -20,7 +20,5 @@ void add(const float* a, const float* b, float* out, int64_t n);
 void column_sums(const float* x, int64_t rows, int64_t cols, float* out);
 // Sum of squares in double (for gradient norms); deterministic.
 double sum_of_squares(const float* x, int64_t n);
-// True when every element is finite.
-bool all_finite(const float* x, int64_t n);
 
 }  // namespace vitsweep::engine

@@ -32,6 +32,8 @@ class Optimizer {
   // AdamW: first and second moments; SGD: momentum buffer in first, second unused (empty).
   FloatBuffer& first_moment() { return first_; }
   FloatBuffer& second_moment() { return second_; }
+  const FloatBuffer& first_moment() const { return first_; }
+  const FloatBuffer& second_moment() const { return second_; }
   const OptimizerSettings& settings() const { return settings_; }
 
  private:

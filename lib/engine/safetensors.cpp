@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/text.hpp"
@@ -36,6 +39,63 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return fmt::format("[{}]", join(parts, ", "));
 }
 
+// IEEE binary16: 1 sign, 5 exponent (bias 15), 10 fraction bits; every value is a float.
+float half_to_float(uint16_t bits) {
+  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000) << 16;
+  const uint32_t exponent = (bits >> 10) & 0x1f;
+  const uint32_t fraction = bits & 0x3ff;
+  uint32_t out;
+  if (exponent == 0x1f) {
+    out = sign | 0x7f800000 | (fraction << 13);  // infinity or NaN
+  } else if (exponent != 0) {
+    out = sign | ((exponent + 127 - 15) << 23) | (fraction << 13);
+  } else {
+    // zero or subnormal: fraction * 2^-24, exact in float
+    const float magnitude = std::ldexp(static_cast<float>(fraction), -24);
+    return sign != 0 ? -magnitude : magnitude;
+  }
+  float f;
+  std::memcpy(&f, &out, 4);
+  return f;
+}
+
+// bfloat16 is the upper half of a float.
+float bfloat16_to_float(uint16_t bits) {
+  const uint32_t out = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &out, 4);
+  return f;
+}
+
+// F64 values rounded to float; a finite value beyond float's range is an error, not infinity.
+void narrow_f64(const uint8_t* data, int64_t count, float* out, const std::string& file,
+                const std::string& tensor) {
+  for (int64_t i = 0; i < count; ++i) {
+    double v;
+    std::memcpy(&v, data + 8 * i, 8);
+    if (std::isfinite(v) && std::abs(v) > std::numeric_limits<float>::max()) {
+      fail("{}: tensor '{}': F64 value {} at index {} is beyond the range of F32", file, tensor, v,
+           i);
+    }
+    out[i] = static_cast<float>(v);
+  }
+}
+
+void check_shape(const std::string& file, const TensorEntry& t, const std::vector<int64_t>& shape) {
+  if (t.shape != shape) {
+    fail("{}: tensor '{}': expected shape {}, found {}", file, t.name, shape_text(shape),
+         shape_text(t.shape));
+  }
+}
+
+// "12", or "2305843009213693953 x 8" when the product passes 2^64.
+std::string bytes_needed_text(uint64_t elements, uint64_t element_bytes) {
+  if (elements > std::numeric_limits<uint64_t>::max() / element_bytes) {
+    return fmt::format("{} x {}", elements, element_bytes);
+  }
+  return std::to_string(elements * element_bytes);
+}
+
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
@@ -45,7 +105,7 @@ uint64_t read_u64_le(const uint8_t* p) {
 // Parses and validates the JSON header against a data section of `data_bytes` bytes.
 void parse_header(std::string_view header, uint64_t data_bytes, const std::string& name,
                   std::map<std::string, std::string>& metadata, std::vector<TensorEntry>& tensors) {
-  Json json = Json::parse(header, nullptr, /*allow_exceptions=*/false);
+  Json json = parse_json_data(header, name);
   if (json.is_discarded() || !json.is_object()) {
     fail("{}: not a safetensors file: the header is not a JSON object", name);
   }
@@ -68,13 +128,16 @@ void parse_header(std::string_view header, uint64_t data_bytes, const std::strin
     const Json& shape = value["shape"];
     const Json& offsets = value["data_offsets"];
     if (!dtype.is_string() || dtype_bytes(dtype.get<std::string>()) == 0) {
-      fail("{}: tensor '{}': unknown dtype {}", name, key, dtype.dump());
+      fail("{}: tensor '{}': unknown dtype {}", name, key, describe_json(dtype));
     }
     entry.dtype = dtype.get<std::string>();
     if (!shape.is_array()) fail("{}: tensor '{}': shape must be a list", name, key);
     uint64_t elements = 1;
     for (const Json& d : shape) {
-      if (!d.is_number_unsigned()) fail("{}: tensor '{}': bad shape {}", name, key, shape.dump());
+      if (!d.is_number_unsigned()) {
+        fail("{}: tensor '{}': bad shape: dimension {} is {}, expected an integer >= 0", name, key,
+             entry.shape.size(), describe_json(d));
+      }
       const uint64_t dim = d.get<uint64_t>();
       if (dim != 0 && elements > (uint64_t{1} << 62) / dim) {
         fail("{}: tensor '{}': shape {} is too large", name, key, shape.dump());
@@ -92,10 +155,13 @@ void parse_header(std::string_view header, uint64_t data_bytes, const std::strin
       fail("{}: tensor '{}': data_offsets [{}, {}] lie outside the {} bytes of data", name, key,
            entry.begin, entry.end, data_bytes);
     }
-    const uint64_t expected = elements * static_cast<uint64_t>(dtype_bytes(entry.dtype));
-    if (entry.end - entry.begin != expected) {
+    // Divide before multiplying: elements * element_bytes can pass 2^64 and wrap to the size
+    // given (2^61 + 1 I64 elements "need" 8 bytes).
+    const uint64_t given = entry.end - entry.begin;
+    const auto element_bytes = static_cast<uint64_t>(dtype_bytes(entry.dtype));
+    if (elements > given / element_bytes || elements * element_bytes != given) {
       fail("{}: tensor '{}': {} {} needs {} bytes, data_offsets give {}", name, key, entry.dtype,
-           shape_text(entry.shape), expected, entry.end - entry.begin);
+           shape_text(entry.shape), bytes_needed_text(elements, element_bytes), given);
     }
     tensors.push_back(std::move(entry));
   }
@@ -206,11 +272,26 @@ void SafetensorsFile::copy_f32(const std::string& tensor, const std::vector<int6
                                float* out) const {
   const TensorEntry& t = require(tensor);
   if (t.dtype != "F32") fail("{}: tensor '{}': expected dtype F32, found {}", name_, tensor, t.dtype);
-  if (t.shape != shape) {
-    fail("{}: tensor '{}': expected shape {}, found {}", name_, tensor, shape_text(shape),
-         shape_text(t.shape));
-  }
+  check_shape(name_, t, shape);
   std::memcpy(out, data_.data() + t.begin, t.end - t.begin);
+}
+
+void SafetensorsFile::copy_as_f32(const std::string& tensor, const std::vector<int64_t>& shape,
+                                  float* out) const {
+  const TensorEntry& t = require(tensor);
+  if (t.dtype == "F32") return copy_f32(tensor, shape, out);
+  if (t.dtype != "F64" && t.dtype != "F16" && t.dtype != "BF16") {
+    fail("{}: tensor '{}': expected a float dtype (F32, F64, F16 or BF16), found {}", name_, tensor,
+         t.dtype);
+  }
+  check_shape(name_, t, shape);
+  const uint8_t* data = data_.data() + t.begin;
+  if (t.dtype == "F64") return narrow_f64(data, t.elements(), out, name_, tensor);
+  for (int64_t i = 0; i < t.elements(); ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, data + 2 * i, 2);
+    out[i] = t.dtype == "F16" ? half_to_float(bits) : bfloat16_to_float(bits);
+  }
 }
 
 std::vector<float> SafetensorsFile::f32(const std::string& tensor) const {
@@ -280,39 +361,5 @@ void SafetensorsWriter::write(const std::string& path) const {
   write_file_atomically(path, bytes);
 }
 
-void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes) {
-  const std::string temporary = path + ".partial";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("{}: cannot create: {}", temporary, errno_text(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      fail("{}: write failed: {}", path, errno_text(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(temporary.c_str());
-    fail("{}: write failed: {}", path, errno_text(err));
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temporary.c_str());
-    fail("{}: cannot rename into place: {}", path, errno_text(err));
-  }
-  // Make the rename itself durable.
-  const std::string folder = std::filesystem::path(path).parent_path().string();
-  const int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-}
 
 }  // namespace vitsweep::engine

@@ -36,6 +36,9 @@ class SafetensorsFile {
 
   // Copies tensor `tensor` (dtype F32, exactly `shape`) into out; errors name expected vs found.
   void copy_f32(const std::string& tensor, const std::vector<int64_t>& shape, float* out) const;
+  // The same for any float dtype, converted to float: F16 and BF16 exactly, F64 rounded to
+  // nearest (a finite value beyond float's range is an error naming the tensor and the value).
+  void copy_as_f32(const std::string& tensor, const std::vector<int64_t>& shape, float* out) const;
   std::vector<float> f32(const std::string& tensor) const;
   // I64 or I32 as int64.
   std::vector<int64_t> integers(const std::string& tensor) const;
@@ -65,8 +68,5 @@ class SafetensorsWriter {
   std::map<std::string, Pending> tensors_;
   std::map<std::string, std::string> metadata_;
 };
-
-// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
-void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes);
 
 }  // namespace vitsweep::engine

@@ -235,6 +235,10 @@ void VisionTransformer::block_backward(int64_t index, int64_t batch) {
                      d_residual_, g.norm1_weight, g.norm1_bias, rows, d);
 }
 
+void VisionTransformer::report_gradients_ready(const float* begin, const float* end) {
+  if (gradients_ready_) gradients_ready_(begin - gradients_.data(), end - gradients_.data());
+}
+
 const float* VisionTransformer::forward(const float* images, int64_t batch) {
   reserve(batch);
   batch_ = batch;
@@ -297,9 +301,20 @@ void VisionTransformer::backward(const float* d_logits) {
                        d_residual_, grads_.norm_weight, grads_.norm_bias, batch * s.tokens,
                        s.width, /*accumulate=*/false);
   }
-  for (int64_t i = s.depth - 1; i >= 0; --i) block_backward(i, batch);
-  PhaseScope scope(times_, Phase::embed);
-  embed_backward(d_residual_, batch);
+  // The layout (parameters.hpp) is embedding, blocks 0 .. depth-1, final norm and head, each
+  // part contiguous: block i spans from its norm1 to the next block's (or the final norm).
+  const float* grads_end = gradients_.data() + gradients_.size();
+  report_gradients_ready(grads_.norm_weight, grads_end);
+  for (int64_t i = s.depth - 1; i >= 0; --i) {
+    block_backward(i, batch);
+    const float* next = i + 1 < s.depth ? grads_.blocks[i + 1].norm1_weight : grads_.norm_weight;
+    report_gradients_ready(grads_.blocks[i].norm1_weight, next);
+  }
+  {
+    PhaseScope scope(times_, Phase::embed);
+    embed_backward(d_residual_, batch);
+  }
+  report_gradients_ready(gradients_.data(), grads_.blocks[0].norm1_weight);
 }
 
 }  // namespace vitsweep::engine

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "engine/attention.hpp"
@@ -50,6 +51,13 @@ class VisionTransformer {
 
   PhaseTimes& times() { return times_; }
 
+  // Called during backward() each time a contiguous range [begin, end) of gradients() (in floats)
+  // is final: the final norm and head, then each block from the last, then the embedding (begin
+  // 0, the last call). A data-parallel trainer starts reducing a range while the rest of the
+  // backward runs. Empty: no calls.
+  using GradientsReady = std::function<void(int64_t begin, int64_t end)>;
+  void set_gradients_ready(GradientsReady hook) { gradients_ready_ = std::move(hook); }
+
   // Block `index`'s attention scores [batch, heads, tokens, tokens] from the last forward()
   // (attention_scores in attention.hpp).
   std::vector<float> attention_scores(int64_t index) const;
@@ -87,6 +95,8 @@ class VisionTransformer {
   AttentionScratch attention_scratch_{};
 
   PhaseTimes times_;
+  GradientsReady gradients_ready_;
+  void report_gradients_ready(const float* begin, const float* end);
 };
 
 }  // namespace vitsweep::engine

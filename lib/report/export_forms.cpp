@@ -91,9 +91,9 @@ ValueTable export_pivot(store::Database& db, const TrialFilter& filter, const Pi
   if (spec.rows.empty()) fail_usage("--rows: give at least one key, e.g. --rows alpha");
   std::vector<Value> parameters;
   const std::string from = results_from_clause(db, filter, parameters);
-  const ValueTable trials = read_only_query(
+  const ValueTable trials = done_trials(read_only_query(
       db, fmt::format("SELECT * {} ORDER BY {}", from, fmt::format(kSweepOrder, "results")),
-      parameters, "export --form pivot");
+      parameters, "export --form pivot"));
   require_columns(trials, spec.rows, "--rows");
   require_columns(trials, spec.cols, "--cols");
   require_columns(trials, {spec.value}, "--value");
@@ -102,7 +102,7 @@ ValueTable export_pivot(store::Database& db, const TrialFilter& filter, const Pi
       fail_usage("--cols: '{}' is also in --rows; a key can be rows or columns, not both", key);
     }
   }
-  const size_t status = trials.index("status"), value = trials.index(spec.value);
+  const size_t value = trials.index(spec.value);
   auto key_of = [&](const std::vector<Value>& row, const std::vector<std::string>& keys) {
     Key key;
     for (const auto& k : keys) key.push_back(row[trials.index(k)]);
@@ -116,15 +116,8 @@ ValueTable export_pivot(store::Database& db, const TrialFilter& filter, const Pi
   std::map<Key, std::map<Key, std::vector<double>, KeyLess>, KeyLess> cells;
   std::map<Key, std::vector<const std::vector<Value>*>, KeyLess> members;  // for the pooling check
   std::set<Key, KeyLess> column_keys;
-  int64_t not_done = 0, no_value = 0;
-  const size_t trial = trials.index("trial");
-  std::set<std::string> seen;  // a trial linked into several sweeps counts once
+  int64_t no_value = 0;
   for (const auto& row : trials.rows) {
-    if (!seen.insert(format_value(row[trial])).second) continue;
-    if (format_value(row[status]) != "done") {
-      ++not_done;
-      continue;
-    }
     const auto v = as_number(row[value]);
     if (!v) {
       ++no_value;
@@ -139,6 +132,7 @@ ValueTable export_pivot(store::Database& db, const TrialFilter& filter, const Pi
   }
   ValueTable table;
   table.columns = spec.rows;
+  table.notes = trials.notes;  // the trials not done
   for (const Key& c : column_keys) {
     std::string label;
     for (size_t i = 0; i < c.size(); ++i) {
@@ -155,12 +149,6 @@ ValueTable export_pivot(store::Database& db, const TrialFilter& filter, const Pi
       for (Aggregate a : spec.aggregates) out.push_back(aggregate_value(s, a));
     }
     table.rows.push_back(std::move(out));
-  }
-  if (not_done > 0) {
-    table.notes.push_back(
-        fmt::format("{} trial(s) not done (queued, running, failed, diverged or "
-                    "killed) are left out",
-                    not_done));
   }
   if (no_value > 0) {
     table.notes.push_back(

@@ -12,6 +12,7 @@
 #include "report/paper_figures.hpp"
 #include "report/read_only_sql.hpp"
 #include "report/svg_plot.hpp"
+#include "report/sweep_status.hpp"
 #include "report/sweep_table.hpp"
 
 namespace vitsweep::report {
@@ -32,7 +33,7 @@ p.caption { max-width: 980px; line-height: 1.45; }
 ul.notes { color: #555; font-size: 14px; }
 .figures { display: flex; flex-wrap: wrap; gap: 12px; }
 .figures img { border: 1px solid #e5e5e5; }
-.skipped { color: #8a5a00; background: #fff6e0; padding: 8px 12px; border-radius: 4px;
+.skipped { color: #8a5a00; background: #fff6e0; padding: 8px 12px 8px 28px; border-radius: 4px;
            max-width: 960px; }
 .table-wrap { overflow-x: auto; max-height: 520px; overflow-y: auto; margin-top: 10px; }
 table { border-collapse: collapse; font-size: 13px; }
@@ -90,18 +91,9 @@ Page build(store::Database& db, const std::string& sweep) {
   Page page;
   const TrialFilter filter{sweep, ""};
   const ValueTable info = read_only_query(
-      db, "SELECT description, file FROM sweeps WHERE name = ?1", {Value(sweep)}, "report");
+      db, "SELECT description, file, id FROM sweeps WHERE name = ?1", {Value(sweep)}, "report");
   if (info.rows.empty()) fail_usage("--sweep: no sweep named '{}' in {}", sweep, db.path());
-  const ValueTable counts = read_only_query(
-      db, "SELECT status, count(*) FROM results WHERE sweep = ?1 GROUP BY status ORDER BY status",
-      {Value(sweep)}, "report");
-  std::string count_text;
-  int64_t total = 0;
-  for (const auto& row : counts.rows) {
-    count_text += fmt::format("{}{} {}", count_text.empty() ? "" : ", ", format_value(row[1]),
-                              format_value(row[0]));
-    total += std::get<int64_t>(row[1]);
-  }
+  const store::StatusCounts counts = store::status_counts(db, std::get<int64_t>(info.rows[0][2]));
   const std::vector<Figure> figures = all_figures(db, filter);
 
   std::string& h = page.html;
@@ -113,26 +105,25 @@ Page build(store::Database& db, const std::string& sweep) {
   if (!description.empty())
     h += fmt::format("<p class=\"caption\">{}</p>\n", xml_escape(description));
   h += fmt::format(
-      "<p>{} trials: {}. Database <code>{}</code>{}.</p>\n", total, xml_escape(count_text),
+      "<p>Trials: {}. Database <code>{}</code>{}.</p>\n", xml_escape(describe_counts(counts)),
       xml_escape(db.path()),
       format_value(info.rows[0][1]).empty()
           ? ""
           : fmt::format(", sweep file <code>{}</code>", xml_escape(format_value(info.rows[0][1]))));
   h += "<nav>";
-  for (const Figure& f : figures)
-    h += fmt::format("<a href=\"#{}\">{}</a>", f.id, xml_escape(f.title));
+  for (const Figure& f : figures) {
+    if (f.skipped.empty()) h += fmt::format("<a href=\"#{}\">{}</a>", f.id, xml_escape(f.title));
+  }
   h += "<a href=\"#trials\">All trials</a></nav>\n";
 
   for (const Figure& f : figures) {
-    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", f.id, xml_escape(f.title));
     if (!f.skipped.empty()) {
-      h += fmt::format("<p class=\"skipped\">Not drawn: {}.</p>\n</section>\n",
-                       xml_escape(f.skipped));
       page.skipped.push_back(fmt::format("{}: {}", f.id, f.skipped));
       continue;
     }
-    h += fmt::format("<p class=\"caption\">{}</p>\n<div class=\"figures\">\n",
-                     xml_escape(f.caption));
+    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", f.id, xml_escape(f.title));
+    h += fmt::format("<p class=\"caption\">{}</p>\n", xml_escape(f.caption));
+    if (!f.plots.empty()) h += "<div class=\"figures\">\n";
     for (size_t i = 0; i < f.plots.size(); ++i) {
       const std::string name = fmt::format("{}-{}.svg", f.id, i + 1);
       page.files.emplace_back(name, render_svg(f.plots[i]));
@@ -140,7 +131,7 @@ Page build(store::Database& db, const std::string& sweep) {
       h += fmt::format("<img src=\"{}\" alt=\"{}\" width=\"{}\"/>\n", name,
                        xml_escape(f.plots[i].title), f.plots[i].width);
     }
-    h += "</div>\n";
+    if (!f.plots.empty()) h += "</div>\n";
     if (!f.table.notes.empty()) {
       h += "<ul class=\"notes\">\n";
       for (const auto& note : f.table.notes) h += fmt::format("<li>{}</li>\n", xml_escape(note));
@@ -154,6 +145,15 @@ Page build(store::Database& db, const std::string& sweep) {
         html_table(f.table));
     h += "</section>\n";
   }
+  // The figures this sweep was not designed for, or has no data for, in one short list.
+  if (!page.skipped.empty()) {
+    h += "<section id=\"not-drawn\">\n<h2>Figures not drawn</h2>\n<ul class=\"skipped\">\n";
+    for (const Figure& f : figures) {
+      if (f.skipped.empty()) continue;
+      h += fmt::format("<li>Not drawn: {}: {}.</li>\n", xml_escape(f.title), xml_escape(f.skipped));
+    }
+    h += "</ul>\n</section>\n";
+  }
   h += "<section id=\"trials\">\n<h2>All trials</h2>\n<details><summary>One row per trial (the "
        "settings that vary)</summary>\n";
   h += html_text_table(sweep_results_table(db, sweep));
@@ -162,10 +162,6 @@ Page build(store::Database& db, const std::string& sweep) {
 }
 
 }  // namespace
-
-std::string html_page(store::Database& db, const std::string& sweep) {
-  return build(db, sweep).html;
-}
 
 ReportFiles write_report(store::Database& db, const std::string& sweep, const std::string& dir) {
   const Page page = build(db, sweep);

@@ -1,6 +1,6 @@
 // `sweep report`: a folder a browser opens, for one sweep: index.html with every figure of
 // paper_figures.hpp (SVG files beside it), its table and a CSV of it, notes on how it was
-// computed, and a note in place of each figure the sweep has no data for. The page is also
+// computed, and at the end the figures not drawn, each with why. The page is also
 // well-formed XML (every element closed), so tests can parse it.
 #pragma once
 
@@ -20,8 +20,5 @@ struct ReportFiles {
 // Writes the report of `sweep` into `dir` (created if needed; files of an earlier report with the
 // same names are replaced).
 ReportFiles write_report(store::Database& db, const std::string& sweep, const std::string& dir);
-
-// The page itself (the figures it refers to are written by write_report).
-std::string html_page(store::Database& db, const std::string& sweep);
 
 }  // namespace vitsweep::report

@@ -6,12 +6,15 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/error.hpp"
 #include "common/text.hpp"
 #include "config/trial_config.hpp"
+#include "report/figure_parts.hpp"
 #include "report/read_only_sql.hpp"
+#include "report/selection_figures.hpp"
 
 namespace vitsweep::report {
 
@@ -21,8 +24,8 @@ namespace {
 constexpr size_t kMaxPanels = 6;
 constexpr size_t kMaxCurveLines = 6;
 constexpr size_t kMaxCurveCharts = 24;
-constexpr int kReferenceColor = 6;  // black: softmax, the reference the others are judged by
 
+const std::vector<std::string> kModelKeys = {"width", "depth", "heads", "mlp_dim"};
 const std::vector<std::string> kSizeKeys = {"width", "depth", "heads", "mlp_dim", "patch"};
 const std::vector<std::string> kAblationKeys = {"qk_norm", "gate"};
 
@@ -47,29 +50,11 @@ RowSet softmax_rows(const TrialRows& t, const RowSet& rows, bool softmax) {
   return out;
 }
 
-PlotPoint point(double x, const Summary& s, double scale = 1) {
-  return {x, scale * s.mean, scale * s.std, ""};
-}
-
-// Accuracy is stored as a fraction and drawn in percent.
-constexpr double kPercent = 100;
-
-// "2 seeds per point" / "1-3 seeds per point".
-struct SeedCounts {
-  int64_t min = std::numeric_limits<int64_t>::max(), max = 0;
-  void add(const Summary& s) {
-    if (s.n > 0) min = std::min(min, s.n), max = std::max(max, s.n);
-  }
-  std::string text() const {
-    if (max == 0) return "no trials";
-    if (min == max) return fmt::format("{} seed{} per point", max, max == 1 ? "" : "s");
-    return fmt::format("{}-{} seeds per point", min, max);
-  }
-};
-
 std::string error_bars(const SeedCounts& n) {
-  return fmt::format("Mean over seeds, error bars ±1 sample std ({}; none with one seed).",
-                     n.text());
+  return fmt::format(
+      "Each point is the mean over seeds ({} per point) with ±1 sample std as its error bar (none "
+      "with one seed); the faint dots are the single seeds.",
+      n.text());
 }
 
 void start(Figure& f, const TrialRows& t, const FigureSlice& slice) {
@@ -109,15 +94,32 @@ std::string size_label(const TrialRows& t, size_t r) {
   return fmt::format("w{}-d{}/{}", n("width"), n("depth"), n("patch"));
 }
 
-// Softmax as a horizontal reference line with a ±std band.
-PlotSeries reference(const std::string& label, const Summary& s, bool dashed, double scale) {
-  PlotSeries series;
-  series.label = label;
-  series.reference = true;
-  series.color = kReferenceColor;
-  series.dashed = dashed;
-  series.points.push_back(point(0, s, scale));
-  return series;
+// The index of the point with the highest mean `metric` among `groups` (one per point).
+std::optional<size_t> best_point(const TrialRows& t, const std::vector<RowSet>& groups,
+                                 const std::string& metric) {
+  std::optional<size_t> best;
+  double best_mean = -INFINITY;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const Summary s = summarize_metric(t, groups[i], metric);
+    if (s.n > 0 && s.mean > best_mean) best = i, best_mean = s.mean;
+  }
+  return best;
+}
+
+bool has_validation(const TrialRows& t) {
+  for (size_t r = 0; r < t.size(); ++r) {
+    if (t.number(r, "val_acc")) return true;
+  }
+  return false;
+}
+
+bool any_reference(const std::vector<Plot>& plots) {
+  for (const Plot& p : plots) {
+    for (const PlotSeries& s : p.series) {
+      if (s.reference) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -125,31 +127,43 @@ PlotSeries reference(const std::string& label, const Summary& s, bool dashed, do
 TrialRows load_done_trials(store::Database& db, const TrialFilter& filter) {
   std::vector<Value> parameters;
   const std::string from = results_from_clause(db, filter, parameters);
-  ValueTable all = read_only_query(
+  return TrialRows(done_trials(read_only_query(
       db,
       fmt::format("SELECT * {} ORDER BY (SELECT id FROM sweeps WHERE sweeps.name = results.sweep), "
                   "position",
                   from),
-      parameters, "figures");
-  ValueTable done;
-  done.columns = all.columns;
-  const size_t status = all.index("status"), trial = all.index("trial");
-  std::set<std::string> seen;  // a trial linked into several sweeps counts once
-  int64_t left_out = 0;
-  for (auto& row : all.rows) {
-    if (!seen.insert(text(row[trial])).second) continue;
-    if (text(row[status]) != "done")
-      ++left_out;
-    else
-      done.rows.push_back(std::move(row));
-  }
-  if (left_out > 0) {
-    done.notes.push_back(fmt::format(
-        "{} trial(s) not done (queued, running, failed, diverged or killed) are left out",
-        left_out));
-  }
-  return TrialRows(std::move(done));
+      parameters, "figures")));
 }
+
+namespace {
+
+// "softmax, patch 7" / "relu, alpha=1, patch 4": a line of Fig. 1.
+std::string fig1_label(const KeyValues& line, bool name_patch) {
+  std::string label = values_label({"attn", "alpha"}, {line[0], line[1]});
+  if (name_patch) label += fmt::format(", patch {}", text(line[2]));
+  return label;
+}
+
+void fig1_row(Figure& f, const TrialRows& t, const Panel& p, const Group& line, const RowSet& size,
+              SeedCounts& seeds) {
+  const Summary acc = summarize_metric(t, size, "test_acc");
+  const Summary core = summarize_metric(t, size, "core_s");
+  seeds.add(acc);
+  std::vector<Value> row(p.key.begin(), p.key.end());
+  row.push_back(size_label(t, size.front()));
+  for (const auto& k : kSizeKeys) row.push_back(t.at(size.front(), k));
+  row.push_back(line.key[0]);
+  row.push_back(line.key[1]);
+  row.push_back(acc.n);
+  row.push_back(t.at(size.front(), "params"));
+  for (const Summary* s : {&acc, &core}) {
+    row.push_back(aggregate_value(*s, Aggregate::mean));
+    row.push_back(aggregate_value(*s, Aggregate::std));
+  }
+  f.table.rows.push_back(std::move(row));
+}
+
+}  // namespace
 
 Figure figure1(const TrialRows& t) {
   Figure f;
@@ -183,45 +197,45 @@ Figure figure1(const TrialRows& t) {
     plot.x_label = "CPU core-seconds per trial (log scale)";
     plot.y_label = "test accuracy (%)";
     plot.log_x = true;
-    const auto lines = group_by(t, p.rows, {"attn", "alpha"});
-    for (const Group& line : lines) {
+    // A line per attention (and alpha) and patch size, through the model sizes: compute grows
+    // along a line with the model, between lines with the number of tokens.
+    const auto patches = group_by(t, p.rows, {"patch"});
+    const bool one_alpha_each =
+        group_by(t, p.rows, {"attn"}).size() == group_by(t, p.rows, {"attn", "alpha"}).size();
+    const auto lines = group_by(t, p.rows, {"attn", "alpha", "patch"});
+    for (size_t li = 0; li < lines.size(); ++li) {
+      const Group& line = lines[li];
       PlotSeries series;
-      series.label = is_null(line.key[1])
-                         ? text(line.key[0])
-                         : fmt::format("{}, alpha={}", text(line.key[0]), text(line.key[1]));
-      if (text(line.key[0]) == "softmax") series.color = kReferenceColor;
-      for (const Group& size : group_by(t, line.rows, kSizeKeys)) {
-        const Summary acc = summarize_metric(t, size.rows, "test_acc");
+      series.label = fig1_label(line.key, patches.size() > 1);
+      if (one_alpha_each) {
+        style_by_attn(series, line.key[0]);
+      } else {
+        series.color = series.marker = static_cast<int>(li);
+      }
+      for (size_t pa = 0; pa < patches.size(); ++pa) {
+        if (value_equal(patches[pa].key[0], line.key[2])) series.dash = static_cast<int>(pa);
+      }
+      series.hollow = series.dash % 2 == 1;
+      for (const Group& size : group_by(t, line.rows, kModelKeys)) {
+        fig1_row(f, t, p, line, size.rows, seeds);
         const Summary core = summarize_metric(t, size.rows, "core_s");
-        seeds.add(acc);
-        std::vector<Value> row(p.key.begin(), p.key.end());
-        row.push_back(size_label(t, size.rows.front()));
-        row.insert(row.end(), size.key.begin(), size.key.end());
-        row.insert(row.end(), line.key.begin(), line.key.end());
-        row.push_back(acc.n);
-        row.push_back(t.at(size.rows.front(), "params"));
-        for (const Summary* s : {&acc, &core}) {
-          row.push_back(aggregate_value(*s, Aggregate::mean));
-          row.push_back(aggregate_value(*s, Aggregate::std));
-        }
-        f.table.rows.push_back(std::move(row));
-        if (std::isfinite(core.mean) && std::isfinite(acc.mean)) {
-          PlotPoint pt = point(core.mean, acc, kPercent);
-          // Name the sizes once (on the first line) so labels do not pile up.
-          if (&line == &lines.front()) pt.label = size_label(t, size.rows.front());
-          series.points.push_back(pt);
-        }
+        PlotPoint pt = metric_point(t, size.rows, core.mean, "test_acc", kPercent);
+        if (!std::isfinite(core.mean) || !std::isfinite(pt.y)) continue;
+        pt.label = size_label(t, size.rows.front());
+        series.points.push_back(pt);
       }
       std::sort(series.points.begin(), series.points.end(),
                 [](const PlotPoint& a, const PlotPoint& b) { return a.x < b.x; });
       plot.series.push_back(std::move(series));
     }
+    place_labels(plot);
     if (drawn(pi)) f.plots.push_back(std::move(plot));
   }
+  finish_plots(f.plots, plot_footnote(seeds, training_summary(t, t.all())));
   f.caption = fmt::format(
       "Final test accuracy against the mean CPU core-seconds a trial took (process CPU time: "
-      "training and evaluation), one line per attention through the model sizes (labelled on the "
-      "first line). {}",
+      "training and evaluation), one line per attention and patch size through the model sizes, "
+      "every point labelled with its model and patch. {}",
       error_bars(seeds));
   return f;
 }
@@ -244,6 +258,8 @@ Figure figure2(const TrialRows& t) {
   }
   const std::vector<Value> attns = pointwise_attns(t, t.all());
   const bool any_softmax = !softmax_rows(t, t.all(), true).empty();
+  // With a validation split, ring the alpha each h would pick; the test curve shows its price.
+  const bool ring = has_validation(t);
   f.table.columns.push_back("alpha");
   for (const Value& a : attns) {
     f.table.columns.push_back(text(a));
@@ -277,25 +293,40 @@ Figure figure2(const TrialRows& t) {
     plot.title = panel_title("Fig. 2: test accuracy vs alpha", p);
     plot.x_label = "alpha (point-wise weights scaled by L^-alpha)";
     plot.y_label = "test accuracy (%)";
-    for (size_t ai = 0; ai < attns.size(); ++ai) {
+    for (const Value& attn : attns) {
       PlotSeries series;
-      series.label = text(attns[ai]);
-      series.color = static_cast<int>(ai);
+      series.label = text(attn);
+      style_by_attn(series, attn);
+      std::vector<RowSet> groups;
       for (const Group& alpha :
-           group_by(t, select_rows(t, pointwise, {"attn"}, {attns[ai]}), {"alpha"})) {
+           group_by(t, select_rows(t, pointwise, {"attn"}, {attn}), {"alpha"})) {
         const auto x = as_number(alpha.key[0]);
-        if (x)
-          series.points.push_back(point(*x, summarize_metric(t, alpha.rows, "test_acc"), kPercent));
+        if (!x) continue;
+        series.points.push_back(metric_point(t, alpha.rows, *x, "test_acc", kPercent));
+        groups.push_back(alpha.rows);
+      }
+      if (ring) {
+        if (const auto best = best_point(t, groups, "val_acc"))
+          series.points[*best].highlight = true;
       }
       if (!series.points.empty()) plot.series.push_back(std::move(series));
     }
-    if (softmax.n > 0)
-      plot.series.push_back(reference("softmax (reference)", softmax, false, kPercent));
+    if (softmax.n > 0) {
+      plot.series.push_back(reference_line("softmax (reference)", t, softmax_rows(t, p.rows, true),
+                                           "test_acc", kPercent));
+    }
     f.plots.push_back(std::move(plot));
   }
+  finish_plots(f.plots,
+               plot_footnote(seeds, training_summary(t, t.all()),
+                             ring ? "Ringed: per h, the alpha with the best mean val_acc." : ""));
   f.caption = fmt::format(
-      "Final test accuracy against alpha, one line per point-wise function h; softmax (which has "
-      "no alpha) is the horizontal reference line, its band ±1 std. {}",
+      "Final test accuracy against alpha, one line per point-wise function h{}{}. {}",
+      any_reference(f.plots)
+          ? "; softmax, which has no alpha, is the black horizontal reference line, its band ±1 std"
+          : "",
+      ring ? "; the ringed point of each line is the alpha with the best mean validation accuracy"
+           : "",
       error_bars(seeds));
   return f;
 }
@@ -310,43 +341,55 @@ struct OnOffSeries {
 };
 
 void add_on_off_series(Plot& plot, const TrialRows& t, const RowSet& rows, const OnOffSeries& spec,
-                       const std::map<std::string, std::string>& legend_suffix) {
+                       const std::map<std::string, std::string>& legend_suffix, SeedCounts& seeds) {
   const std::vector<Value> attns = pointwise_attns(t, rows);
   const Value off = default_value(spec.key);
   const auto settings = group_by(t, rows, {spec.key});
-  for (size_t ai = 0; ai < attns.size(); ++ai) {
-    for (const Group& setting : settings) {
+  for (const Value& attn : attns) {
+    for (size_t si = 0; si < settings.size(); ++si) {
+      const Group& setting = settings[si];
       PlotSeries series;
       const std::string name = value_label(spec.key, setting.key[0]);
-      series.label = fmt::format("{}, {}", text(attns[ai]), name);
+      series.label = fmt::format("{}, {}", text(attn), name);
       if (legend_suffix.count(name)) series.label += legend_suffix.at(name);
-      series.color = static_cast<int>(ai);
-      series.dashed = !value_equal(setting.key[0], off);
-      const RowSet mine = select_rows(t, softmax_rows(t, rows, false), {"attn", spec.key},
-                                      {attns[ai], setting.key[0]});
+      // Colour and marker say h; dash and a hollow marker say the setting is on.
+      style_by_attn(series, attn);
+      const bool on = !value_equal(setting.key[0], off);
+      series.dash = on ? static_cast<int>(std::max<size_t>(si, 1)) : 0;
+      series.hollow = on;
+      const RowSet mine =
+          select_rows(t, softmax_rows(t, rows, false), {"attn", spec.key}, {attn, setting.key[0]});
       for (const Group& alpha : group_by(t, mine, {"alpha"})) {
         const auto x = as_number(alpha.key[0]);
-        if (x)
-          series.points.push_back(
-              point(*x, summarize_metric(t, alpha.rows, spec.metric), spec.scale));
+        if (!x) continue;
+        series.points.push_back(metric_point(t, alpha.rows, *x, spec.metric, spec.scale));
+        seeds.add(static_cast<int64_t>(series.points.back().samples.size()));
       }
       if (!series.points.empty()) plot.series.push_back(std::move(series));
     }
   }
-  for (const Group& setting : settings) {
-    const Summary s = summarize_metric(
-        t, select_rows(t, softmax_rows(t, rows, true), {spec.key}, {setting.key[0]}), spec.metric);
-    if (s.n > 0) {
-      plot.series.push_back(
-          reference(fmt::format("softmax, {}", value_label(spec.key, setting.key[0])), s,
-                    !value_equal(setting.key[0], off), spec.scale));
-    }
+  for (size_t si = 0; si < settings.size(); ++si) {
+    const Group& setting = settings[si];
+    const RowSet softmax =
+        select_rows(t, softmax_rows(t, rows, true), {spec.key}, {setting.key[0]});
+    if (softmax.empty()) continue;
+    const bool on = !value_equal(setting.key[0], off);
+    plot.series.push_back(reference_line(
+        fmt::format("softmax, {}", value_label(spec.key, setting.key[0])), t, softmax, spec.metric,
+        spec.scale, on ? static_cast<int>(std::max<size_t>(si, 1)) : 0));
   }
 }
 
 bool varies_in_a_panel(const TrialRows& t, const FigureSlice& slice, const std::string& key) {
   return std::any_of(slice.panels.begin(), slice.panels.end(),
                      [&](const Panel& p) { return group_by(t, p.rows, {key}).size() >= 2; });
+}
+
+// "; softmax as black reference lines (solid: off, dashed: on)" when the plots have any.
+std::string softmax_sentence(const std::vector<Plot>& plots, const std::string& key) {
+  if (!any_reference(plots)) return "";
+  return fmt::format("; softmax as black horizontal reference lines (solid: {} off, dashed: on)",
+                     key);
 }
 
 }  // namespace
@@ -384,13 +427,14 @@ Figure figure3(const TrialRows& t) {
     plot.title = panel_title("Fig. 3: qk-layernorm on/off", p);
     plot.x_label = "alpha (point-wise weights scaled by L^-alpha)";
     plot.y_label = "test accuracy (%)";
-    add_on_off_series(plot, t, p.rows, {"qk_norm", "test_acc", kPercent}, {});
+    add_on_off_series(plot, t, p.rows, {"qk_norm", "test_acc", kPercent}, {}, seeds);
     f.plots.push_back(std::move(plot));
   }
+  finish_plots(f.plots, plot_footnote(seeds, training_summary(t, t.all())));
   f.caption = fmt::format(
-      "Final test accuracy against alpha with qk-layernorm off (solid) and on (dashed), one colour "
-      "per point-wise h; softmax as black reference lines. {}",
-      error_bars(seeds));
+      "Final test accuracy against alpha with qk-layernorm off (solid line, filled marker) and on "
+      "(dashed, hollow), one colour and marker per point-wise h{}. {}",
+      softmax_sentence(f.plots, "qk_norm"), error_bars(seeds));
   return f;
 }
 
@@ -459,13 +503,16 @@ Figure figure4(const TrialRows& t) {
         gate, percent, values.first.size(), values.second.size()));
     overheads += fmt::format("{}gate {}: {}", overheads.empty() ? "" : ", ", gate, percent);
   }
+  std::vector<Plot> accuracy_plots, compute_plots;
+  SeedCounts drawn_seeds;
   for (size_t pi = 0; pi < std::min(slice.panels.size(), kMaxPanels); ++pi) {
     const Panel& p = slice.panels[pi];
     Plot accuracy;
     accuracy.title = panel_title("Fig. 4: gate on/off", p);
     accuracy.x_label = "alpha (point-wise weights scaled by L^-alpha)";
     accuracy.y_label = "test accuracy (%)";
-    add_on_off_series(accuracy, t, p.rows, {"gate", "test_acc", kPercent}, legend_suffix);
+    add_on_off_series(accuracy, t, p.rows, {"gate", "test_acc", kPercent}, legend_suffix,
+                      drawn_seeds);
     f.plots.push_back(std::move(accuracy));
     Plot compute;
     compute.title =
@@ -474,16 +521,18 @@ Figure figure4(const TrialRows& t) {
                     p);
     compute.x_label = "alpha (point-wise weights scaled by L^-alpha)";
     compute.y_label = "CPU core-seconds per trial";
-    add_on_off_series(compute, t, p.rows, {"gate", "core_s", 1}, legend_suffix);
+    add_on_off_series(compute, t, p.rows, {"gate", "core_s", 1}, legend_suffix, drawn_seeds);
     f.plots.push_back(std::move(compute));
   }
+  finish_plots(f.plots, plot_footnote(seeds, training_summary(t, t.all())));
   f.caption = fmt::format(
       "Final test accuracy (top) and CPU core-seconds per trial (bottom) against alpha, without a "
-      "gate (solid) and with one (dashed). The gate's overhead is the mean core-seconds of gated "
-      "trials over that of their ungated counterparts (same attn, alpha and every other setting), "
-      "minus one; the trials compared train the same images for the same steps, so this is also "
-      "the overhead per image{}. {}",
-      overheads.empty() ? "" : " (" + overheads + ")", error_bars(seeds));
+      "gate (solid line, filled marker) and with one (dashed, hollow){}. The gate's overhead is "
+      "the mean core-seconds of gated trials over that of their ungated counterparts (same attn, "
+      "alpha and every other setting), minus one; the trials compared train the same images for "
+      "the same steps, so this is also the overhead per image{}. {}",
+      softmax_sentence(f.plots, "gate"), overheads.empty() ? "" : " (" + overheads + ")",
+      error_bars(seeds));
   return f;
 }
 
@@ -568,12 +617,18 @@ Figure training_curves(store::Database& db, const TrialFilter& filter, const Tri
         row.push_back(aggregate_value(s, Aggregate::mean));
         row.push_back(aggregate_value(s, Aggregate::std));
         f.table.rows.push_back(std::move(row));
-        series.points.push_back(point(static_cast<double>(epoch), s, kPercent));
+        PlotPoint pt;
+        pt.x = static_cast<double>(epoch);
+        pt.y = kPercent * s.mean;
+        pt.y_err = kPercent * s.std;
+        for (double v : values) pt.samples.push_back(kPercent * v);
+        series.points.push_back(std::move(pt));
       }
       plot.series.push_back(std::move(series));
     }
     if (ci < kMaxCurveCharts) f.plots.push_back(std::move(plot));
   }
+  finish_plots(f.plots, plot_footnote(seeds, training_summary(t, t.all())));
   f.caption = fmt::format(
       "Test accuracy after each epoch (epochs view), one line per group of trials that differ only "
       "in seed{}. {}",
@@ -582,21 +637,80 @@ Figure training_curves(store::Database& db, const TrialFilter& filter, const Tri
   return f;
 }
 
-Figure paper_figure(store::Database& db, const TrialFilter& filter, std::string_view id) {
-  if (id != "fig1" && id != "fig2" && id != "fig3" && id != "fig4") {
-    fail_usage("--table: unknown table '{}' (expected fig1, fig2, fig3 or fig4)", id);
+namespace {
+
+// Why the report leaves out a figure whose table the sweep can fill but which it was not designed
+// for (its table is still exported on request): Fig. 1 is about model sizes, and a patch size
+// alone changes the sequence length (the scaling figure's question); the alpha curves of a sweep
+// that varies qk_norm or gate are Fig. 3's or Fig. 4's, which draw them both ways.
+std::string not_designed_for(const Figure& f, const TrialRows& t) {
+  const auto varying = varying_config_keys(t, t.all());
+  auto varies = [&](const std::string& key) {
+    return std::find(varying.begin(), varying.end(), key) != varying.end();
+  };
+  if (f.id == "fig1" && std::none_of(kModelKeys.begin(), kModelKeys.end(), varies)) {
+    return "the sweep varies the patch size but not the model (width, depth, heads, mlp_dim); "
+           "Fig. 1 is accuracy against compute across model sizes";
+  }
+  if (f.id == "fig2" && varies("qk_norm")) {
+    return "the sweep varies qk_norm: its accuracy-vs-alpha curves are in Fig. 3, with "
+           "qk-layernorm off and on";
+  }
+  if (f.id == "fig2" && varies("gate")) {
+    return "the sweep varies gate: its accuracy-vs-alpha curves are in Fig. 4, with the gate off "
+           "and on";
+  }
+  return "";
+}
+
+// The figures that need full configs (sequence lengths, which keys apply): skipped with the
+// reason when the stored configs cannot be read.
+std::vector<Figure> settings_figures(store::Database& db, const TrialRows& trials,
+                                     const SelectionSpec& selection) {
+  try {
+    const TrialSettings settings(db, trials);
+    return {scaling_figure(trials, settings, selection), best_figure(trials, settings, selection)};
+  } catch (const Error& e) {
+    Figure scaling{"scaling", "Scaling", "", e.what(), {}, {}};
+    Figure best{"best", "Best alpha", "", e.what(), {}, {}};
+    return {scaling, best};
+  }
+}
+
+}  // namespace
+
+Figure paper_figure(store::Database& db, const TrialFilter& filter, std::string_view id,
+                    const SelectionSpec& selection) {
+  const std::vector<std::string> ids = {"fig1", "fig2", "fig3", "fig4", "scaling", "best"};
+  if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
+    fail_usage("--table: unknown table '{}' (expected {})", id, join(ids));
   }
   const TrialRows trials = load_done_trials(db, filter);
   if (id == "fig1") return figure1(trials);
   if (id == "fig2") return figure2(trials);
   if (id == "fig3") return figure3(trials);
-  return figure4(trials);
+  if (id == "fig4") return figure4(trials);
+  const TrialSettings settings(db, trials);
+  if (id == "scaling") return scaling_figure(trials, settings, selection);
+  return best_figure(trials, settings, selection);
 }
 
 std::vector<Figure> all_figures(store::Database& db, const TrialFilter& filter) {
   const TrialRows trials = load_done_trials(db, filter);
-  return {figure1(trials), figure2(trials), figure3(trials), figure4(trials),
-          training_curves(db, filter, trials)};
+  std::vector<Figure> selection = settings_figures(db, trials, {});
+  std::vector<Figure> figures = {figure1(trials),
+                                 figure2(trials),
+                                 std::move(selection[0]),
+                                 figure3(trials),
+                                 figure4(trials),
+                                 std::move(selection[1]),
+                                 training_curves(db, filter, trials)};
+  for (Figure& f : figures) {
+    if (!f.skipped.empty()) continue;
+    f.skipped = not_designed_for(f, trials);
+    if (!f.skipped.empty()) f.plots.clear();
+  }
+  return figures;
 }
 
 }  // namespace vitsweep::report

@@ -1,13 +1,15 @@
 // The paper's four figures (docs/method.md) and training curves, computed from a sweep's finished
 // trials: for each, a table (what `sweep export --table figN` writes) and the plots the report
 // draws. Accuracy is the final test accuracy; every point is the mean over seeds with the sample
-// standard deviation (n - 1) as its error bar. Keys the figure does not show are handled as in
-// trial_slices.hpp: other ablations held at their default, anything else split into panels.
+// standard deviation (n - 1) as its error bar and the single seeds as faint dots; each plot says
+// so, with the seeds and epochs, in a footnote, and the panels of a figure share their y range.
+// Keys the figure does not show are handled as in trial_slices.hpp: other ablations held at their
+// default, anything else split into panels.
 //
 //   fig1  accuracy vs compute: one row per panel x model size (width, depth, heads, mlp_dim,
 //         patch) x attn (x alpha): n, params, test_acc, test_acc_std, core_s, core_s_std.
 //         Plot: test accuracy against mean CPU core-seconds per trial (log x), one line per
-//         attention through the model sizes.
+//         attention (and alpha) and patch size through the model sizes, every point labelled.
 //   fig2  accuracy vs alpha per h: one row per panel x alpha; per point-wise attn a column of the
 //         mean test accuracy (named after it, e.g. relu) and one of its std (relu_std); then
 //         softmax and softmax_std, the same on every row of a panel: the reference.
@@ -20,6 +22,7 @@
 //         the same steps, so per trial is per image. The overall overhead of a gate (in the notes
 //         and the legend) pools every such matched pair: mean core_s of the gated trials over the
 //         mean core_s of their ungated counterparts, minus one.
+//   scaling, best  see selection_figures.hpp.
 //   curves  test accuracy per epoch (epochs view), one line per group of trials that differ only
 //         in seed, mean ± std per epoch; charts split by the leading varying keys so each has at
 //         most six lines.
@@ -29,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "report/model_selection.hpp"
 #include "report/svg_plot.hpp"
 #include "report/trial_filter.hpp"
 #include "report/trial_slices.hpp"
@@ -55,10 +59,16 @@ Figure figure3(const TrialRows& trials);
 Figure figure4(const TrialRows& trials);
 Figure training_curves(store::Database& db, const TrialFilter& filter, const TrialRows& trials);
 
-// "fig1" ... "fig4"; anything else is a UsageError.
-Figure paper_figure(store::Database& db, const TrialFilter& filter, std::string_view id);
+// "fig1" ... "fig4", "scaling", "best" (the last two pick alpha as `selection` says); anything
+// else is a UsageError.
+Figure paper_figure(store::Database& db, const TrialFilter& filter, std::string_view id,
+                    const SelectionSpec& selection = {});
 
-// Figures 1 to 4, then the training curves.
+// What `sweep report` draws: Fig. 1, Fig. 2, scaling, Fig. 3, Fig. 4, best alpha, the training
+// curves. A figure the sweep has no data for, or was not designed for, comes with the reason in
+// `skipped` and no plots: Fig. 1 needs model sizes (a patch size alone is the scaling figure's
+// question), and a sweep that varies qk_norm or gate has its alpha curves in Fig. 3 or Fig. 4
+// rather than Fig. 2.
 std::vector<Figure> all_figures(store::Database& db, const TrialFilter& filter);
 
 }  // namespace vitsweep::report

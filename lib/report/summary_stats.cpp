@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "report/student_t.hpp"
 
 namespace vitsweep::report {
 
@@ -25,6 +26,35 @@ Summary summarize(const std::vector<double>& values) {
     s.std = std::sqrt(squares / static_cast<double>(values.size() - 1));
   }
   return s;
+}
+
+MeanInterval mean_interval(const std::vector<double>& values, double confidence) {
+  const Summary s = summarize(values);
+  MeanInterval m;
+  m.n = s.n;
+  m.mean = s.mean;
+  m.std = s.std;
+  if (s.n < 2) return m;
+  m.se = s.std / std::sqrt(static_cast<double>(s.n));
+  m.t = student_t_quantile(1 - (1 - confidence) / 2, static_cast<double>(s.n - 1));
+  m.low = m.mean - m.t * m.se;
+  m.high = m.mean + m.t * m.se;
+  return m;
+}
+
+PooledStd pooled_std(const std::vector<std::vector<double>>& groups) {
+  PooledStd p;
+  double squares = 0;
+  for (const auto& g : groups) {
+    if (g.size() < 2) continue;
+    const Summary s = summarize(g);
+    ++p.groups;
+    p.values += s.n;
+    p.dof += s.n - 1;
+    squares += static_cast<double>(s.n - 1) * s.std * s.std;
+  }
+  if (p.dof > 0) p.std = std::sqrt(squares / static_cast<double>(p.dof));
+  return p;
 }
 
 std::string aggregate_name(Aggregate aggregate) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <sstream>
 
 #include "report/axis_ticks.hpp"
 
@@ -11,9 +13,16 @@ namespace vitsweep::report {
 
 namespace {
 
-// Okabe & Ito's palette without its yellow (too light on white), then two greys.
+// Okabe & Ito's palette without its yellow (too light on white) and its black (kept for
+// reference lines), then Tol's wine and a grey.
 constexpr std::array<const char*, 8> kPalette = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                                 "#E69F00", "#56B4E9", "#000000", "#999999"};
+                                                 "#E69F00", "#56B4E9", "#882255", "#777777"};
+constexpr const char* kReferenceColor = "#000000";
+
+// Solid, dashed, dotted, dash-dot, short dashes, dash-dot-dot, long dashes, dash-dot-dot short.
+constexpr std::array<const char*, kDashPatterns> kDashes = {
+    "", "8 4", "2 3", "10 3 2 3", "4 2", "12 3 2 3 2 3", "16 4", "6 2 1 2 1 2"};
+static_assert(kDashes.size() == kDashPatterns);
 
 constexpr int kTitleSize = 16, kLabelSize = 13, kTickSize = 12, kLegendSize = 12;
 constexpr int kLegendRow = 20;
@@ -76,50 +85,209 @@ std::string palette_color(int i) {
   return kPalette[static_cast<size_t>(i) % kPalette.size()];
 }
 
-std::string render_svg(const Plot& plot) {
-  // Data ranges (error bars included, so they stay inside the frame).
-  Range xs, ys;
+std::string dash_pattern(int i) {
+  return kDashes[static_cast<size_t>(i) % kDashes.size()];
+}
+
+namespace {
+
+constexpr int kFootnoteSize = 11, kFootnoteLine = 15;
+
+Range y_data_range(const Plot& plot) {
+  Range ys;
   for (const auto& s : plot.series) {
     for (const auto& p : s.points) {
-      if (!s.reference && (!plot.log_x || p.x > 0)) xs.add(p.x);
       const double err = std::isfinite(p.y_err) ? p.y_err : 0;
       ys.add(p.y - err);
       ys.add(p.y + err);
+      for (double v : p.samples) ys.add(v);
     }
+  }
+  return ys;
+}
+
+struct Style {
+  std::string color;
+  int marker = 0;    // -1: none
+  std::string dash;  // stroke-dasharray, "" solid
+  bool hollow = false;
+  double width = 2;
+};
+
+// Defaults come from the series' position among the non-reference series, so a plot whose
+// series set nothing still has a distinct colour, marker and dash for each.
+Style series_style(const Plot& plot, size_t i) {
+  const PlotSeries& s = plot.series[i];
+  if (s.reference)
+    return {kReferenceColor, -1, s.dash >= 0 ? dash_pattern(s.dash) : "", false, 2.5};
+  int rank = 0;
+  for (size_t j = 0; j < i; ++j) rank += plot.series[j].reference ? 0 : 1;
+  return {palette_color(s.color >= 0 ? s.color : rank),
+          (s.marker >= 0 ? s.marker : rank) % kMarkerShapes,
+          dash_pattern(s.dash >= 0 ? s.dash : rank), s.hollow, 2};
+}
+
+std::string dash_attribute(const Style& style) {
+  return style.dash.empty() ? "" : fmt::format(" stroke-dasharray=\"{}\"", style.dash);
+}
+
+// Marker `shape` centred on (x, y): circle, square, triangle, diamond, inverted triangle, x, +,
+// star.
+// `extra` goes into the element (class and data-series for plotted points).
+std::string marker_svg(const Style& style, double x, double y, const std::string& extra) {
+  const std::string fill = style.hollow ? "#ffffff" : style.color;
+  const std::string paint =
+      fmt::format("fill=\"{}\" stroke=\"{}\" stroke-width=\"1.5\"", fill, style.color);
+  auto polygon = [&](std::initializer_list<std::pair<double, double>> corners) {
+    std::string points;
+    for (const auto& [dx, dy] : corners)
+      points += fmt::format("{}{},{}", points.empty() ? "" : " ", num(x + dx), num(y + dy));
+    return fmt::format("<polygon{} points=\"{}\" {}/>\n", extra, points, paint);
+  };
+  // Crosses are strokes only: thicker, so they weigh as much as the filled shapes.
+  auto strokes = [&](const std::string& d) {
+    return fmt::format("<path{} d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.2\"/>\n",
+                       extra, d, style.color);
+  };
+  switch (style.marker) {
+    case 1:
+      return fmt::format("<rect{} x=\"{}\" y=\"{}\" width=\"7.4\" height=\"7.4\" {}/>\n", extra,
+                         num(x - 3.7), num(y - 3.7), paint);
+    case 2:
+      return polygon({{0, -5.2}, {4.6, 3.4}, {-4.6, 3.4}});
+    case 3:
+      return polygon({{0, -5.4}, {5.4, 0}, {0, 5.4}, {-5.4, 0}});
+    case 4:
+      return polygon({{0, 5.2}, {4.6, -3.4}, {-4.6, -3.4}});
+    case 5:
+      return strokes(fmt::format("M{},{}L{},{}M{},{}L{},{}", num(x - 4), num(y - 4), num(x + 4),
+                                 num(y + 4), num(x - 4), num(y + 4), num(x + 4), num(y - 4)));
+    case 6:
+      return strokes(fmt::format("M{},{}H{}M{},{}V{}", num(x - 5), num(y), num(x + 5), num(x),
+                                 num(y - 5), num(y + 5)));
+    case 7:
+      return polygon({{0, -6},
+                      {1.6, -2},
+                      {5.7, -1.9},
+                      {2.5, 0.7},
+                      {3.5, 4.9},
+                      {0, 2.5},
+                      {-3.5, 4.9},
+                      {-2.5, 0.7},
+                      {-5.7, -1.9},
+                      {-1.6, -2}});
+    default:
+      return fmt::format("<circle{} cx=\"{}\" cy=\"{}\" r=\"4.2\" {}/>\n", extra, num(x), num(y),
+                         paint);
+  }
+}
+
+// Words of `text` in lines of at most `chars` characters (a longer word gets a line of its own).
+std::vector<std::string> wrap(const std::string& text, size_t chars) {
+  std::vector<std::string> lines;
+  std::string line, word;
+  std::istringstream words(text);
+  while (words >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > chars) {
+      lines.push_back(line);
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+struct Layout {
+  Box area;
+  bool legend_right = true;
+  size_t legend_columns = 1;
+  double entry_width = 0;
+  double legend_top = 0;
+  std::vector<std::string> footnote;
+  double footnote_top = 0;
+  int height = 0;
+};
+
+// The legend goes to the right of the plot, unless asked for below or that would leave the plot
+// less than 45% of the width; below, it takes as many columns as fit. Never over the data. The
+// footnote goes under everything.
+Layout lay_out(const Plot& plot, const AxisScale& y_axis) {
+  Layout l;
+  double label_width = 0;
+  for (const auto& s : plot.series)
+    label_width = std::max(label_width, text_width(s.label, kLegendSize));
+  l.entry_width = std::min(label_width + 48, 320.0);
+  double y_tick_width = 0;
+  for (double t : y_axis.ticks)
+    y_tick_width = std::max(y_tick_width, text_width(y_axis.label(t), kTickSize));
+  const double left = 28 + y_tick_width + 12;
+  const double right_legend = std::max(l.entry_width, 110.0);
+  l.legend_right = !plot.legend_below && plot.width - left - right_legend - 24 >= 0.45 * plot.width;
+  const size_t entries = plot.series.size();
+  size_t legend_rows = entries;
+  if (!l.legend_right && entries > 0) {
+    l.legend_columns = std::clamp<size_t>(
+        static_cast<size_t>((plot.width - left - 16) / l.entry_width), 1, entries);
+    legend_rows = (entries + l.legend_columns - 1) / l.legend_columns;
+  }
+  const double legend_height = kLegendRow * static_cast<double>(legend_rows);
+  l.area = {left, 52, l.legend_right ? plot.width - right_legend - 24 : plot.width - 24.0,
+            plot.height - 60.0};
+  l.legend_top = l.legend_right ? l.area.top + 10 : l.area.bottom + 66;
+  const double content_bottom = l.legend_right
+                                    ? std::max(l.area.bottom + 52, l.legend_top + legend_height)
+                                    : l.legend_top + legend_height - 8;
+  const auto chars = static_cast<size_t>((plot.width - 2 * 14) / (0.6 * kFootnoteSize));
+  l.footnote = wrap(plot.footnote, chars);
+  l.footnote_top = content_bottom + 12;
+  const double bottom =
+      l.footnote.empty() ? content_bottom
+                         : l.footnote_top + kFootnoteLine * static_cast<double>(l.footnote.size());
+  l.height = std::max(plot.height, static_cast<int>(std::ceil(bottom + 10)));
+  return l;
+}
+
+}  // namespace
+
+void share_y_range(std::vector<Plot>& plots) {
+  std::map<std::string, Range> ranges;
+  for (const Plot& p : plots) {
+    const Range r = y_data_range(p);
+    Range& shared = ranges[p.y_label];
+    shared.add(r.min);
+    shared.add(r.max);
+  }
+  for (Plot& p : plots) {
+    const Range& r = ranges[p.y_label];
+    if (r.empty()) continue;
+    p.y_min = r.min;
+    p.y_max = r.max;
+  }
+}
+
+std::string render_svg(const Plot& plot) {
+  // Data ranges (error bars and seed dots included, so they stay inside the frame).
+  Range xs;
+  for (const auto& s : plot.series) {
+    for (const auto& p : s.points) {
+      if (!s.reference && (!plot.log_x || p.x > 0)) xs.add(p.x);
+    }
+  }
+  Range ys = y_data_range(plot);
+  if (std::isfinite(plot.y_min) && std::isfinite(plot.y_max)) {
+    ys = Range{};
+    ys.add(plot.y_min);
+    ys.add(plot.y_max);
   }
   if (xs.empty()) xs.add(plot.log_x ? 1 : 0), xs.add(plot.log_x ? 10 : 1);
   if (ys.empty()) ys.add(0), ys.add(1);
   AxisScale x_axis = plot.log_x ? log_scale(xs.min, xs.max)
                                 : linear_scale(xs.min, xs.max, 7, plot.integer_x ? 1 : 0);
   const AxisScale y_axis = linear_scale(ys.min, ys.max, 6);
-
-  // Layout: the legend goes to the right of the plot, unless asked for below or that would leave
-  // the plot less than 45% of the width; below, it takes as many columns as fit. Never over the
-  // data.
-  double label_width = 0;
-  for (const auto& s : plot.series)
-    label_width = std::max(label_width, text_width(s.label, kLegendSize));
-  const double entry_width = std::min(label_width + 44, 320.0);
-  double y_tick_width = 0;
-  for (double t : y_axis.ticks)
-    y_tick_width = std::max(y_tick_width, text_width(y_axis.label(t), kTickSize));
-  const double left = 28 + y_tick_width + 12;
-  const bool legend_right =
-      !plot.legend_below &&
-      plot.width - left - std::max(entry_width, 110.0) - 24 >= 0.45 * plot.width;
-  const size_t entries = plot.series.size();
-  size_t legend_columns = 1, legend_rows = entries;
-  if (!legend_right && entries > 0) {
-    legend_columns =
-        std::clamp<size_t>(static_cast<size_t>((plot.width - left - 16) / entry_width), 1, entries);
-    legend_rows = (entries + legend_columns - 1) / legend_columns;
-  }
-  const double legend_height = kLegendRow * static_cast<double>(legend_rows);
-  const int height = legend_right ? std::max(plot.height, static_cast<int>(52 + legend_height + 80))
-                                  : plot.height + static_cast<int>(legend_height) + 8;
-  const Box area{left, 52,
-                 legend_right ? plot.width - std::max(entry_width, 110.0) - 24 : plot.width - 24.0,
-                 plot.height - 60.0};
+  const Layout layout = lay_out(plot, y_axis);
+  const Box& area = layout.area;
+  const int height = layout.height;
   // Linear x axes get a margin so points at the ends do not sit on the frame.
   if (!plot.log_x) {
     const double pad = 0.04 * (x_axis.hi - x_axis.lo);
@@ -187,11 +355,10 @@ std::string render_svg(const Plot& plot) {
       "transform=\"translate({1} {2}) rotate(-90)\">{3}</text>\n",
       kLabelSize, 18, num((area.top + area.bottom) / 2), xml_escape(plot.y_label));
 
-  // Series: reference bands first (under everything), then lines, error bars and points.
+  // Series: reference bands first (under everything), then lines, seed dots, error bars, points.
   for (size_t i = 0; i < plot.series.size(); ++i) {
     const PlotSeries& s = plot.series[i];
-    const std::string color = palette_color(s.color >= 0 ? s.color : static_cast<int>(i));
-    const std::string dash = s.dashed ? " stroke-dasharray=\"7 4\"" : "";
+    const Style style = series_style(plot, i);
     svg += fmt::format("<g class=\"series{}\" data-series=\"{}\" data-label=\"{}\">\n",
                        s.reference ? " reference" : "", i, xml_escape(s.label));
     if (s.reference) {
@@ -200,51 +367,69 @@ std::string render_svg(const Plot& plot) {
         if (std::isfinite(p.y_err) && p.y_err > 0) {
           svg += fmt::format(
               "<rect class=\"band\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
-              "fill-opacity=\"0.10\"/>\n",
+              "fill-opacity=\"0.08\"/>\n",
               num(area.left), num(py(p.y + p.y_err)), num(area.width()),
-              num(py(p.y - p.y_err) - py(p.y + p.y_err)), color);
+              num(py(p.y - p.y_err) - py(p.y + p.y_err)), style.color);
         }
         svg += fmt::format(
             "<polyline class=\"series-line\" data-series=\"{}\" points=\"{},{} {},{}\" "
-            "fill=\"none\" "
-            "stroke=\"{}\" stroke-width=\"2\"{}/>\n",
-            i, num(area.left), num(py(p.y)), num(area.right), num(py(p.y)), color, dash);
+            "fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
+            i, num(area.left), num(py(p.y)), num(area.right), num(py(p.y)), style.color,
+            style.width, dash_attribute(style));
+        if (!s.end_label.empty()) {
+          svg += fmt::format(
+              "<text class=\"reference-label\" x=\"{}\" y=\"{}\" font-size=\"11\" "
+              "text-anchor=\"end\" fill=\"#000000\">{}</text>\n",
+              num(area.right - 4), num(py(p.y) - 4), xml_escape(s.end_label));
+        }
       }
       svg += "</g>\n";
       continue;
     }
     const double shift = dodge(i);
+    auto visible = [&](const PlotPoint& p) { return !plot.log_x || p.x > 0; };
     std::string points;
     for (const auto& p : s.points) {
-      if (plot.log_x && p.x <= 0) continue;
+      if (!visible(p)) continue;
       points +=
           fmt::format("{}{},{}", points.empty() ? "" : " ", num(px(p.x) + shift), num(py(p.y)));
     }
     svg += fmt::format(
         "<polyline class=\"series-line\" data-series=\"{}\" points=\"{}\" fill=\"none\" "
-        "stroke=\"{}\" stroke-width=\"2\"{}{}/>\n",
-        i, points, color, dash, s.lines ? "" : " stroke-opacity=\"0\"");
+        "stroke=\"{}\" stroke-width=\"{}\"{}{}/>\n",
+        i, points, style.color, style.width, dash_attribute(style),
+        s.lines ? "" : " stroke-opacity=\"0\"");
     for (const auto& p : s.points) {
-      if (plot.log_x && p.x <= 0) continue;
+      if (!visible(p)) continue;
+      for (double v : p.samples) {
+        svg += fmt::format(
+            "<circle class=\"sample\" cx=\"{}\" cy=\"{}\" r=\"2.2\" fill=\"{}\" "
+            "fill-opacity=\"0.4\"/>\n",
+            num(px(p.x) + shift), num(py(v)), style.color);
+      }
       if (std::isfinite(p.y_err) && p.y_err > 0) {
         const double x = px(p.x) + shift, top = py(p.y + p.y_err), bottom = py(p.y - p.y_err);
         svg += fmt::format(
             "<path class=\"error-bar\" d=\"M{0},{1}V{2}M{3},{1}H{4}M{3},{2}H{4}\" stroke=\"{5}\" "
             "stroke-width=\"1.3\" fill=\"none\"/>\n",
-            num(x), num(top), num(bottom), num(x - 4), num(x + 4), color);
+            num(x), num(top), num(bottom), num(x - 4), num(x + 4), style.color);
       }
     }
-    for (const auto& p : s.points) {
-      if (plot.log_x && p.x <= 0) continue;
-      svg += fmt::format(
-          "<circle class=\"point\" data-series=\"{}\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\" "
-          "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
-          i, num(px(p.x) + shift), num(py(p.y)), s.dashed ? "#ffffff" : color, color);
+    for (const PlotPoint& p : s.points) {
+      if (!visible(p)) continue;
+      const double x = px(p.x) + shift, y = py(p.y);
+      if (p.highlight) {
+        svg += fmt::format(
+            "<circle class=\"highlight\" cx=\"{}\" cy=\"{}\" r=\"9\" fill=\"none\" stroke=\"{}\" "
+            "stroke-width=\"1.6\"/>\n",
+            num(x), num(y), style.color);
+      }
+      svg += marker_svg(style, x, y, fmt::format(" class=\"point\" data-series=\"{}\"", i));
       if (!p.label.empty()) {
         svg += fmt::format(
             "<text class=\"point-label\" x=\"{}\" y=\"{}\" font-size=\"11\" "
             "fill=\"#333333\">{}</text>\n",
-            num(px(p.x) + shift + 7), num(py(p.y) - 7), xml_escape(p.label));
+            num(x + 7), num(p.label_below ? y + 16 : y - 8), xml_escape(p.label));
       }
     }
     svg += "</g>\n";
@@ -254,25 +439,32 @@ std::string render_svg(const Plot& plot) {
   svg += fmt::format("<g class=\"legend\" font-size=\"{}\">\n", kLegendSize);
   for (size_t i = 0; i < plot.series.size(); ++i) {
     const PlotSeries& s = plot.series[i];
-    const std::string color = palette_color(s.color >= 0 ? s.color : static_cast<int>(i));
-    const size_t column = legend_right ? 0 : i % legend_columns;
-    const size_t row = legend_right ? i : i / legend_columns;
-    const double x =
-        legend_right ? area.right + 18 : area.left + entry_width * static_cast<double>(column);
-    const double y =
-        (legend_right ? area.top + 10 : area.bottom + 66) + kLegendRow * static_cast<double>(row);
+    const Style style = series_style(plot, i);
+    const size_t column = layout.legend_right ? 0 : i % layout.legend_columns;
+    const size_t row = layout.legend_right ? i : i / layout.legend_columns;
+    const double x = layout.legend_right
+                         ? area.right + 18
+                         : area.left + layout.entry_width * static_cast<double>(column);
+    const double y = layout.legend_top + kLegendRow * static_cast<double>(row);
     svg += fmt::format(
-        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
-        num(x), num(y), num(x + 26), num(y), color, s.dashed ? " stroke-dasharray=\"7 4\"" : "");
-    if (!s.reference) {
-      svg += fmt::format(
-          "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\" stroke=\"{}\" stroke-width=\"1.5\"/>\n",
-          num(x + 13), num(y), s.dashed ? "#ffffff" : color, color);
-    }
-    svg += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", num(x + 34), num(y + 4),
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
+        num(x), num(y), num(x + 30), num(y), style.color, style.width, dash_attribute(style));
+    if (!s.reference) svg += marker_svg(style, x + 15, y, "");
+    svg += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", num(x + 38), num(y + 4),
                        xml_escape(s.label));
   }
-  svg += "</g>\n</svg>\n";
+  svg += "</g>\n";
+  if (!layout.footnote.empty()) {
+    svg +=
+        fmt::format("<text class=\"footnote\" font-size=\"{}\" fill=\"#444444\">\n", kFootnoteSize);
+    for (size_t l = 0; l < layout.footnote.size(); ++l) {
+      svg += fmt::format("<tspan x=\"14\" y=\"{}\">{}</tspan>\n",
+                         num(layout.footnote_top + kFootnoteLine * static_cast<double>(l)),
+                         xml_escape(layout.footnote[l]));
+    }
+    svg += "</text>\n";
+  }
+  svg += "</svg>\n";
   return svg;
 }
 

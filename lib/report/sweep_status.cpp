@@ -19,7 +19,7 @@ namespace {
 constexpr int64_t kMaxListed = 20;
 
 std::string label(const std::string& identity, const std::vector<std::string>& keys) {
-  const Json json = Json::parse(identity, nullptr, false);
+  const Json json = parse_json_data(identity, "trials.identity");
   std::string text;
   if (!json.is_object()) return text;
   for (const auto& key : keys) {
@@ -41,33 +41,15 @@ std::string first_line(const std::string& text) {
 std::string sweep_status(store::Database& db, int64_t sweep_id, const std::string& sweep,
                          double now) {
   const std::vector<std::string> keys = varying_keys(db, sweep);
-  store::Statement counts = db.prepare(
-      "SELECT t.status, count(*), avg(t.wall_s) FROM sweep_trials st JOIN trials t ON t.hash = "
-      "st.trial_hash WHERE st.sweep_id = ? GROUP BY t.status");
-  counts.bind(1, sweep_id);
-  int64_t total = 0, done = 0, running = 0, queued = 0;
-  double mean_done_wall = NAN;
-  std::vector<std::pair<std::string, int64_t>> by_status;
-  while (counts.step()) {
-    const std::string status = counts.text(0);
-    const int64_t n = counts.integer(1);
-    total += n;
-    by_status.emplace_back(status, n);
-    if (status == "done") done = n, mean_done_wall = counts.real(2);
-    if (status == "running") running = n;
-    if (status == "queued") queued = n;
-  }
-  // Always in the same order, done first.
-  const std::vector<std::string> order = {"done",   "running",  "queued",
-                                          "failed", "diverged", "killed"};
-  std::string text = fmt::format("{}: {}/{} done", sweep, done, total);
-  for (const auto& status : order) {
-    if (status == "done") continue;
-    for (const auto& [s, n] : by_status) {
-      if (s == status && n > 0) text += fmt::format(", {} {}", n, status);
-    }
-  }
-  text += "\n";
+  const store::StatusCounts counts = store::status_counts(db, sweep_id);
+  store::Statement mean_wall = db.prepare(
+      "SELECT avg(t.wall_s) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE "
+      "st.sweep_id = ?1 AND t.status = ?2");
+  mean_wall.bind(1, sweep_id).bind(2, to_string(TrialStatus::done));
+  mean_wall.step();
+  const double mean_done_wall = mean_wall.is_null(0) ? NAN : mean_wall.real(0);
+  const int64_t done = counts.done, running = counts.running, queued = counts.queued;
+  std::string text = fmt::format("{}: {}\n", sweep, describe_counts(counts));
 
   store::Statement trials = db.prepare(
       "SELECT t.hash, t.status, t.epochs_done, json_extract(t.identity, '$.epochs'), t.attempts, "
@@ -75,10 +57,13 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       "(SELECT avg(value) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
       "(SELECT max(time) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
       "t.identity "
-      "FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE st.sweep_id = ? AND "
-      "t.status IN ('running', 'failed', 'killed', 'diverged') "
-      "ORDER BY CASE t.status WHEN 'running' THEN 0 ELSE 1 END, st.position");
-  trials.bind(1, sweep_id);
+      "FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE st.sweep_id = ?1 AND "
+      "t.status NOT IN (?2, ?3) ORDER BY t.status != ?4, st.position");
+  // Running trials first, then the ones that ended without finishing.
+  trials.bind(1, sweep_id)
+      .bind(2, to_string(TrialStatus::done))
+      .bind(3, to_string(TrialStatus::queued))
+      .bind(4, to_string(TrialStatus::running));
   int64_t listed = 0, unlisted = 0;
   double running_left = 0;
   while (trials.step()) {
@@ -88,10 +73,11 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
     }
     ++listed;
     const std::string status = trials.text(1);
+    const bool is_running = status == to_string(TrialStatus::running);
     const int64_t epochs_done = trials.integer(2), epochs = trials.integer(3);
     std::string line = fmt::format("  {:<8} {}  {}", status, trials.text(0).substr(0, 8),
                                    label(trials.text(10), keys));
-    if (status == "running") {
+    if (is_running) {
       line += fmt::format("  epoch {}/{}", epochs_done, epochs);
       const double epoch_s = trials.real(8), last_epoch_at = trials.real(9);
       if (std::isfinite(epoch_s) && epochs_done > 0) {
@@ -125,6 +111,16 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
 }
 
 }  // namespace
+
+std::string describe_counts(const store::StatusCounts& counts) {
+  std::string text = fmt::format("{}/{} done", counts.done, counts.total());
+  for (const TrialStatus status : kTrialStatuses) {
+    if (status != TrialStatus::done && counts.of(status) > 0) {
+      text += fmt::format(", {} {}", counts.of(status), to_string(status));
+    }
+  }
+  return text;
+}
 
 std::string status_text(store::Database& db, const std::string& sweep, double now) {
   if (!sweep.empty()) resolve_sweep(db, sweep);

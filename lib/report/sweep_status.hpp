@@ -8,8 +8,12 @@
 #include <string>
 
 #include "store/database.hpp"
+#include "store/results_store.hpp"
 
 namespace vitsweep::report {
+
+// "12/20 done, 2 running, 5 queued, 1 failed": done first, then the others that occur.
+std::string describe_counts(const store::StatusCounts& counts);
 
 // Every sweep (or only `sweep`, a UsageError naming the known ones when missing). `now`: Unix
 // seconds, for ETAs and heartbeat ages.

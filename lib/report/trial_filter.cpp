@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "common/error.hpp"
 #include "common/text.hpp"
 #include "report/read_only_sql.hpp"
+#include "trial/status.hpp"
 
 namespace vitsweep::report {
 
@@ -96,6 +98,32 @@ std::string resolve_sweep(store::Database& db, const std::string& sweep, const c
   if (names.empty()) fail("{}: no sweeps stored yet (run `sweep run` first)", db.path());
   fail_usage("{}: {} holds {} sweeps ({}): choose one", option, db.path(), names.size(),
              join(names));
+}
+
+ValueTable done_trials(ValueTable results) {
+  ValueTable done;
+  done.columns = results.columns;
+  done.notes = std::move(results.notes);
+  const size_t status = results.index("status"), trial = results.index("trial");
+  const std::string done_text(to_string(TrialStatus::done));
+  std::set<std::string> seen;
+  int64_t left_out = 0;
+  for (auto& row : results.rows) {
+    if (!seen.insert(format_value(row[trial])).second) continue;
+    if (format_value(row[status]) == done_text)
+      done.rows.push_back(std::move(row));
+    else
+      ++left_out;
+  }
+  if (left_out > 0) {
+    std::vector<std::string> others;
+    for (const TrialStatus s : kTrialStatuses) {
+      if (s != TrialStatus::done) others.emplace_back(to_string(s));
+    }
+    done.notes.push_back(
+        fmt::format("{} trial(s) not done ({}) are left out", left_out, join(others)));
+  }
+  return done;
 }
 
 }  // namespace vitsweep::report

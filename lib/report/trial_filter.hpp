@@ -34,4 +34,9 @@ std::string resolve_sweep(store::Database& db, const std::string& sweep,
 // The names of every sweep, in creation order.
 std::vector<std::string> sweep_names(store::Database& db);
 
+// The rows of `results` (rows of the results view with its trial and status columns) whose trial
+// is done, each trial once (one linked into several sweeps has a row per sweep); a note counts
+// the trials left out.
+ValueTable done_trials(ValueTable results);
+
 }  // namespace vitsweep::report

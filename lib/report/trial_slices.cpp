@@ -20,8 +20,8 @@ const KeyDescription* describe_key(const std::string& key) {
   return nullptr;
 }
 
-// Order of a value of `key`: its position among the key's choices when it has some (attn:
-// softmax first, then relu, relu2, ... as `sweep config keys` lists them), else value order.
+}  // namespace
+
 bool key_value_less(const std::string& key, const Value& a, const Value& b) {
   const KeyDescription* k = describe_key(key);
   const auto* sa = std::get_if<std::string>(&a);
@@ -33,8 +33,6 @@ bool key_value_less(const std::string& key, const Value& a, const Value& b) {
   }
   return value_less(a, b);
 }
-
-}  // namespace
 
 RowSet TrialRows::all() const {
   RowSet rows(size());
@@ -94,28 +92,49 @@ Value default_value(const std::string& key) {
   return std::monostate{};
 }
 
-std::vector<Group> group_by(const TrialRows& trials, const RowSet& rows,
-                            const std::vector<std::string>& keys) {
-  std::vector<Group> groups;
-  for (size_t r : rows) {
-    KeyValues key;
-    for (const auto& k : keys) key.push_back(trials.at(r, k));
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
-      return std::equal(g.key.begin(), g.key.end(), key.begin(), value_equal);
+std::vector<std::pair<KeyValues, std::vector<size_t>>> group_positions(
+    size_t n, const std::vector<std::string>& keys,
+    const std::function<KeyValues(size_t)>& key_of) {
+  std::vector<std::pair<KeyValues, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < n; ++i) {
+    KeyValues key = key_of(i);
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+      return std::equal(g.first.begin(), g.first.end(), key.begin(), value_equal);
     });
     if (it == groups.end())
-      groups.push_back({key, {r}});
+      groups.emplace_back(std::move(key), std::vector<size_t>{i});
     else
-      it->rows.push_back(r);
+      it->second.push_back(i);
   }
-  std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
+  std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
     for (size_t i = 0; i < keys.size(); ++i) {
-      if (key_value_less(keys[i], a.key[i], b.key[i])) return true;
-      if (key_value_less(keys[i], b.key[i], a.key[i])) return false;
+      if (key_value_less(keys[i], a.first[i], b.first[i])) return true;
+      if (key_value_less(keys[i], b.first[i], a.first[i])) return false;
     }
     return false;
   });
   return groups;
+}
+
+std::vector<Group> group_rows(const RowSet& rows, const std::vector<std::string>& keys,
+                              const std::function<Value(size_t, const std::string&)>& value_of) {
+  std::vector<Group> groups;
+  const auto key_of = [&](size_t i) {
+    KeyValues key;
+    for (const auto& k : keys) key.push_back(value_of(rows[i], k));
+    return key;
+  };
+  for (auto& [key, positions] : group_positions(rows.size(), keys, key_of)) {
+    RowSet members;
+    for (size_t p : positions) members.push_back(rows[p]);
+    groups.push_back({std::move(key), std::move(members)});
+  }
+  return groups;
+}
+
+std::vector<Group> group_by(const TrialRows& trials, const RowSet& rows,
+                            const std::vector<std::string>& keys) {
+  return group_rows(rows, keys, [&](size_t r, const std::string& k) { return trials.at(r, k); });
 }
 
 RowSet select_rows(const TrialRows& trials, const RowSet& rows,

@@ -4,6 +4,7 @@
 // else varies (a patch size, a learning rate) into separate panels rather than pooling it.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,10 @@ std::string value_label(const std::string& key, const Value& value);
 // "relu, alpha=0.5, qk_norm on"; keys whose value is NULL (not applicable) are left out.
 std::string values_label(const std::vector<std::string>& keys, const KeyValues& values);
 
+// Order of two values of `key`: by the key's choices when it has some (attn: softmax first, then
+// relu, relu2, ... as `sweep config keys` lists them), else value_less.
+bool key_value_less(const std::string& key, const Value& a, const Value& b);
+
 // A config key's default as the results view stores it (booleans as 0 and 1).
 Value default_value(const std::string& key);
 
@@ -50,6 +55,18 @@ struct Group {
 };
 std::vector<Group> group_by(const TrialRows& trials, const RowSet& rows,
                             const std::vector<std::string>& keys);
+
+// Rows grouped by the values `value_of(row, key)` gives for `keys` (group_by reads them from the
+// results view; comparisons from the trials' settings), groups in key order.
+std::vector<Group> group_rows(const RowSet& rows, const std::vector<std::string>& keys,
+                              const std::function<Value(size_t, const std::string&)>& value_of);
+
+// Positions 0 .. n-1 grouped by the values of `keys` that `key_of(position)` gives, groups in
+// key order (key_value_less, first key first), positions in order within a group: what group_by
+// and the groupings of comparisons are built on.
+std::vector<std::pair<KeyValues, std::vector<size_t>>> group_positions(
+    size_t n, const std::vector<std::string>& keys,
+    const std::function<KeyValues(size_t)>& key_of);
 
 // The rows whose `keys` have `values`.
 RowSet select_rows(const TrialRows& trials, const RowSet& rows,

@@ -38,6 +38,11 @@ Value column_value(sqlite3_stmt* statement, int column) {
   }
 }
 
+Value real_or_null(double v) {
+  if (std::isnan(v)) return std::monostate{};
+  return v;
+}
+
 std::optional<double> as_number(const Value& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
   if (const auto* d = std::get_if<double>(&v)) return *d;

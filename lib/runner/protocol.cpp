@@ -1,59 +1,58 @@
 #include "runner/protocol.hpp"
 
+#include <chrono>
+
 namespace vitsweep::runner {
 
+namespace {
+
+// Every event carries its send time, so the runner can tell how long events take to arrive.
+std::string stamped(OrderedJson event) {
+  event["t"] = std::chrono::duration<double>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  return event.dump();
+}
+
+}  // namespace
+
 std::string encode(const StartEvent& e) {
-  return OrderedJson{{"event", "start"},
+  return stamped({{"event", "start"},
                      {"epochs_done", e.epochs_done},
                      {"steps_per_epoch", e.steps_per_epoch},
                      {"total_steps", e.total_steps},
                      {"params", e.params},
-                     {"flops_per_image", e.flops_per_image}}
-      .dump();
+                     {"flops_per_image", e.flops_per_image}});
 }
 
 std::string encode(const ProgressEvent& e) {
-  return OrderedJson{{"event", "progress"},      {"epoch", e.epoch},
+  return stamped({{"event", "progress"},      {"epoch", e.epoch},
                      {"step", e.step},           {"total_steps", e.total_steps},
-                     {"loss", e.loss},           {"img_per_s", e.images_per_second}}
-      .dump();
+                     {"loss", e.loss},           {"img_per_s", e.img_per_s}});
 }
 
 std::string encode(const StepEvent& e) {
-  return OrderedJson{{"event", "step"}, {"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss},
-                     {"lr", e.lr}}
-      .dump();
+  return stamped({{"event", "step"}, {"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss},
+                     {"lr", e.lr}});
 }
 
-std::string encode_epoch(const engine::EpochRecord& record) {
-  return OrderedJson{{"event", "epoch"}, {"record", engine::to_json(record)}}.dump();
+std::string encode_epoch(const EpochRecord& record) {
+  return stamped({{"event", "epoch"}, {"record", to_json(record)}});
 }
 
-std::string encode_end(const engine::TrialOutcome& outcome) {
-  return OrderedJson{{"event", "end"}, {"outcome", engine::to_json(outcome)}}.dump();
-}
-
-engine::TrialOutcome outcome_from_json(const Json& json) {
-  engine::TrialOutcome o;
-  o.status = json.value("status", std::string("done"));
-  o.message = json.value("message", std::string());
-  o.diverged_step = json.value("diverged_step", int64_t{-1});
-  if (json.contains("final_test")) o.final_test = engine::evaluation_from_json(json["final_test"]);
-  if (json.contains("final_val")) o.final_val = engine::evaluation_from_json(json["final_val"]);
-  o.wall_seconds = json.value("wall_seconds", 0.0);
-  o.core_seconds = json.value("core_seconds", 0.0);
-  if (json.contains("epochs")) {
-    for (const auto& e : json["epochs"]) o.epochs.push_back(engine::epoch_record_from_json(e));
-  }
-  return o;
+std::string encode_end(const TrialOutcome& outcome) {
+  return stamped({{"event", "end"}, {"outcome", to_json(outcome)}});
 }
 
 std::optional<TrialEvent> decode(const std::string& line) {
+  // Too deep a nesting is no protocol message either (and would recurse once per level).
+  if (find_excess_nesting(line)) return std::nullopt;
   const Json json = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object() || !json.contains("event")) return std::nullopt;
-  const std::string kind = json.value("event", std::string());
   TrialEvent e{};
   try {
+    const std::string kind = json.value("event", std::string());
+    if (json.contains("t") && json["t"].is_number()) e.sent_at = json["t"].get<double>();
     if (kind == "start") {
       e.kind = TrialEvent::Kind::start;
       e.start.epochs_done = json.value("epochs_done", int64_t{0});
@@ -67,7 +66,7 @@ std::optional<TrialEvent> decode(const std::string& line) {
       e.progress.step = json.value("step", int64_t{0});
       e.progress.total_steps = json.value("total_steps", int64_t{0});
       e.progress.loss = json.value("loss", 0.0);
-      e.progress.images_per_second = json.value("img_per_s", 0.0);
+      e.progress.img_per_s = json.value("img_per_s", 0.0);
     } else if (kind == "step") {
       e.kind = TrialEvent::Kind::step;
       e.step.epoch = json.value("epoch", int64_t{0});
@@ -76,10 +75,10 @@ std::optional<TrialEvent> decode(const std::string& line) {
       e.step.lr = json.value("lr", 0.0);
     } else if (kind == "epoch" && json.contains("record")) {
       e.kind = TrialEvent::Kind::epoch;
-      e.epoch = engine::epoch_record_from_json(json["record"]);
+      e.epoch = epoch_record_from_json(json["record"]);
     } else if (kind == "end" && json.contains("outcome")) {
       e.kind = TrialEvent::Kind::end;
-      e.outcome = outcome_from_json(json["outcome"]);
+      e.outcome = trial_outcome_from_json(json["outcome"]);
     } else {
       return std::nullopt;
     }

@@ -1,6 +1,8 @@
 // The runner-to-trial protocol. A trial runs in a child process (`sweep worker DIR`), so a crash
-// cannot take the sweep down; the same protocol can later carry trials to workers on other
-// machines while one coordinator owns the database.
+// cannot take the sweep down. Across machines (lib/cluster/cluster_sweep.hpp) the worker runs as
+// a child of its node's worker rank, and the same lines travel unchanged over MPI inside that
+// rank's "report" messages to rank 0, with the worker's exit status and last log line
+// (lib/cluster/sweep_messages.hpp); only rank 0 writes them to the database.
 //
 // In: the trial folder DIR holds config.json, the full trial config (every key). Threads come on
 // the command line (--threads). If DIR/checkpoint.safetensors exists the trial resumes from it.
@@ -10,18 +12,23 @@
 //    "flops_per_image":F}
 //   {"event":"progress","epoch":E,"step":N,"total_steps":T,"loss":X,"img_per_s":Y}  (<= 1 per s)
 //   {"event":"step","epoch":E,"step":N,"loss":X,"lr":R}  every --log-every steps (batch loss)
-//   {"event":"epoch","record":{EpochRecord}}  sent after that epoch's checkpoint is on disk
-//   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | interrupted
-// then exit status 0. Any other exit (a non-zero status, a signal, no "end" line) is a failure
+//   {"event":"epoch","record":{EpochRecord}}  sent after that epoch's checkpoint is on disk; only
+//                                              for finished epochs
+//   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | killed, with the steps
+//      and finished epochs; an epoch a max_steps stop left unfinished is outcome.partial_epoch
+// then exit status 0. Every line also has "t", the unix time it was sent (for the runner's own
+// latency measurement). Any other exit (a non-zero status, a signal, no "end" line) is a failure
 // of the trial; its error is the last line the worker wrote to stderr. SIGTERM asks the worker to
-// stop at the next step boundary and report "interrupted".
+// stop at the next step boundary and report "killed" (older workers said "interrupted", which
+// reads the same).
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 
 #include "common/json.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 
 namespace vitsweep::runner {
 
@@ -37,7 +44,7 @@ struct StartEvent {
 };
 struct ProgressEvent {
   int64_t epoch = 0, step = 0, total_steps = 0;
-  double loss = 0, images_per_second = 0;
+  double loss = 0, img_per_s = 0;
 };
 
 struct StepEvent {
@@ -46,23 +53,22 @@ struct StepEvent {
 };
 
 struct TrialEvent {
-  enum class Kind { start, progress, step, epoch, end } kind;
+  enum class Kind { start, progress, step, epoch, end } kind = Kind::start;
+  double sent_at = std::numeric_limits<double>::quiet_NaN();  // "t": unix time of sending
   StartEvent start;
   ProgressEvent progress;
   StepEvent step;
-  engine::EpochRecord epoch;
-  engine::TrialOutcome outcome;
+  EpochRecord epoch;
+  TrialOutcome outcome;
 };
 
 std::string encode(const StartEvent& event);
 std::string encode(const ProgressEvent& event);
 std::string encode(const StepEvent& event);
-std::string encode_epoch(const engine::EpochRecord& record);
-std::string encode_end(const engine::TrialOutcome& outcome);
+std::string encode_epoch(const EpochRecord& record);
+std::string encode_end(const TrialOutcome& outcome);
 
 // One line of worker output; nullopt for lines that are not protocol messages.
 std::optional<TrialEvent> decode(const std::string& line);
-
-engine::TrialOutcome outcome_from_json(const Json& json);
 
 }  // namespace vitsweep::runner

@@ -1,13 +1,17 @@
 #include "runner/trial_worker.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
+#include "common/atomic_file.hpp"
 #include "common/interrupt.hpp"
 #include "common/json.hpp"
 #include "config/trial_config.hpp"
 #include "data/dataset.hpp"
-#include "engine/safetensors.hpp"
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "runner/protocol.hpp"
@@ -21,6 +25,43 @@ void send(FILE* events, const std::string& line) {
   std::fflush(events);
 }
 
+// simulate_s > 0: no data, no model; the trial sleeps its time away epoch by epoch (answering a
+// stop within 10 ms) and reports what a real one would, with made-up numbers.
+TrialOutcome simulate_trial(const TrialConfig& config, FILE* events) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  send(events, encode(StartEvent{0, 1, config.epochs, 0, 0}));
+  const auto per_epoch = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(config.simulate_s / static_cast<double>(config.epochs)));
+  TrialOutcome outcome;
+  for (int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
+    const auto until = Clock::now() + per_epoch;
+    while (Clock::now() < until) {
+      if (interrupt_requested()) {
+        outcome.status = TrialStatus::killed;
+        outcome.message = fmt::format("interrupted in epoch {}", epoch);
+        return outcome;
+      }
+      std::this_thread::sleep_for(std::min<Clock::duration>(
+          until - Clock::now(), std::chrono::milliseconds(10)));
+    }
+    EpochRecord record;
+    record.epoch = epoch;
+    record.step = epoch;
+    record.train_loss = 1.0 / static_cast<double>(epoch);
+    record.train_acc = record.test.accuracy = 1.0 - 0.5 / static_cast<double>(epoch);
+    record.test.loss = record.train_loss;
+    record.test.images = 1;
+    record.epoch_s = std::chrono::duration<double>(per_epoch).count();
+    outcome.epochs.push_back(record);
+    outcome.steps = outcome.epochs_done = epoch;
+    send(events, encode_epoch(record));
+  }
+  outcome.final_test = outcome.epochs.back().test;
+  outcome.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return outcome;
+}
+
 }  // namespace
 
 int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_every, FILE* events) {
@@ -29,6 +70,11 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
   const std::string checkpoint = (fs::path(trial_dir) / kCheckpointFile).string();
   TrialConfig config = parse_trial_config(read_json_file(config_path), config_path);
   if (threads > 0) config.threads = threads;
+  if (config.simulate_s > 0) {
+    install_interrupt_handlers();
+    send(events, encode_end(simulate_trial(config, events)));
+    return 0;
+  }
   engine::ThreadBudget budget(static_cast<int>(config.threads));
   install_interrupt_handlers();
 
@@ -56,26 +102,22 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
     const auto now = std::chrono::steady_clock::now();
     if (now - last_progress < std::chrono::seconds(1)) return;
     last_progress = now;
-    send(events, encode(ProgressEvent{p.epoch, p.step, p.total_steps, p.loss, p.images_per_second}));
+    send(events, encode(ProgressEvent{p.epoch, p.step, p.total_steps, p.loss, p.img_per_s}));
   };
-  callbacks.on_epoch = [&](const engine::EpochRecord& record) {
+  callbacks.on_epoch = [&](const EpochRecord& record) {
     // The checkpoint is on disk before the runner hears of the epoch: an epoch the database
     // knows about can always be resumed from.
     trainer.save_checkpoint(checkpoint);
     std::fprintf(stderr, "epoch %lld: train loss %.4f acc %.4f, test loss %.4f acc %.4f (%.1fs)\n",
                  static_cast<long long>(record.epoch), record.train_loss, record.train_acc,
-                 record.test.loss, record.test.accuracy, record.seconds);
+                 record.test.loss, record.test.accuracy, record.epoch_s);
     send(events, encode_epoch(record));
   };
   callbacks.should_stop = interrupt_requested;
-  const engine::TrialOutcome outcome = trainer.run(callbacks);
+  const TrialOutcome outcome = trainer.run(callbacks);
   if (!outcome.message.empty()) std::fprintf(stderr, "%s\n", outcome.message.c_str());
-  engine::write_file_atomically(
-      (fs::path(trial_dir) / kResultFile).string(),
-      [&] {
-        const std::string text = engine::to_json(outcome).dump(2) + "\n";
-        return std::vector<uint8_t>(text.begin(), text.end());
-      }());
+  write_file_atomically((fs::path(trial_dir) / kResultFile).string(),
+                        to_json(outcome).dump(2) + "\n");
   send(events, encode_end(outcome));
   return 0;
 }

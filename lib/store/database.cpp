@@ -123,7 +123,6 @@ void Statement::reset() {
 }
 
 int Statement::columns() const { return sqlite3_column_count(statement_); }
-std::string Statement::column_name(int column) const { return sqlite3_column_name(statement_, column); }
 bool Statement::is_null(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
 int64_t Statement::integer(int column) const { return sqlite3_column_int64(statement_, column); }
 double Statement::real(int column) const {

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,7 +47,6 @@ class Statement {
   void reset();
 
   int columns() const;
-  std::string column_name(int column) const;
   bool is_null(int column) const;
   int64_t integer(int column) const;
   double real(int column) const;  // NULL reads as NaN
@@ -82,6 +82,7 @@ class Database {
   // Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back and rethrows when fn throws.
   template <typename Fn>
   decltype(auto) write(Fn&& fn) {
+    const WriteTimer timer(writes_);
     begin_immediate();
     try {
       if constexpr (std::is_void_v<decltype(fn())>) {
@@ -98,15 +99,34 @@ class Database {
     }
   }
 
+  // Write transactions on this connection so far and the wall time spent in them (waiting for
+  // the lock, the work, the commit's fsync): what a runner's bookkeeping costs.
+  struct WriteStats {
+    int64_t transactions = 0;
+    double seconds = 0;
+  };
+  const WriteStats& write_stats() const { return writes_; }
+
  private:
   void switch_to_wal();
   void begin_immediate();
   void commit();
   void rollback() noexcept;
 
+  struct WriteTimer {
+    explicit WriteTimer(WriteStats& stats) : stats(stats) {}
+    ~WriteTimer() {
+      ++stats.transactions;
+      stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    WriteStats& stats;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  };
+
   std::string path_;
   Access access_;
   sqlite3* db_ = nullptr;
+  WriteStats writes_;
 };
 
 // Throws an Error for result code `code` with the database's message and a hint for the

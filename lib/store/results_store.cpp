@@ -5,6 +5,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "store/schema.hpp"
@@ -13,9 +17,21 @@ namespace vitsweep::store {
 
 namespace {
 
+// A zombie (a dead process its parent has not reaped yet; an orphan waits for init, which can
+// take seconds) still answers kill(pid, 0): it counts as gone.
+bool is_zombie(int64_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto name_end = line.rfind(')');  // the state follows the command name, which may hold ')'
+  return name_end != std::string::npos && name_end + 2 < line.size() &&
+         (line[name_end + 2] == 'Z' || line[name_end + 2] == 'X');
+}
+
 bool process_exists(int64_t pid) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  const bool answers = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  return answers && !is_zombie(pid);
 }
 
 }  // namespace
@@ -63,7 +79,7 @@ Registration ResultsStore::register_sweep(const SweepRecord& sweep,
       status.bind(1, t.hash);
       status.step();
       const std::string state = status.text(0);
-      if (state == kDone || state == kDiverged) ++r.finished;
+      if (is_final(parse_trial_status(state).value_or(TrialStatus::queued))) ++r.finished;
     }
     r.trials = static_cast<int64_t>(trials.size());
     db_.exec("CREATE TEMP TABLE IF NOT EXISTS current_trials (hash TEXT PRIMARY KEY)");
@@ -124,10 +140,14 @@ std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this
   return db_.write([&] {
     std::vector<std::string> hashes;
     Statement running = db_.prepare(
-        "SELECT hash, host, pid, lease_until FROM trials WHERE status = 'running'");
+        "SELECT hash, runner, pid, lease_until FROM trials WHERE status = 'running'");
     while (running.step()) {
       const bool expired = running.is_null(3) || running.real(3) < now;
-      const bool local_and_dead = running.text(1) == this_host && !process_exists(running.integer(2));
+      // The runner's host is the start of its id (host:pid:start time); `host` is where the
+      // trial runs, another machine's under MPI.
+      const std::string runner = running.text(1);
+      const bool local_and_dead = runner.substr(0, runner.find(':')) == this_host &&
+                                  !process_exists(running.integer(2));
       if (expired || local_and_dead) hashes.push_back(running.text(0));
     }
     // The runner's death is not the trial's fault: give the attempt back.
@@ -144,7 +164,8 @@ std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this
 
 std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
                                                            const RunnerIdentity& runner,
-                                                           double now, double lease_seconds) {
+                                                           double now, double lease_seconds,
+                                                           const std::string& worker_host) {
   return db_.write([&]() -> std::optional<ClaimedTrial> {
     Statement next = db_.prepare(
         "SELECT t.hash, t.config, st.position, t.attempts FROM sweep_trials st "
@@ -154,14 +175,17 @@ std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
     if (!next.step()) return std::nullopt;
     ClaimedTrial claim;
     claim.hash = next.text(0);
-    claim.config = OrderedJson::parse(next.text(1));
+    const std::string source = fmt::format("{}: trials.config of {}", db_.path(), claim.hash);
+    claim.config = parse_json_data<OrderedJson>(next.text(1), source);
+    if (!claim.config.is_object()) fail("{} is not a JSON object", source);
     claim.position = next.integer(2);
     claim.attempt = next.integer(3) + 1;
     Statement take = db_.prepare(
         "UPDATE trials SET status = 'running', attempts = attempts + 1, runner = ?, host = ?, "
         "pid = ?, heartbeat_at = ?, lease_until = ?, started_at = coalesce(started_at, ?), "
         "error = NULL WHERE hash = ? AND status = 'queued'");
-    take.bind(1, runner.id).bind(2, runner.host).bind(3, runner.pid).bind(4, now);
+    take.bind(1, runner.id).bind(2, worker_host.empty() ? runner.host : worker_host);
+    take.bind(3, runner.pid).bind(4, now);
     take.bind(5, now + lease_seconds).bind(6, now).bind(7, claim.hash).run();
     if (db_.changes() != 1) fail("internal: trial {} changed under a write lock", claim.hash);
     return claim;
@@ -177,7 +201,7 @@ void ResultsStore::heartbeat(const RunnerIdentity& runner, double now, double le
   });
 }
 
-void ResultsStore::record_epoch(const std::string& hash, const engine::EpochRecord& r, double now) {
+void ResultsStore::record_epoch(const std::string& hash, const EpochRecord& r, double now) {
   db_.write([&] {
     Statement put = db_.prepare(
         "INSERT OR REPLACE INTO metrics (trial_hash, name, step, epoch, value, time) "
@@ -196,8 +220,8 @@ void ResultsStore::record_epoch(const std::string& hash, const engine::EpochReco
     metric("test_loss", r.test.loss);
     metric("test_acc", r.test.accuracy);
     metric("lr", r.lr);
-    metric("epoch_s", r.seconds);
-    metric("img_per_s", r.images_per_second);
+    metric("epoch_s", r.epoch_s);
+    metric("img_per_s", r.img_per_s);
     Statement progress = db_.prepare(
         "UPDATE trials SET epochs_done = max(epochs_done, ?) WHERE hash = ?");
     progress.bind(1, r.epoch).bind(2, hash).run();
@@ -219,11 +243,11 @@ void ResultsStore::record_step(const std::string& hash, int64_t epoch, int64_t s
 }
 
 void ResultsStore::finish_trial(const std::string& hash, const TrialFinish& f, double now) {
-  const engine::TrialOutcome& o = f.outcome;
-  if (f.status == kDone && !std::isfinite(o.final_test.accuracy)) {
+  const TrialOutcome& o = f.outcome;
+  if (f.status == TrialStatus::done && !std::isfinite(o.final_test.accuracy)) {
     fail("internal: trial {} reported done without a test accuracy; not recorded as done", hash);
   }
-  const engine::EpochRecord* last = o.epochs.empty() ? nullptr : &o.epochs.back();
+  const EpochRecord* last = o.epochs.empty() ? nullptr : &o.epochs.back();
   db_.write([&] {
     Statement s = db_.prepare(
         "UPDATE trials SET status = ?1, error = ?2, finished_at = ?3, runner = NULL, "
@@ -232,13 +256,13 @@ void ResultsStore::finish_trial(const std::string& hash, const TrialFinish& f, d
         "diverged_step = ?12, wall_s = coalesce(wall_s, 0) + ?13, "
         "core_s = coalesce(core_s, 0) + ?14, params = coalesce(?15, params), "
         "flops_per_image = coalesce(?16, flops_per_image) WHERE hash = ?17");
-    s.bind(1, f.status).bind(2, f.error.empty() ? std::optional<std::string>{} : f.error);
+    s.bind(1, std::string(to_string(f.status))).bind(2, f.error.empty() ? std::optional<std::string>{} : f.error);
     s.bind(3, now).bind(4, o.final_test.accuracy).bind(5, o.final_test.loss);
     s.bind(6, o.final_val.accuracy).bind(7, o.final_val.loss);
     s.bind(8, last ? last->train_acc : NAN).bind(9, last ? last->train_loss : NAN);
-    s.bind(10, last ? last->images_per_second : NAN).bind(11, f.epochs_done);
+    s.bind(10, last ? last->img_per_s : NAN).bind(11, f.epochs_done);
     s.bind(12, o.diverged_step >= 0 ? std::optional<int64_t>(o.diverged_step) : std::nullopt);
-    s.bind(13, o.wall_seconds).bind(14, o.core_seconds);
+    s.bind(13, o.wall_s).bind(14, o.core_s);
     s.bind(15, f.params > 0 ? std::optional<int64_t>(f.params) : std::nullopt);
     s.bind(16, f.flops_per_image > 0 ? std::optional<double>(f.flops_per_image) : std::nullopt);
     s.bind(17, hash).run();
@@ -254,24 +278,33 @@ bool ResultsStore::requeue_if_attempts_left(const std::string& hash, int64_t max
   });
 }
 
-StatusCounts ResultsStore::status_counts(int64_t sweep_id) {
+int64_t& StatusCounts::of(TrialStatus status) {
+  switch (status) {
+    case TrialStatus::queued: return queued;
+    case TrialStatus::running: return running;
+    case TrialStatus::done: return done;
+    case TrialStatus::failed: return failed;
+    case TrialStatus::diverged: return diverged;
+    case TrialStatus::killed: return killed;
+  }
+  fail("internal: unknown trial status {}", static_cast<int>(status));
+}
+
+StatusCounts status_counts(Database& db, int64_t sweep_id) {
   StatusCounts c;
-  Statement s = db_.prepare(
+  Statement s = db.prepare(
       "SELECT t.status, count(*) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash "
       "WHERE st.sweep_id = ? GROUP BY t.status");
   s.bind(1, sweep_id);
   while (s.step()) {
-    const std::string status = s.text(0);
-    const int64_t n = s.integer(1);
-    if (status == kQueued) c.queued = n;
-    else if (status == kRunning) c.running = n;
-    else if (status == kDone) c.done = n;
-    else if (status == kFailed) c.failed = n;
-    else if (status == kDiverged) c.diverged = n;
-    else if (status == kKilled) c.killed = n;
+    const auto status = parse_trial_status(s.text(0));
+    if (!status) fail("{}: trial status '{}' is not one this program knows", db.path(), s.text(0));
+    c.of(*status) = s.integer(1);
   }
   return c;
 }
+
+StatusCounts ResultsStore::status_counts(int64_t sweep_id) { return store::status_counts(db_, sweep_id); }
 
 int64_t ResultsStore::queued_count(int64_t sweep_id) { return status_counts(sweep_id).queued; }
 

@@ -10,19 +10,12 @@
 #include <vector>
 
 #include "common/json.hpp"
-#include "engine/records.hpp"
+#include "trial/records.hpp"
 #include "store/database.hpp"
+#include "trial/status.hpp"
 
 namespace vitsweep::store {
 
-// Trial states. queued -> running -> done | diverged | failed | killed; failed and killed go
-// back to queued on the next run (failed only while attempts < max_attempts).
-constexpr const char* kQueued = "queued";
-constexpr const char* kRunning = "running";
-constexpr const char* kDone = "done";
-constexpr const char* kFailed = "failed";
-constexpr const char* kDiverged = "diverged";
-constexpr const char* kKilled = "killed";
 
 struct SweepRecord {
   std::string name, description, file;
@@ -65,9 +58,9 @@ struct ClaimedTrial {
 };
 
 struct TrialFinish {
-  std::string status;  // done, diverged, failed, killed
+  TrialStatus status = TrialStatus::failed;  // done, diverged, failed or killed
   std::string error;   // for failed / killed / diverged: one line
-  engine::TrialOutcome outcome;  // metrics (final_test etc.) when the trial reported them
+  TrialOutcome outcome;  // metrics (final_test etc.) when the trial reported them
   int64_t epochs_done = 0;
   int64_t params = 0;
   double flops_per_image = 0;
@@ -76,7 +69,12 @@ struct TrialFinish {
 struct StatusCounts {
   int64_t queued = 0, running = 0, done = 0, failed = 0, diverged = 0, killed = 0;
   int64_t total() const { return queued + running + done + failed + diverged + killed; }
+  int64_t& of(TrialStatus status);
+  int64_t of(TrialStatus status) const { return const_cast<StatusCounts&>(*this).of(status); }
 };
+
+// The sweep's trials by status: the one place they are counted.
+StatusCounts status_counts(Database& db, int64_t sweep_id);
 
 class ResultsStore {
  public:
@@ -100,14 +98,16 @@ class ResultsStore {
 
   // Atomically takes the sweep's first queued trial (by position): running, attempts + 1, owned by
   // `runner` with a lease. Concurrent runners never get the same trial.
+  // `worker_host`: where the trial will run, for `sweep status` (empty: the runner's host).
   std::optional<ClaimedTrial> claim_next_trial(int64_t sweep_id, const RunnerIdentity& runner,
-                                               double now, double lease_seconds);
+                                               double now, double lease_seconds,
+                                               const std::string& worker_host = "");
 
   // Extends the lease of every trial `runner` is running.
   void heartbeat(const RunnerIdentity& runner, double now, double lease_seconds);
 
   // Per-epoch metrics of a running trial (idempotent: a resumed trial may report an epoch again).
-  void record_epoch(const std::string& hash, const engine::EpochRecord& record, double now);
+  void record_epoch(const std::string& hash, const EpochRecord& record, double now);
 
   // Per-step metrics (sweep run --log-every): step_loss (the batch's loss) and step_lr.
   void record_step(const std::string& hash, int64_t epoch, int64_t step, double loss, double lr,

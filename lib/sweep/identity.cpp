@@ -23,7 +23,11 @@ bool always(const TrialConfig&) {
 constexpr IrrelevantKey kIrrelevantKeys[] = {
     {"alpha", [](const TrialConfig& c) { return c.attn == "softmax"; }},
     // 0 means the number of keys: trials stored before the key existed keep their hashes.
-    {"scale_length", [](const TrialConfig& c) { return c.attn == "softmax" || c.scale_length == 0; }},
+    {"scale_length",
+     [](const TrialConfig& c) {
+       return c.attn == "softmax" || c.alpha == 0 || c.scale_length == 0 ||
+              c.scale_length == sequence_length(c);
+     }},
     {"momentum", [](const TrialConfig& c) { return c.optimizer == "adamw"; }},
     {"beta1", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},
     {"beta2", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},
@@ -32,6 +36,12 @@ constexpr IrrelevantKey kIrrelevantKeys[] = {
     {"crop_padding",
      [](const TrialConfig& c) { return c.augment.find("crop") == std::string::npos; }},
     {"threads", always},
+    // Data parallel ranks train on the same global batches and average the same gradients; only
+    // the order of the batch sum differs (as with threads), and a checkpoint resumes on any
+    // number of ranks, which needs the same identity. Dropping it keeps every stored hash.
+    {"ranks", always},
+    // 0 for every real trial: trials stored before the key existed keep their hashes.
+    {"simulate_s", [](const TrialConfig& c) { return c.simulate_s == 0; }},
     // Under bf16 the matmul kernel rounds Q, K, weights and V to bf16; the fused one stays f32.
     {"attn_kernel", [](const TrialConfig& c) { return c.precision == "f32"; }},
     {"data_dir", always},

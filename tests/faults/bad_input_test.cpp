@@ -21,6 +21,27 @@ struct BadInput {
   std::string expected;  // a substring of the one error line
 };
 
+// `depth` lists, one inside the other, after `prefix`, which opens `prefix_levels` itself.
+struct Nested {
+  std::string prefix;
+  size_t prefix_levels;
+  size_t depth;
+  std::string text() const { return prefix + std::string(depth, '[') + std::string(depth, ']'); }
+  // The error names the bracket that opens level 65 (lists and objects nest at most 64 deep).
+  std::string error(const std::string& source) const {
+    const size_t column = prefix.size() + (64 - prefix_levels) + 1;
+    return source + ":1:" + std::to_string(column) +
+           ": lists and objects nest deeper than 64 levels";
+  }
+};
+
+// 100,000 levels, about 200 KB: nlohmann's recursive dump() or copy of it overflows the stack,
+// and the strict parser's JSON paths grew quadratically (minutes of CPU).
+const Nested kNestedSweep{R"({"name": "x", "grid": {"alpha": )", 2, 100'000};
+const Nested kNestedConfig{R"({"alpha": )", 1, 100'000};
+// One argument is at most 128 KiB (MAX_ARG_STRLEN), so --set gets 60,000 levels.
+const Nested kNestedSetting{"alpha=", 0, 60'000};
+
 std::vector<std::string> train(std::vector<std::string> sets) {
   std::vector<std::string> args = {"train"};
   for (auto& s : sets) {
@@ -59,6 +80,9 @@ std::vector<BadInput> config_cases() {
       {"negative_subset", train({"train_subset=-5"}), 2, "key 'train_subset'"},
       {"negative_seed", train({"seed=-1"}), 2, "key 'seed'"},
       {"negative_threads", train({"threads=-2"}), 2, "key 'threads'"},
+      {"zero_ranks", train({"ranks=0"}), 2, "key 'ranks'"},
+      {"uneven_ranks", train({"ranks=3"}), 2, "batch_size 128 does not split evenly over ranks 3"},
+      {"ranks_without_launcher", train({"ranks=2"}), 2, "ranks=2 needs 2 MPI ranks: start it with"},
       {"unknown_precision", train({"precision=fp16"}), 2, "expected one of f32, bf16"},
       {"unknown_dataset", train({"dataset=imagenet"}), 2, "key 'dataset': expected one of"},
       {"crop_without_padding", train({"augment=crop", "crop_padding=0"}), 2, "needs crop_padding >= 1"},
@@ -70,6 +94,10 @@ std::vector<BadInput> config_cases() {
        "--resume and --init-from cannot be combined"},
       {"missing_config_file", {"train", "--config", "/nonexistent.json"}, 2, "/nonexistent.json"},
       {"unknown_command", {"trian"}, 2, "unknown command 'trian' (did you mean 'train'?)"},
+      // Taken as plain text like any non-literal, and named in a line cut short.
+      {"set_nested_60k", train({kNestedSetting.text()}), 2,
+       "--set alpha=" + std::string(51, '[') + "...: key 'alpha': expected a number in [-16, 16], "
+       "got \"" + std::string(36, '[') + "..."},
   };
 }
 
@@ -93,6 +121,9 @@ std::vector<std::pair<std::string, std::string>> files() {
         "attn": ["relu"]}})"},
       {"config_not_object.json", "[1, 2]"},
       {"config_duplicate.json", R"({"alpha": 1, "alpha": 2})"},
+      {"nested_sweep.json", kNestedSweep.text()},
+      {"nested_config.json", kNestedConfig.text()},
+      {"trial/config.json", kNestedConfig.text()},
   };
 }
 
@@ -113,6 +144,12 @@ std::vector<BadInput> file_cases() {
       {"sweep_millions_refused", {"run", "huge.json", "--db", "huge.db"}, 2, "up to 1000000000 trials"},
       {"config_not_object", {"train", "--config", "config_not_object.json"}, 2, "expected an object"},
       {"config_duplicate", {"train", "--config", "config_duplicate.json"}, 2, "duplicate key 'alpha'"},
+      {"sweep_nested_100k", {"plan", "nested_sweep.json"}, 2,
+       kNestedSweep.error("nested_sweep.json")},
+      {"config_nested_100k", {"train", "--config", "nested_config.json"}, 2,
+       kNestedConfig.error("nested_config.json")},
+      {"worker_config_nested_100k", {"worker", "trial"}, 2,
+       kNestedConfig.error("trial/config.json")},
       {"mnist_missing", train({"dataset=mnist", "data_dir=/nonexistent"}), 1, "mnist not found in /nonexistent"},
       {"fashion_missing", train({"data_dir=/nonexistent"}), 1, "apt-get install dataset-fashion-mnist"},
       {"fashion_truncated", train({"data_dir=truncated"}), 1, "truncated/train-images-idx3-ubyte.gz"},
@@ -122,6 +159,7 @@ std::vector<BadInput> file_cases() {
 class BadInputTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    std::filesystem::create_directories(dir.file("trial"));
     for (const auto& [name, text] : files()) testing::write_file(dir.file(name), text);
     // A Fashion-MNIST folder whose training images are cut short mid-stream.
     std::filesystem::create_directories(dir.file("truncated"));
@@ -160,6 +198,7 @@ TEST_F(BadInputTest, EveryCaseExitsWithOneClearLine) {
     const bool usage_hint = r.err.find("Run 'sweep --help'") != std::string::npos;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), usage_hint ? 2 : 1)
         << c.name << " printed more than one line:\n" << r.err;
+    EXPECT_LT(r.err.size(), 400u) << c.name << " printed a line too long to read";
     EXPECT_TRUE(r.out.empty() || c.args[0] == "plan") << c.name << " wrote to stdout: " << r.out;
     // Not a speed target: expanding the 10^9-trial grid would take hours of CPU, every refusal
     // takes well under a CPU second. CPU time, unlike wall time, does not stretch on a loaded

@@ -440,7 +440,8 @@ def check_sincos():
 
 def check_safetensors():
     t = {"b": np.arange(6, dtype=np.float32).reshape(2, 3), "a": np.array([1, -2], np.int64),
-         "c": np.array([0.5], np.float64), "d": np.array([7], np.int32)}
+         "c": np.array([0.5], np.float64), "d": np.array([7], np.int32),
+         "e": np.array([1.5, -2], np.float16), "f": np.array([0x3F80], np.uint16)}
     blob = safetensors_io.serialize(t, {"k": "v"})
     n = int.from_bytes(blob[:8], "little")
     back, meta = safetensors_io.deserialize(blob)
@@ -475,6 +476,13 @@ def check_committed_fixtures(directory):
               f"torch build?)")
 
 
+def check_committed_state_dicts():
+    """tests/fixtures/pytorch (make_state_dicts.py) is what a fresh build writes."""
+    import make_state_dicts
+    check(make_state_dicts.main(["--check"]) == 0,
+          "state dicts in tests/fixtures/pytorch are up to date (byte-identical)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -503,6 +511,7 @@ def main(argv=None):
     print("files:")
     check_safetensors()
     check_committed_fixtures(args.fixtures)
+    check_committed_state_dicts()
     print("float32 twin against the fixtures (what a C++ test sees):")
     check_float32_twin(args.fixtures)
     print("deliberate bugs against tol.after3:")

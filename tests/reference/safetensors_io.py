@@ -14,6 +14,8 @@ import numpy as np
 DTYPES = {
     "F32": np.dtype("<f4"),
     "F64": np.dtype("<f8"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"),  # numpy has no bfloat16: uint16 arrays hold its bit patterns
     "I64": np.dtype("<i8"),
     "I32": np.dtype("<i4"),
 }

@@ -142,6 +142,35 @@ def param_shapes(cfg):
     return shapes
 
 
+def timm_kwargs(cfg):
+    """The arguments of timm's VisionTransformer(...) whose state_dict has exactly the names and
+    shapes of param_shapes(cfg) and, as far as timm's source reads (timm is not installed here, so
+    this is not run against it), computes forward() the same way. Other arguments stay at their
+    defaults: qkv_bias=True, LayerNorm eps 1e-6 (also for q_norm/k_norm), exact GELU, no layer
+    scale, no register tokens, pre_norm=False, final_norm=True. Only softmax attention without a
+    gate and with posemb="learned" has a timm counterpart: point-wise attention, the gate and the
+    fixed sin-cos table are not in timm's VisionTransformer."""
+    if cfg["attn"] != "softmax" or cfg["gate"] != "none" or cfg["posemb"] != "learned":
+        raise ValueError("only attn=softmax, gate=none, posemb=learned have a timm counterpart")
+    D, M = cfg["width"], cfg["mlp_dim"]
+    if int(D * (M / D)) != M:
+        raise ValueError(f"timm's hidden size int(width * mlp_ratio) cannot give mlp_dim {M}")
+    kwargs = {
+        "img_size": cfg["synthetic_size"], "patch_size": cfg["patch"],
+        "in_chans": cfg["synthetic_channels"], "num_classes": cfg["synthetic_classes"],
+        "embed_dim": D, "depth": cfg["depth"], "num_heads": cfg["heads"], "mlp_ratio": M / D,
+        "qk_norm": bool(cfg["qk_norm"]),
+    }
+    if cfg["pool"] == "gap":
+        # timm's default for 'avg' is fc_norm (LayerNorm after pooling, named fc_norm.*); the
+        # engine normalises every token, then averages (norm.*).
+        kwargs.update(class_token=False, global_pool="avg", fc_norm=False)
+    else:
+        # pos_embed covers the patches only; the class token is prepended after it is added.
+        kwargs.update(class_token=True, global_pool="token", no_embed_class=True)
+    return kwargs
+
+
 _DECAY_SUFFIXES = (
     "patch_embed.proj.weight", "attn.qkv.weight", "attn.gate.weight", "attn.proj.weight",
     "mlp.fc1.weight", "mlp.fc2.weight", "head.weight",

@@ -1,11 +1,14 @@
 // The figure tables on the fixture (hand-computed means, stds and the gate's overhead), figures
-// skipped when their data is missing, and the written report: well-formed SVG and HTML with one
-// line per series and one marker per point.
+// skipped when their data is missing or the sweep was not designed for them, captions that
+// promise only what is drawn, the scaling figure and its table (best alpha on validation, with
+// intervals), and the written report: well-formed SVG and HTML with one line per series and one
+// marker per point.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "report/csv.hpp"
 #include "report/html_report.hpp"
@@ -19,8 +22,16 @@ namespace vitsweep::report {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using vitsweep::testing::crlf;
 using vitsweep::testing::TempDir;
+
+// How many of `elements` have class `cls`.
+size_t count_class(const std::vector<testing::XmlElement>& elements, const std::string& cls) {
+  size_t n = 0;
+  for (const auto& e : elements) n += e.attribute("class") == cls;
+  return n;
+}
 
 // How many of `elements` are <name class="cls">.
 size_t count_elements(const std::vector<testing::XmlElement>& elements, const std::string& name,
@@ -113,29 +124,285 @@ TEST_F(PaperFigures, TrainingCurvesAverageSeedsPerEpoch) {
   EXPECT_DOUBLE_EQ(softmax.points[1].y, 81.25);
 }
 
+TEST_F(PaperFigures, Fig3CaptionPromisesSoftmaxOnlyWhenItIsDrawn) {
+  const Figure with = paper_figure(store->db(), grid, "fig3");
+  EXPECT_THAT(with.caption, HasSubstr("softmax as black horizontal reference lines"));
+  const Figure without = paper_figure(store->db(), {"grid", "attn = 'relu'"}, "fig3");
+  ASSERT_TRUE(without.skipped.empty()) << without.skipped;
+  EXPECT_THAT(without.caption, Not(HasSubstr("softmax")));
+}
+
 TEST_F(PaperFigures, ReportIsWellFormedWithOneLinePerSeriesAndOneMarkerPerPoint) {
   const ReportFiles files = write_report(store->db(), "grid", dir.file("report"));
   const std::string html = testing::read_file(files.index);
   std::vector<testing::XmlElement> page;
   ASSERT_EQ(testing::check_xml(html, &page), "");
-  EXPECT_THAT(html, HasSubstr("Not drawn: every trial has the same model size"));
+  EXPECT_THAT(html, HasSubstr("<p>Trials: 9/11 done, 1 running, 1 failed."));  // as `sweep status`
+  EXPECT_THAT(html, HasSubstr("Not drawn: Fig. 1: accuracy vs compute across model sizes: every "
+                              "trial has the same model size"));
+  // The sweep varies qk_norm and gate: its alpha curves are Fig. 3's and Fig. 4's, not a
+  // Fig. 2 of the qk-norm-off, ungated slice.
+  EXPECT_THAT(html, HasSubstr("Not drawn: Fig. 2: accuracy vs alpha for each h: the sweep varies "
+                              "qk_norm: its accuracy-vs-alpha curves are in Fig. 3"));
   size_t images = 0;
   for (const auto& e : page) images += e.name == "img";
   EXPECT_EQ(images, files.figures.size());
-  // fig2, fig3, fig4 (accuracy and compute), curves.
-  EXPECT_EQ(files.figures.size(), 5u);
+  // fig3, fig4 (accuracy and compute), curves; the best-alpha table has no plot.
+  EXPECT_EQ(files.figures.size(), 4u);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("report/fig2-1.svg")));
+  EXPECT_THAT(html, HasSubstr("<section id=\"best\">"));
   for (const auto& svg : files.figures) {
     std::vector<testing::XmlElement> elements;
     EXPECT_EQ(testing::check_xml(testing::read_file(svg), &elements), "") << svg;
     EXPECT_EQ(elements.front().name, "svg") << svg;
   }
-  // fig2: relu (2 alphas) and the softmax reference line.
-  std::vector<testing::XmlElement> fig2;
-  ASSERT_EQ(testing::check_xml(testing::read_file(dir.file("report/fig2-1.svg")), &fig2), "");
-  EXPECT_EQ(count_elements(fig2, "polyline", "series-line"), 2u);
-  EXPECT_EQ(count_elements(fig2, "circle", "point"), 2u);
-  EXPECT_TRUE(std::filesystem::exists(dir.file("report/fig2.csv")));
+  // fig3: relu with qk-norm off (alphas 0.5, 1) and on (alpha 1), the softmax reference.
+  std::vector<testing::XmlElement> fig3;
+  ASSERT_EQ(testing::check_xml(testing::read_file(dir.file("report/fig3-1.svg")), &fig3), "");
+  EXPECT_EQ(count_elements(fig3, "polyline", "series-line"), 3u);
+  EXPECT_EQ(count_class(fig3, "point"), 3u);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("report/fig3.csv")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("report/curves.csv")));
+}
+
+OrderedJson length_trial(const std::string& attn, double alpha, int64_t patch, int seed,
+                         int64_t scale_length = 0) {
+  OrderedJson id = {{"dataset", "fashion-mnist"}, {"width", 32}, {"patch", patch}, {"attn", attn}};
+  if (attn != "softmax") id["alpha"] = alpha;
+  if (scale_length > 0) id["scale_length"] = scale_length;
+  id["val_fraction"] = 0.125;
+  id["epochs"] = 2;
+  id["seed"] = seed;
+  return id;
+}
+
+// Sweep "lengths": patch 7 and 4 on 28x28 images (L = 16 and 49 keys), alpha 0.5 and 1, relu,
+// sigmoid and softmax, 2 seeds, a validation split; relu at patch 4 also with scale_length 16
+// (one seed). Test and validation accuracy (test / val):
+//   softmax p7 .8125/.75 .875/.75            softmax p4 .75/.75 .8125/.75
+//   relu p7 a0.5 .75/.5 .8125/.5             relu p7 a1 .625/.75 .75/.625
+//   relu p4 a0.5 .625/.75 .75/.75            relu p4 a1 .5/.5 .5625/.5
+//   relu p4 L16 a0.5 .5625/.625              relu p4 L16 a1 .5/.5
+//   sigmoid p7 a0.5 .5/.5 .5625/.5           sigmoid p7 a1 .625/.5 .625/.5625
+//   sigmoid p4 a0.5 .5/.5 .5/.5              sigmoid p4 a1 .5625/.5 .625/.5
+const std::vector<testing::StoredTrial> kLengths = {
+    {length_trial("softmax", 0, 7, 0), 0.8125, 0.75},
+    {length_trial("softmax", 0, 7, 1), 0.875, 0.75},
+    {length_trial("softmax", 0, 4, 0), 0.75, 0.75},
+    {length_trial("softmax", 0, 4, 1), 0.8125, 0.75},
+    {length_trial("relu", 0.5, 7, 0), 0.75, 0.5},
+    {length_trial("relu", 0.5, 7, 1), 0.8125, 0.5},
+    {length_trial("relu", 1, 7, 0), 0.625, 0.75},
+    {length_trial("relu", 1, 7, 1), 0.75, 0.625},
+    {length_trial("relu", 0.5, 4, 0), 0.625, 0.75},
+    {length_trial("relu", 0.5, 4, 1), 0.75, 0.75},
+    {length_trial("relu", 1, 4, 0), 0.5, 0.5},
+    {length_trial("relu", 1, 4, 1), 0.5625, 0.5},
+    {length_trial("relu", 0.5, 4, 0, 16), 0.5625, 0.625},
+    {length_trial("relu", 1, 4, 0, 16), 0.5, 0.5},
+    {length_trial("sigmoid", 0.5, 7, 0), 0.5, 0.5},
+    {length_trial("sigmoid", 0.5, 7, 1), 0.5625, 0.5},
+    {length_trial("sigmoid", 1, 7, 0), 0.625, 0.5},
+    {length_trial("sigmoid", 1, 7, 1), 0.625, 0.5625},
+    {length_trial("sigmoid", 0.5, 4, 0), 0.5, 0.5},
+    {length_trial("sigmoid", 0.5, 4, 1), 0.5, 0.5},
+    {length_trial("sigmoid", 1, 4, 0), 0.5625, 0.5},
+    {length_trial("sigmoid", 1, 4, 1), 0.625, 0.5},
+};
+
+class LengthSweep : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_sweep_database(path, "lengths", kLengths);
+    store = std::make_unique<store::ResultsStore>(path, store::Database::Access::read_only);
+  }
+  TempDir dir;
+  std::string path = dir.file("lengths.db");
+  std::unique_ptr<store::ResultsStore> store;
+  const TrialFilter lengths{"lengths", ""};
+};
+
+// Row `row` of `table` as CSV text (shortest exact numbers, NULL empty).
+std::string csv_row(const ValueTable& table, size_t row) {
+  ValueTable one{table.columns, {table.rows.at(row)}, {}};
+  const std::string csv = format_csv(one);
+  const size_t start = csv.find("\r\n") + 2;
+  return csv.substr(start, csv.size() - start - 2);
+}
+
+TEST_F(LengthSweep, ScalingTablePicksAlphaOnValidationPerHAndLength) {
+  const Figure f = paper_figure(store->db(), lengths, "scaling");
+  ASSERT_TRUE(f.skipped.empty()) << f.skipped;
+  EXPECT_EQ(format_csv(ValueTable{f.table.columns, {}, {}}),
+            crlf({"attn,patch,L,scale_length,alpha,c,candidates,n,val_acc,test_acc,test_acc_ci_low,"
+                  "test_acc_ci_high,test_acc_alpha1,diff_vs_alpha1,diff_ci_low,diff_ci_high"}));
+  // Softmax at L = 16 and 49; relu at 16, 49 and 49 with scale_length 16; sigmoid at 16 and 49.
+  ASSERT_EQ(f.table.rows.size(), 7u);
+  const double t1 = 12.706204736174707;
+  // Softmax at L = 49: no alpha; validation 0.75, test 0.78125.
+  EXPECT_EQ(csv_row(f.table, 1).rfind("softmax,4,49,,,,,2,0.75,0.78125,", 0), 0u)
+      << csv_row(f.table, 1);
+  // relu at L = 16: validation picks alpha 1 (0.6875 against 0.5) although test favours 0.5;
+  // c = 1/16; the best is alpha 1 itself, so no difference from it.
+  const auto& relu16 = f.table.rows[2];
+  EXPECT_EQ(format_value(relu16[0]), "relu");
+  EXPECT_EQ(format_value(relu16[2]), "16");
+  EXPECT_EQ(format_value(relu16[4]), "1");
+  EXPECT_DOUBLE_EQ(*as_number(relu16[5]), 1.0 / 16);
+  EXPECT_DOUBLE_EQ(*as_number(relu16[9]), 0.6875);
+  EXPECT_TRUE(is_null(relu16[13]));
+  // relu at L = 49: validation picks alpha 0.5 (0.75 against 0.5); c = 49^-0.5 = 1/7; test 0.625
+  // and 0.75; paired by seed against alpha 1 (0.5, 0.5625): 0.125 and 0.1875.
+  const auto& relu49 = f.table.rows[3];
+  EXPECT_EQ(format_value(relu49[2]), "49");
+  EXPECT_EQ(format_value(relu49[3]), "0");
+  EXPECT_EQ(format_value(relu49[4]), "0.5");
+  EXPECT_NEAR(*as_number(relu49[5]), 1.0 / 7, 1e-15);
+  EXPECT_DOUBLE_EQ(*as_number(relu49[9]), 0.6875);
+  EXPECT_NEAR(*as_number(relu49[10]), 0.6875 - t1 * 0.0625, 1e-12);
+  EXPECT_DOUBLE_EQ(*as_number(relu49[12]), 0.53125);
+  EXPECT_DOUBLE_EQ(*as_number(relu49[13]), 0.15625);
+  EXPECT_NEAR(*as_number(relu49[14]), 0.15625 - t1 * 0.03125, 1e-12);
+  // relu at L = 49 with scale_length 16: c = 16^-0.5; one seed: no intervals.
+  const auto& fixed = f.table.rows[4];
+  EXPECT_EQ(format_value(fixed[3]), "16");
+  EXPECT_DOUBLE_EQ(*as_number(fixed[5]), 0.25);
+  EXPECT_TRUE(is_null(fixed[10]));
+  EXPECT_TRUE(is_null(fixed[14]));
+}
+
+TEST_F(LengthSweep, ScalingPlotIsAPanelPerHWithALinePerLength) {
+  const Figure f = paper_figure(store->db(), lengths, "scaling");
+  ASSERT_EQ(f.plots.size(), 2u);  // relu, sigmoid
+  const Plot& relu = f.plots[0];
+  EXPECT_TRUE(relu.log_x);
+  // L=16, L=49, L=49 with scale_length 16, then softmax at 16 and 49.
+  ASSERT_EQ(relu.series.size(), 5u);
+  EXPECT_EQ(relu.series[0].label, "L=16");
+  EXPECT_EQ(relu.series[1].label, "L=49");
+  EXPECT_EQ(relu.series[2].label, "L=49, scale_length=16");
+  EXPECT_TRUE(relu.series[2].hollow);
+  EXPECT_TRUE(relu.series[4].reference);
+  EXPECT_EQ(relu.series[4].end_label, "softmax L=49");
+  // x is c = L^-alpha, ascending: 49^-1 then 49^-0.5; the pick on validation is ringed.
+  const auto& l49 = relu.series[1].points;
+  ASSERT_EQ(l49.size(), 2u);
+  EXPECT_NEAR(l49[0].x, 1.0 / 49, 1e-15);
+  EXPECT_NEAR(l49[1].x, 1.0 / 7, 1e-15);
+  EXPECT_FALSE(l49[0].highlight);
+  EXPECT_TRUE(l49[1].highlight);
+  EXPECT_EQ(l49[1].label, "alpha=0.5");
+  EXPECT_EQ(l49[1].samples.size(), 2u);
+  // Both panels on one y range.
+  EXPECT_EQ(f.plots[0].y_min, f.plots[1].y_min);
+  EXPECT_EQ(f.plots[0].y_max, f.plots[1].y_max);
+}
+
+TEST_F(LengthSweep, ScalingOfAMetricOtherThanAccuracyIsDrawnAsStored) {
+  SelectionSpec selection;
+  selection.metric = "test_loss";
+  const Figure f = paper_figure(store->db(), lengths, "scaling", selection);
+  ASSERT_FALSE(f.plots.empty());
+  EXPECT_EQ(f.plots[0].y_label, "test_loss");
+  // relu, L = 16, alpha 1 (c = 1/16): test accuracies .625 and .75, losses 2 - 2 acc.
+  const auto& l16 = f.plots[0].series.at(0).points;
+  ASSERT_FALSE(l16.empty());
+  EXPECT_NEAR(l16[0].x, 1.0 / 16, 1e-15);
+  EXPECT_DOUBLE_EQ(l16[0].y, 0.625);
+}
+
+TEST_F(LengthSweep, ReportDrawsWhatThisSweepWasDesignedFor) {
+  const auto figures = all_figures(store->db(), lengths);
+  std::map<std::string, std::string> skipped;
+  for (const Figure& f : figures) skipped[f.id] = f.skipped;
+  // Only the patch size varies among sizes: no Fig. 1 with a line per alpha and h.
+  EXPECT_THAT(skipped["fig1"], HasSubstr("varies the patch size but not the model"));
+  EXPECT_EQ(skipped["fig2"], "");
+  EXPECT_EQ(skipped["scaling"], "");
+  EXPECT_EQ(skipped["best"], "");
+  EXPECT_THAT(skipped["fig3"], HasSubstr("qk_norm does not vary"));
+}
+
+TEST_F(LengthSweep, Fig2SigmoidIsNotTheReferenceAndPanelsShareTheirRange) {
+  const Figure f = paper_figure(store->db(), lengths, "fig2");
+  // Panels: patch 4; patch 4 with scale_length 16; patch 7.
+  ASSERT_EQ(f.plots.size(), 3u);
+  for (const Plot& p : f.plots) {
+    EXPECT_EQ(p.y_min, f.plots[0].y_min);
+    EXPECT_EQ(p.y_max, f.plots[0].y_max);
+    EXPECT_THAT(p.footnote, HasSubstr("1-2 seeds"));
+    EXPECT_THAT(p.footnote, HasSubstr("2 epochs"));
+    EXPECT_THAT(p.footnote, HasSubstr("best mean val_acc"));
+  }
+  std::vector<testing::XmlElement> svg;
+  ASSERT_EQ(testing::check_xml(render_svg(f.plots[2]), &svg), "");
+  std::map<std::string, std::string> stroke;  // series label -> line colour
+  std::map<std::string, std::string> label;   // data-series -> label
+  for (const auto& e : svg) {
+    if (e.name == "g" && !e.attribute("data-series").empty())
+      label[e.attribute("data-series")] = e.attribute("data-label");
+    if (e.attribute("class") == "series-line")
+      stroke[label[e.attribute("data-series")]] = e.attribute("stroke");
+  }
+  EXPECT_EQ(stroke["softmax (reference)"], "#000000");
+  ASSERT_TRUE(stroke.count("sigmoid"));
+  EXPECT_NE(stroke["sigmoid"], "#000000");
+  // relu at patch 7: ringed at alpha 1, the pick on validation.
+  const PlotSeries& relu = f.plots[2].series[0];
+  EXPECT_EQ(relu.label, "relu");
+  EXPECT_FALSE(relu.points[0].highlight);
+  EXPECT_TRUE(relu.points[1].highlight);
+}
+
+OrderedJson size_trial(const std::string& model, int64_t patch, const std::string& attn) {
+  const bool nano = model == "nano";
+  OrderedJson id = {{"dataset", "fashion-mnist"},
+                    {"width", nano ? 32 : 64},
+                    {"depth", nano ? 2 : 4},
+                    {"heads", nano ? 2 : 4},
+                    {"mlp_dim", nano ? 128 : 256},
+                    {"patch", patch},
+                    {"attn", attn}};
+  if (attn != "softmax") id["alpha"] = 1;
+  id["epochs"] = 2;
+  id["seed"] = 0;
+  return id;
+}
+
+TEST(Fig1, ALinePerAttentionAndPatchWithEveryPointLabelled) {
+  TempDir dir;
+  const std::string path = dir.file("sizes.db");
+  std::vector<testing::StoredTrial> trials;
+  double core = 10;
+  for (const char* model : {"nano", "micro"}) {
+    for (int64_t patch : {7, 4}) {
+      for (const char* attn : {"softmax", "relu"}) {
+        trials.push_back({size_trial(model, patch, attn), 0.75, NAN, core});
+        core += 10;
+      }
+    }
+  }
+  testing::write_sweep_database(path, "sizes", trials);
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  const Figure f = paper_figure(store.db(), {"sizes", ""}, "fig1");
+  ASSERT_TRUE(f.skipped.empty()) << f.skipped;
+  ASSERT_EQ(f.plots.size(), 1u);
+  const auto& series = f.plots[0].series;
+  ASSERT_EQ(series.size(), 4u);
+  EXPECT_EQ(series[0].label, "softmax, patch 4");
+  EXPECT_EQ(series[1].label, "softmax, patch 7");
+  EXPECT_EQ(series[2].label, "relu, alpha=1, patch 4");
+  EXPECT_NE(series[0].dash, series[1].dash);
+  // Through the model sizes, in order of compute: every point named.
+  ASSERT_EQ(series[1].points.size(), 2u);
+  EXPECT_EQ(series[1].points[0].label, "nano/7");
+  EXPECT_EQ(series[1].points[1].label, "micro/7");
+  for (const auto& s : series) {
+    for (const auto& p : s.points) EXPECT_FALSE(p.label.empty()) << s.label;
+  }
+  // nano/7 is on the softmax and the relu line: one label above its point, one below.
+  EXPECT_NE(series[1].points[0].label_below, series[3].points[0].label_below);
+  EXPECT_THAT(f.plots[0].footnote, HasSubstr("one seed"));
 }
 
 }  // namespace

@@ -93,9 +93,49 @@ TEST_F(ReportCli, ExportUsageErrorsExitTwo) {
 TEST_F(ReportCli, ReportWritesTheFolderAndNamesSkippedFigures) {
   const auto r = run_sweep({"report", "--db", db, "-o", "out"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("grid: 5 figures in out/index.html"));
+  EXPECT_THAT(r.out, HasSubstr("grid: 4 figures in out/index.html"));
   EXPECT_THAT(r.out, HasSubstr("skipped fig1: every trial has the same model size"));
-  EXPECT_TRUE(std::filesystem::exists(dir.file("out/fig2-1.svg")));
+  EXPECT_THAT(r.out, HasSubstr("skipped fig2: the sweep varies qk_norm"));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/fig3-1.svg")));
+}
+
+TEST_F(ReportCli, CompareGivesPairedDifferencesInEachFormat) {
+  // relu against softmax at alpha 1, qk-norm off, no gate: seeds 0 and 1 give 0.5 - 0.75 and
+  // 0.75 - 0.875: mean -0.1875, se 0.0625, t(1) = 12.7062.
+  const std::vector<std::string> args = {"compare", "--db",    db,        "--key", "attn",
+                                         "--a",     "softmax", "--b",     "relu",  "--where",
+                                         "qk_norm = 0 AND gate = 'none' AND (alpha = 1 OR attn = "
+                                         "'softmax')"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> all = args;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return run_sweep(all, dir.path());
+  };
+  const auto csv = with({"--format", "csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_THAT(csv.out, ::testing::StartsWith("n,a_mean,b_mean,diff,se,ci_low,ci_high,verdict\r\n"
+                                              "2,0.8125,0.625,-0.1875,0.06"));
+  EXPECT_THAT(csv.out, HasSubstr(",-0.98163779601"));  // -0.1875 - 12.7062 * 0.0625
+  EXPECT_THAT(csv.out, ::testing::EndsWith(",interval holds 0\r\n"));
+  EXPECT_THAT(csv.err, HasSubstr("note: pooled per-trial std of test_acc in sweep grid:"));
+  const auto json = with({"--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"verdict\": \"interval holds 0\""));
+  EXPECT_THAT(json.out, HasSubstr("\"pooled_std\": "));
+  const auto table = with({});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("test_acc, relu - softmax: pairs of trials that differ only in "
+                                   "attn"));
+  EXPECT_THAT(table.out, HasSubstr("interval holds 0"));
+  const auto bad = with({"--by", "alpah"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--by: 'alpah' is not a setting of the results view (did you "
+                                 "mean 'alpha'?)"));
+  EXPECT_EQ(bad.err.find('\n'), bad.err.size() - 1) << "one line: " << bad.err;
+  // --help shows how it is called.
+  const auto help = run_sweep({"compare", "--help"}, dir.path());
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Examples:\n  sweep compare --key attn --a softmax --b relu"));
 }
 
 TEST_F(ReportCli, StatusShowsRunningAndFailedTrials) {

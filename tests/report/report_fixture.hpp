@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -61,8 +62,8 @@ inline const std::vector<FixtureTrial>& fixture_trials() {
 
 inline const char* kFixtureError = "step 3: loss is \"nan\", stopped\nsecond line of the log";
 
-inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
-  engine::EpochRecord r;
+inline EpochRecord fixture_epoch(int epoch, double final_acc) {
+  EpochRecord r;
   r.epoch = epoch;
   r.step = 10 * epoch;
   r.train_loss = epoch == 1 ? 2.0 : 1.5;
@@ -71,9 +72,37 @@ inline engine::EpochRecord fixture_epoch(int epoch, double final_acc) {
   r.test.accuracy = epoch == 1 ? final_acc / 2 : final_acc;
   r.test.images = 64;
   r.lr = epoch == 1 ? 0.001 : 0.0005;
-  r.seconds = 1.5;
-  r.images_per_second = 100;
+  r.epoch_s = 1.5;
+  r.img_per_s = 100;
   return r;
+}
+
+// Records two epochs of a claimed trial (the first at half the final accuracies) and finishes it
+// as done with `core_s` CPU seconds. val_acc NaN: no validation split.
+inline void finish_done_trial(store::ResultsStore& store, const std::string& hash, double test_acc,
+                              double val_acc, double core_s, double now) {
+  TrialOutcome outcome;
+  for (int epoch = 1; epoch <= 2; ++epoch) {
+    EpochRecord r = fixture_epoch(epoch, test_acc);
+    if (!std::isnan(val_acc)) {
+      r.val.accuracy = epoch == 1 ? val_acc / 2 : val_acc;
+      r.val.loss = 1;
+      r.val.images = 32;
+    }
+    store.record_epoch(hash, r, now);
+    outcome.epochs.push_back(r);
+  }
+  outcome.final_test = outcome.epochs.back().test;
+  outcome.final_val = outcome.epochs.back().val;
+  outcome.core_s = core_s;
+  outcome.wall_s = core_s / 2;
+  store::TrialFinish finish;
+  finish.status = TrialStatus::done;
+  finish.outcome = outcome;
+  finish.epochs_done = 2;
+  finish.params = 1000;
+  finish.flops_per_image = 2e6;
+  store.finish_trial(hash, finish, now);
 }
 
 // Builds the fixture database at `path` and closes it (WAL checkpointed into the file).
@@ -111,27 +140,12 @@ inline void write_fixture_database(const std::string& path) {
     }
     if (t.status == "failed") {
       store::TrialFinish finish;
-      finish.status = "failed";
+      finish.status = TrialStatus::failed;
       finish.error = kFixtureError;
       store.finish_trial(hash, finish, now);
       continue;
     }
-    engine::TrialOutcome outcome;
-    for (int epoch = 1; epoch <= 2; ++epoch) {
-      const engine::EpochRecord r = fixture_epoch(epoch, t.test_acc);
-      store.record_epoch(hash, r, now);
-      outcome.epochs.push_back(r);
-    }
-    outcome.final_test = outcome.epochs.back().test;
-    outcome.core_seconds = t.core_s;
-    outcome.wall_seconds = t.core_s / 2;
-    store::TrialFinish finish;
-    finish.status = "done";
-    finish.outcome = outcome;
-    finish.epochs_done = 2;
-    finish.params = 1000;
-    finish.flops_per_image = 2e6;
-    store.finish_trial(hash, finish, now);
+    finish_done_trial(store, hash, t.test_acc, NAN, t.core_s, now);
   }
 }
 
@@ -145,6 +159,38 @@ inline void build_fixture_database(const std::string& path) {
     return file;
   }();
   std::filesystem::copy_file(original, path, std::filesystem::copy_options::overwrite_existing);
+}
+
+// One finished trial of a hand-made sweep (write_sweep_database).
+struct StoredTrial {
+  OrderedJson identity;  // the trial's identity, also stored as its config
+  double test_acc;
+  double val_acc = NAN;  // NaN: no validation split
+  double core_s = 10;
+};
+
+// A database holding one sweep of finished trials, through the real store: 2 epochs each (the
+// second with the final accuracies, the first with half of them), hashes h00, h01, ...
+inline void write_sweep_database(const std::string& path, const std::string& sweep,
+                                 const std::vector<StoredTrial>& spec) {
+  store::ResultsStore store(path);
+  std::vector<store::TrialToStore> trials;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    store::TrialToStore row;
+    row.hash = fmt::format("h{:02d}", i);
+    row.identity = spec[i].identity.dump();
+    row.config = spec[i].identity;
+    row.position = static_cast<int64_t>(i);
+    trials.push_back(row);
+  }
+  const store::Registration reg = store.register_sweep(
+      {sweep, "hand-made sweep", sweep + ".json", OrderedJson::object()}, trials);
+  const store::RunnerIdentity runner{"host:1:0", "host", 1};
+  for (size_t i = 0; i < spec.size(); ++i) {
+    const double now = kFixtureTime + static_cast<double>(i);
+    const auto claim = store.claim_next_trial(reg.sweep_id, runner, now, 3600);
+    finish_done_trial(store, claim->hash, spec[i].test_acc, spec[i].val_acc, spec[i].core_s, now);
+  }
 }
 
 // Records joined with CRLF, as RFC 4180 writes them.

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <set>
 #include <thread>
@@ -10,6 +13,7 @@
 #include "common/error.hpp"
 #include "store/results_store.hpp"
 #include "store/schema.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace vitsweep::store {
@@ -33,12 +37,12 @@ std::vector<TrialToStore> make_trials(int n, const std::string& prefix = "t") {
 
 RunnerIdentity runner(const std::string& id, int64_t pid = 1) { return {id, "test-host", pid}; }
 
-engine::TrialOutcome finished_outcome(double acc) {
-  engine::TrialOutcome o;
+TrialOutcome finished_outcome(double acc) {
+  TrialOutcome o;
   o.final_test.accuracy = acc;
   o.final_test.loss = 0.5;
-  o.wall_seconds = 3;
-  o.core_seconds = 6;
+  o.wall_s = 3;
+  o.core_s = 6;
   return o;
 }
 
@@ -178,7 +182,7 @@ TEST(ResultsStore, RegistrationCountsNewAndFinishedTrials) {
   EXPECT_EQ(first.new_trials, 3);
   const auto claim = store.claim_next_trial(first.sweep_id, runner("r1"), 100, 60);
   ASSERT_TRUE(claim);
-  store.finish_trial(claim->hash, {kDone, "", finished_outcome(0.9), 1, 10, 1.0}, 101);
+  store.finish_trial(claim->hash, {TrialStatus::done, "", finished_outcome(0.9), 1, 10, 1.0}, 101);
   // Another sweep holding one finished and one new trial links the finished one.
   auto trials = make_trials(1);
   auto more = make_trials(1, "u");
@@ -197,7 +201,7 @@ TEST(ResultsStore, ReRegisteringASweepReplacesItsTrialsAndKeepsResults) {
   ResultsStore store(dir.file("r.db"));
   const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(3)).sweep_id;
   const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
-  store.finish_trial(claim->hash, {kDone, "", finished_outcome(0.9), 1, 10, 1.0}, 101);
+  store.finish_trial(claim->hash, {TrialStatus::done, "", finished_outcome(0.9), 1, 10, 1.0}, 101);
   // The sweep file changed: two of its old trials are gone, two new ones came.
   auto trials = make_trials(1);
   for (const auto& t : make_trials(2, "v")) trials.push_back(t);
@@ -238,6 +242,31 @@ TEST(ResultsStore, ClaimsInPositionOrderAndNeverTwice) {
   while (auto c = store.claim_next_trial(sweep, runner("r1"), 100, 60)) order.push_back(c->hash);
   EXPECT_EQ(order, (std::vector<std::string>{"t0000", "t0001", "t0002"}));
   EXPECT_EQ(store.status_counts(sweep).running, 3);
+}
+
+// The runner dumps a claimed config into the trial folder: one damaged in the file (nested
+// 100,000 deep, or not JSON) is refused by name instead of crashing it.
+TEST(ResultsStore, DamagedStoredConfigIsRefusedByName) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  auto claim_with_config = [&](const std::string& config) {
+    store.db().prepare("UPDATE trials SET config = ? WHERE hash = 't0000'").bind(1, config).run();
+    try {
+      store.claim_next_trial(sweep, runner("r1"), 100, 60);
+      ADD_FAILURE() << "claimed";
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string nested = std::string(100'000, '[') + std::string(100'000, ']');
+  EXPECT_EQ(claim_with_config(R"({"alpha": )" + nested + "}"),
+            dir.file("r.db") + ": trials.config of t0000:1:74: lists and objects nest deeper "
+                               "than 64 levels");
+  EXPECT_EQ(claim_with_config(R"({"alpha": )"),
+            dir.file("r.db") + ": trials.config of t0000 is not a JSON object");
+  EXPECT_EQ(store.status_counts(sweep).queued, 1) << "a refused claim takes nothing";
 }
 
 TEST(ResultsStore, ConcurrentConnectionsClaimEveryTrialExactlyOnce) {
@@ -288,9 +317,44 @@ TEST(ResultsStore, DeadLocalRunnerIsRequeuedBeforeItsLeaseEnds) {
   TempDir dir;
   ResultsStore store(dir.file("r.db"));
   const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
-  // pid 0x7ffffff0 does not exist on this host.
-  store.claim_next_trial(sweep, {"dead", "this-host", 0x7ffffff0}, 100, 3600);
+  // pid 0x7ffffff0 does not exist on this host; a runner's id starts with its host. Its trial
+  // ran on another node (MPI): the runner's host decides, not the trial's.
+  store.claim_next_trial(sweep, {"this-host:2147483632:100", "this-host", 0x7ffffff0}, 100, 3600,
+                         "node-7");
   EXPECT_EQ(store.requeue_abandoned("this-host", 101).size(), 1u);
+}
+
+TEST(ResultsStore, AZombieRunnerIsDead) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  // A runner that died but was not reaped yet (an orphan waits for init) still answers
+  // kill(pid, 0); the next launch must not wait for its lease.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_TRUE(vitsweep::testing::eventually(
+      [&] { return vitsweep::testing::read_file(fmt::format("/proc/{}/stat", child))
+                       .find(") Z") != std::string::npos; },
+      10));
+  store.claim_next_trial(sweep, {fmt::format("this-host:{}:100", child), "this-host", child}, 100,
+                         3600);
+  EXPECT_EQ(store.requeue_abandoned("this-host", 101).size(), 1u);
+  ::waitpid(child, nullptr, 0);
+}
+
+TEST(ResultsStore, ATrialOnThisHostOfAnotherHostsRunnerWaitsForItsLease) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
+  // An MPI coordinator on head-node runs a trial here: its pid means nothing on this host.
+  store.claim_next_trial(sweep, {"head-node:2147483632:100", "head-node", 0x7ffffff0}, 100, 3600,
+                         "this-host");
+  EXPECT_TRUE(store.requeue_abandoned("this-host", 101).empty());
+  EXPECT_EQ(store.requeue_abandoned("this-host", 3701).size(), 1u) << "once its lease is over";
+  Statement host = store.db().prepare("SELECT host FROM trials");
+  host.step();
+  EXPECT_EQ(host.text(0), "this-host") << "the host column says where the trial ran";
 }
 
 TEST(ResultsStore, DoneWithoutTestAccuracyIsRefused) {
@@ -298,7 +362,7 @@ TEST(ResultsStore, DoneWithoutTestAccuracyIsRefused) {
   ResultsStore store(dir.file("r.db"));
   const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
   const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
-  EXPECT_THROW(store.finish_trial(claim->hash, {kDone, "", engine::TrialOutcome{}, 1, 0, 0}, 101),
+  EXPECT_THROW(store.finish_trial(claim->hash, {TrialStatus::done, "", TrialOutcome{}, 1, 0, 0}, 101),
                Error);
   EXPECT_EQ(store.status_counts(sweep).running, 1);
   EXPECT_EQ(store.status_counts(sweep).done, 0);
@@ -310,12 +374,12 @@ TEST(ResultsStore, FailedTrialsRetryUntilMaxAttemptsAndKilledOnesAlwaysResume) {
   const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(2)).sweep_id;
   auto a = store.claim_next_trial(sweep, runner("r1"), 100, 60);
   auto b = store.claim_next_trial(sweep, runner("r1"), 100, 60);
-  store.finish_trial(a->hash, {kFailed, "boom", {}, 0, 0, 0}, 101);
-  store.finish_trial(b->hash, {kKilled, "interrupted", {}, 0, 0, 0}, 101);
+  store.finish_trial(a->hash, {TrialStatus::failed, "boom", {}, 0, 0, 0}, 101);
+  store.finish_trial(b->hash, {TrialStatus::killed, "interrupted", {}, 0, 0, 0}, 101);
   EXPECT_TRUE(store.requeue_if_attempts_left(a->hash, 2));
   a = store.claim_next_trial(sweep, runner("r1"), 102, 60);
   EXPECT_EQ(a->attempt, 2);
-  store.finish_trial(a->hash, {kFailed, "boom", {}, 0, 0, 0}, 103);
+  store.finish_trial(a->hash, {TrialStatus::failed, "boom", {}, 0, 0, 0}, 103);
   EXPECT_FALSE(store.requeue_if_attempts_left(a->hash, 2));
   store.prepare_run(sweep, RunPolicy{.max_attempts = 2});
   StatusCounts c = store.status_counts(sweep);
@@ -333,7 +397,7 @@ TEST(ResultsStore, ResultsViewHasTypedColumnsAndBestEpoch) {
   const int64_t sweep = store.register_sweep({"s", "", "", {}}, trials).sweep_id;
   const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
   for (int e = 1; e <= 3; ++e) {
-    engine::EpochRecord r;
+    EpochRecord r;
     r.epoch = e;
     r.step = 10 * e;
     r.train_loss = 1.0 / e;
@@ -343,7 +407,7 @@ TEST(ResultsStore, ResultsViewHasTypedColumnsAndBestEpoch) {
     store.record_epoch(claim->hash, r, 100 + e);
     store.record_epoch(claim->hash, r, 100 + e);  // a resumed trial may repeat an epoch
   }
-  store.finish_trial(claim->hash, {kDone, "", finished_outcome(0.8), 3, 123, 4.5}, 110);
+  store.finish_trial(claim->hash, {TrialStatus::done, "", finished_outcome(0.8), 3, 123, 4.5}, 110);
   Statement s = store.db().prepare(
       "SELECT sweep, status, attn, alpha, seed, width, typeof(width), test_acc, best_test_acc, "
       "best_epoch, epochs_done, params FROM results");

@@ -38,12 +38,13 @@ TEST(Normalize, DropsKeysThatCannotMatter) {
   EXPECT_THAT(irrelevant_keys(TrialConfig{}),
               ElementsAre("data_dir", "crop_padding", "synthetic_size", "synthetic_channels",
                           "synthetic_classes", "synthetic_train", "synthetic_test", "model",
-                          "alpha", "scale_length", "attn_kernel", "momentum", "threads"));
+                          "alpha", "scale_length", "attn_kernel", "momentum", "threads",
+                          "ranks", "simulate_s"));
   const TrialConfig point_wise = config_from(R"({"attn": "relu", "optimizer": "sgd",
     "dataset": "synthetic", "augment": "crop+flip"})");
   EXPECT_THAT(irrelevant_keys(point_wise),
               ElementsAre("data_dir", "model", "scale_length", "attn_kernel", "beta1", "beta2",
-                          "eps", "threads"));
+                          "eps", "threads", "ranks", "simulate_s"));
   const OrderedJson identity = normalize_config(point_wise);
   EXPECT_TRUE(identity.contains("alpha"));
   EXPECT_TRUE(identity.contains("momentum"));
@@ -51,6 +52,16 @@ TEST(Normalize, DropsKeysThatCannotMatter) {
   EXPECT_TRUE(identity.contains("crop_padding"));
   EXPECT_FALSE(identity.contains("beta1"));
   EXPECT_EQ(identity.size(), config_key_names().size() - irrelevant_keys(point_wise).size());
+}
+
+TEST(Normalize, ScaleLengthMattersOnlyWhenItChangesTheConstant) {
+  // micro/4 has 49 keys: scale_length 49 is the default's constant, 16 is not.
+  const std::string relu = R"("model": "micro/4", "attn": "relu", "alpha": 1)";
+  EXPECT_EQ(hash_of("{" + relu + "}"), hash_of("{" + relu + R"(, "scale_length": 49})"));
+  EXPECT_NE(hash_of("{" + relu + "}"), hash_of("{" + relu + R"(, "scale_length": 16})"));
+  EXPECT_EQ(hash_of(R"({"attn": "relu", "alpha": 0})"),
+            hash_of(R"({"attn": "relu", "alpha": 0, "scale_length": 16})"));
+  EXPECT_EQ(hash_of(R"({"attn": "softmax"})"), hash_of(R"({"attn": "softmax", "scale_length": 16})"));
 }
 
 TEST(Normalize, AttentionKernelMattersOnlyUnderBf16) {
@@ -90,6 +101,7 @@ TEST(Normalize, DataKeysCountOnlyWhenUsed) {
 TEST(Normalize, LocationThreadsAndModelLabelDoNotChangeTheHash) {
   const std::string plain = hash_of("{}");
   EXPECT_EQ(hash_of(R"({"threads": 7})"), plain);
+  EXPECT_EQ(hash_of(R"({"ranks": 4})"), plain);
   EXPECT_EQ(hash_of(R"({"data_dir": "/tmp/elsewhere"})"), plain);
   EXPECT_EQ(hash_of(R"({"model": "mini/4"})"), plain);
   EXPECT_EQ(hash_of(R"({"model": "mini/4"})"),

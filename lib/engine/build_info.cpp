@@ -1,4 +1,4 @@
-#include "common/version.hpp"
+#include "engine/build_info.hpp"
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -7,9 +7,9 @@
 
 #include <thread>
 
-#include "common/build_info.hpp"
+#include "engine/build_constants.hpp"
 
-namespace vitsweep {
+namespace vitsweep::engine {
 namespace {
 
 std::string isa_name(dnnl::cpu_isa isa) {
@@ -55,4 +55,4 @@ std::string describe(const BuildInfo& info) {
       info.tbb_threads, info.hardware_threads);
 }
 
-}  // namespace vitsweep
+}  // namespace vitsweep::engine

@@ -3,7 +3,7 @@
 
 #include <string>
 
-namespace vitsweep {
+namespace vitsweep::engine {
 
 struct BuildInfo {
   std::string version;      // "0.1.0"
@@ -21,4 +21,4 @@ BuildInfo build_info();
 // Multi-line human text for --version.
 std::string describe(const BuildInfo& info);
 
-}  // namespace vitsweep
+}  // namespace vitsweep::engine

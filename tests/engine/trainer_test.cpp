@@ -1,0 +1,191 @@
+// The trainer's runs and resumes: a run stopped by max_steps inside an epoch does not count that
+// epoch as finished, and resumed from its checkpoint it ends bit-identical to an uninterrupted
+// run (same seed and threads); a resume that would change the learning-rate schedule is refused.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "data/dataset.hpp"
+#include "engine/checkpoint.hpp"
+#include "engine/trainer.hpp"
+#include "support/temp_dir.hpp"
+#include "support/thrown.hpp"
+
+namespace vitsweep::engine {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+using testing::thrown_message;
+
+// 96 synthetic images in batches of 16: 6 steps per epoch, 3 epochs, 18 steps. Augmented and
+// shuffled, so a resume must replay the right epoch's order and crops to match.
+TrialConfig small_config(const OrderedJson& overrides = OrderedJson::object()) {
+  OrderedJson settings = {{"dataset", "synthetic"},
+                          {"synthetic_size", 8},
+                          {"synthetic_classes", 4},
+                          {"synthetic_train", 96},
+                          {"synthetic_test", 32},
+                          {"patch", 4},
+                          {"width", 16},
+                          {"heads", 2},
+                          {"depth", 1},
+                          {"mlp_dim", 32},
+                          {"batch_size", 16},
+                          {"epochs", 3},
+                          {"warmup_steps", 2},
+                          {"lr", 0.01},
+                          {"augment", "crop+flip"},
+                          {"seed", 3}};
+  for (const auto& [key, value] : overrides.items()) settings[key] = value;
+  return parse_trial_config(settings, "test");
+}
+
+struct TrainingRun {
+  TrialOutcome outcome;
+  std::vector<float> parameters;
+  int64_t epochs_reported = 0;  // on_epoch calls
+};
+
+// Trains (resumed from `resume` if given), saves to `save` if given. `interrupt_after`: asks the
+// run to stop after that many steps, as Ctrl-C does.
+TrainingRun train(const TrialConfig& config, const data::Dataset& dataset,
+                  const std::string& resume = "", const std::string& save = "",
+                  int64_t interrupt_after = -1) {
+  Trainer trainer(config, dataset);
+  if (!resume.empty()) trainer.resume_from(resume);
+  TrainingRun run;
+  TrainerCallbacks callbacks;
+  callbacks.on_epoch = [&](const EpochRecord&) { ++run.epochs_reported; };
+  callbacks.should_stop = [&] {
+    return interrupt_after >= 0 && trainer.optimizer().steps() >= interrupt_after;
+  };
+  run.outcome = trainer.run(callbacks);
+  if (!save.empty()) trainer.save_checkpoint(save);
+  const FloatBuffer& p = trainer.model().parameters();
+  run.parameters.assign(p.data(), p.data() + p.size());
+  return run;
+}
+
+// Every epoch's record and every weight equal, bit for bit.
+void expect_same_run(const TrainingRun& a, const TrainingRun& b) {
+  ASSERT_EQ(a.outcome.epochs.size(), b.outcome.epochs.size());
+  for (size_t i = 0; i < a.outcome.epochs.size(); ++i) {
+    const EpochRecord &x = a.outcome.epochs[i], &y = b.outcome.epochs[i];
+    SCOPED_TRACE("epoch " + std::to_string(x.epoch));
+    EXPECT_EQ(x.epoch, y.epoch);
+    EXPECT_EQ(x.step, y.step);
+    EXPECT_EQ(x.train_loss, y.train_loss);
+    EXPECT_EQ(x.train_acc, y.train_acc);
+    EXPECT_EQ(x.test.loss, y.test.loss);
+    EXPECT_EQ(x.test.accuracy, y.test.accuracy);
+    EXPECT_EQ(x.lr, y.lr);
+  }
+  EXPECT_EQ(a.outcome.final_test.loss, b.outcome.final_test.loss);
+  EXPECT_TRUE(a.parameters.size() == b.parameters.size() &&
+              std::memcmp(a.parameters.data(), b.parameters.data(),
+                          a.parameters.size() * sizeof(float)) == 0)
+      << "weights differ";
+}
+
+// A run stopped somewhere and saved to `checkpoint`, then resumed without the stop, must end as
+// the uninterrupted run `whole` did.
+class Resume : public ::testing::Test {
+ protected:
+  void expect_resume_matches_whole() {
+    const TrainingRun resumed = train(config, dataset, checkpoint);
+    expect_same_run(resumed, whole);
+  }
+  TempDir dir;
+  const std::string checkpoint = dir.file("ck.safetensors");
+  const TrialConfig config = small_config();
+  const data::Dataset dataset = data::load_dataset(config);
+  const TrainingRun whole = train(config, dataset);
+};
+
+TEST_F(Resume, InsideAnEpochAfterMaxStepsEndsBitIdenticalToAnUninterruptedRun) {
+  ASSERT_EQ(whole.outcome.epochs.size(), 3u);
+  EXPECT_EQ(whole.outcome.epochs.back().step, 18);
+  // Stopped after step 8: epoch 2 has run 2 of its 6 steps. Then resumed without the limit.
+  train(small_config({{"max_steps", 8}}), dataset, "", checkpoint);
+  expect_resume_matches_whole();
+}
+
+TEST_F(Resume, InsideAnEpochAfterAnInterruptContinuesAtItsStep) {
+  const TrainingRun interrupted = train(config, dataset, "", checkpoint, 15);
+  EXPECT_EQ(interrupted.outcome.status, TrialStatus::killed);
+  EXPECT_EQ(interrupted.outcome.steps, 15);
+  EXPECT_EQ(interrupted.outcome.epochs_done, 2);
+  expect_resume_matches_whole();
+}
+
+TEST_F(Resume, AtAnEpochBoundaryTheCheckpointKeepsTheOldFormat) {
+  // Files written before the step within the epoch was recorded resume at their epoch boundary;
+  // a checkpoint at a boundary is still written exactly that way.
+  const TrainingRun stopped = train(small_config({{"max_steps", 12}}), dataset, "", checkpoint);
+  EXPECT_FALSE(stopped.outcome.partial_epoch.has_value());
+  EXPECT_THAT(stopped.outcome.message, HasSubstr("after 2 of 3 epochs"));
+  EXPECT_FALSE(SafetensorsFile::read(checkpoint).metadata().contains("epoch_progress"));
+  expect_resume_matches_whole();
+}
+
+TEST_F(Resume, ProgressThatDoesNotContinueTheFinishedEpochsIsRefused) {
+  Trainer fresh(config, dataset);
+  write_checkpoint(checkpoint, config, fresh.model(), fresh.optimizer(), dataset.norm, 0, {},
+                   EpochProgress{.epoch = 3, .steps = 2});
+  Trainer resumed(config, dataset);
+  EXPECT_THAT(thrown_message([&] { resumed.resume_from(checkpoint); }),
+              HasSubstr(checkpoint + ": __metadata__.epoch_progress: step 2 of epoch 3 does not "
+                                     "continue 0 finished epochs of 6 steps"));
+}
+
+TEST(Trainer, MaxStepsInsideAnEpochLeavesThatEpochUnfinished) {
+  const data::Dataset dataset = data::load_dataset(small_config());
+  const TrainingRun stopped = train(small_config({{"max_steps", 8}}), dataset);
+  const TrialOutcome& outcome = stopped.outcome;
+  EXPECT_EQ(outcome.status, TrialStatus::done);
+  ASSERT_EQ(outcome.epochs.size(), 1u) << "epoch 2 ran 2 of 6 steps: not finished";
+  EXPECT_EQ(outcome.epochs[0].step, 6);
+  EXPECT_EQ(stopped.epochs_reported, 1);
+  EXPECT_EQ(outcome.steps, 8);
+  EXPECT_EQ(outcome.epochs_done, 1);
+  ASSERT_TRUE(outcome.partial_epoch.has_value());
+  const PartialEpoch& partial = *outcome.partial_epoch;
+  EXPECT_EQ(partial.steps_in_epoch, 2);
+  EXPECT_EQ(partial.record.epoch, 2);
+  EXPECT_EQ(partial.record.step, 8);
+  EXPECT_TRUE(std::isfinite(partial.record.train_loss));
+  // The final evaluation is of the model at the stop, not at the end of epoch 1.
+  EXPECT_EQ(outcome.final_test.loss, partial.record.test.loss);
+  EXPECT_NE(outcome.final_test.loss, outcome.epochs[0].test.loss);
+  EXPECT_THAT(outcome.message, HasSubstr("stopped by max_steps=8 at step 8"));
+  EXPECT_THAT(outcome.message, HasSubstr("2 of the 6 steps of epoch 2"));
+}
+
+TEST(Trainer, ResumeWithOtherEpochsIsRefusedUnderADecayingSchedule) {
+  TempDir dir;
+  const std::string checkpoint = dir.file("ck.safetensors");
+  const data::Dataset dataset = data::load_dataset(small_config());
+  train(small_config({{"epochs", 2}}), dataset, "", checkpoint);
+  Trainer longer(small_config({{"epochs", 4}}), dataset);
+  const std::string error = thrown_message([&] { longer.resume_from(checkpoint); });
+  EXPECT_THAT(error, HasSubstr(checkpoint + ": cannot resume with epochs=4"));
+  EXPECT_THAT(error, HasSubstr("epochs=2"));
+  EXPECT_THAT(error, HasSubstr("--init-from"));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << "one line";
+}
+
+TEST(Trainer, UnderAConstantScheduleEpochsMayGrowOnResume) {
+  TempDir dir;
+  const std::string checkpoint = dir.file("ck.safetensors");
+  const TrialConfig config = small_config({{"schedule", "constant"}});
+  const data::Dataset dataset = data::load_dataset(config);
+  const TrainingRun whole = train(config, dataset);
+  train(small_config({{"schedule", "constant"}, {"epochs", 2}}), dataset, "", checkpoint);
+  expect_same_run(train(config, dataset, checkpoint), whole);
+}
+
+}  // namespace
+}  // namespace vitsweep::engine

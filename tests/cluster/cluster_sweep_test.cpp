@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <map>
+#include <sstream>
 
 #include "store/database.hpp"
 #include "support/mpirun.hpp"
@@ -155,11 +156,33 @@ TEST_F(MpiSweep, EveryTrialRunsOnceOverTheRanksAndEqualsOneMachine) {
   expect_equal_results(rows, reference());
 }
 
-// The pid of the `sweep run` rank with this rank number under mpirun.
-pid_t rank_pid(int rank) {
+// The parent of process `pid`; 0 once it is gone. /proc/PID/stat reads "pid (comm) state ppid ...",
+// and comm may hold spaces, so the fields are read after its closing parenthesis.
+pid_t parent_of(pid_t pid) {
+  const std::string stat = testing::read_file(fmt::format("/proc/{}/stat", pid));
+  const size_t comm_end = stat.rfind(')');
+  if (comm_end == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(comm_end + 1));
+  char state = 0;
+  pid_t parent = 0;
+  fields >> state >> parent;
+  return parent;
+}
+
+bool descends_from(pid_t pid, pid_t ancestor) {
+  for (pid_t p = pid; p > 1; p = parent_of(p)) {
+    if (p == ancestor) return true;
+  }
+  return false;
+}
+
+// The pid of the `sweep run` rank with this rank number under this test's mpirun (another
+// mpirun's ranks on the machine, another test's running at the same time, are not ours to kill).
+pid_t rank_pid(pid_t mpirun, int rank) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!descends_from(static_cast<pid_t>(std::stol(name)), mpirun)) continue;
     const std::string environ = testing::read_file(entry.path().string() + "/environ");
     const std::string cmdline = testing::read_file(entry.path().string() + "/cmdline");
     if (cmdline.find("run") == std::string::npos || cmdline.find("sweep.json") == std::string::npos) {
@@ -182,7 +205,7 @@ TEST_F(MpiSweep, KillNineOfAWorkerRankEndsTheJobAndTheNextLaunchFinishes) {
       },
       120))
       << testing::read_file(dir.file("mpi.err"));
-  const pid_t victim = rank_pid(1);
+  const pid_t victim = rank_pid(mpirun, 1);
   ASSERT_GT(victim, 0);
   ::kill(victim, SIGKILL);
   EXPECT_NE(testing::wait_for_exit(mpirun), 0) << "the job ends when a rank dies";

@@ -106,6 +106,17 @@ class MpiSweep : public ::testing::Test {
   }
   std::string db() const { return dir.file("results/sweep.db"); }
 
+  // Every rank has a trial that finished an epoch and is still running.
+  void wait_until_every_rank_runs_a_trial_past_its_first_epoch() const {
+    ASSERT_TRUE(eventually(
+        [&] {
+          return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
+                             "epochs_done = 1") >= 3;
+        },
+        120))
+        << testing::read_file(dir.file("mpi.err"));
+  }
+
   // The same sweep on one machine, without MPI, in a folder of its own.
   std::map<std::string, Row> reference() const {
     TempDir ref;
@@ -197,14 +208,7 @@ pid_t rank_pid(pid_t mpirun, int rank) {
 
 TEST_F(MpiSweep, KillNineOfAWorkerRankEndsTheJobAndTheNextLaunchFinishes) {
   const pid_t mpirun = start_mpirun();
-  // Every rank has a trial that finished an epoch and is still running.
-  ASSERT_TRUE(eventually(
-      [&] {
-        return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
-                           "epochs_done = 1") >= 3;
-      },
-      120))
-      << testing::read_file(dir.file("mpi.err"));
+  ASSERT_NO_FATAL_FAILURE(wait_until_every_rank_runs_a_trial_past_its_first_epoch());
   const pid_t victim = rank_pid(mpirun, 1);
   ASSERT_GT(victim, 0);
   ::kill(victim, SIGKILL);
@@ -233,13 +237,7 @@ TEST_F(MpiSweep, SigtermToMpirunStopsEveryTrialCleanlyAndTheyResume) {
   // (the README's mpirun line and scripts/slurm set it) the ranks get SIGTERM 10 s after mpirun
   // and 10 s to stop their trials.
   const pid_t mpirun = start_mpirun({"OMPI_MCA_odls_base_sigkill_timeout=10"});
-  ASSERT_TRUE(eventually(
-      [&] {
-        return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
-                           "epochs_done = 1") >= 3;
-      },
-      120))
-      << testing::read_file(dir.file("mpi.err"));
+  ASSERT_NO_FATAL_FAILURE(wait_until_every_rank_runs_a_trial_past_its_first_epoch());
   const auto sent = std::chrono::steady_clock::now();
   ::kill(mpirun, SIGTERM);
   testing::wait_for_exit(mpirun);

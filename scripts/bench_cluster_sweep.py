@@ -68,7 +68,10 @@ def one_run(sweep, work, ranks, seconds, trials):
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - started
     if done.returncode != 0:
-        sys.exit(f"bench_cluster_sweep: {ranks} ranks failed ({done.returncode}):\n{done.stderr}")
+        print(f"bench_cluster_sweep: {ranks} ranks failed ({done.returncode}):\n{done.stderr}",
+              file=sys.stderr, flush=True)
+        return {"ranks": ranks, "trial_s": seconds, "trials": trials, "wall_s": wall,
+                "failed": done.returncode, "stderr_tail": done.stderr[-2000:]}
     stats = json.loads((folder / "stats.json").read_text())
     minimum = trials * seconds / ranks
     return {"ranks": ranks, "trial_s": seconds, "trials": trials, "minimum_s": minimum,

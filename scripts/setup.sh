@@ -37,8 +37,8 @@ if [ "$want_tests" = 1 ]; then
     python3 python3-torch python3-numpy
     # OpenBLAS, so the twin's matmuls are not netlib's reference BLAS (libblas.so.3 alternative)
     libopenblas0-pthread
-    # libFuzzer targets and sanitizer runtimes
-    clang libclang-rt-14-dev
+    # libFuzzer targets and sanitizer runtimes; the format check (scripts/check_format.sh)
+    clang libclang-rt-14-dev clang-format
     # a real single-node Slurm for the cluster tests (scripts/slurm/local_slurm.sh)
     slurm-wlm munge
   )

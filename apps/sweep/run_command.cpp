@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -83,6 +84,15 @@ void print_registration(const sweep::SweepSpec& spec, const runner::PreparedSwee
   const store::StatusCounts& c = prepared.counts;
   fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,
              reg.trials, reg.new_trials, c.done + c.diverged, c.queued, db);
+  const auto several_ranks = std::count_if(prepared.trials.begin(), prepared.trials.end(),
+                                           [](const auto& t) { return t.config.ranks > 1; });
+  if (several_ranks > 0) {
+    fmt::print(stderr,
+               "note: {} trial(s) set ranks > 1: a sweep trains every trial in one process for "
+               "now (the same result up to rounding); to train one over several ranks, use "
+               "`mpirun -np R sweep train`\n",
+               several_ranks);
+  }
 }
 
 // Finished trials as lines; a live progress line unless quiet.

@@ -130,11 +130,16 @@ runner::RunSummary coordinate_sweep(MpiSession& session, store::ResultsStore& st
   auto note = [&](const std::string& text) {
     if (listener.on_note) listener.on_note(text);
   };
+  // The first nodes by name, then a count: a notice stays one readable line on 256 nodes.
+  constexpr size_t kNodesNamed = 8;
   std::string slots = describe_slots(here);
   int capacity = here.jobs;
-  for (const RemoteNode& node : nodes) {
-    slots += ", " + describe_slots(node.hello);
-    capacity += node.hello.jobs;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (i + 1 < kNodesNamed) slots += ", " + describe_slots(nodes[i].hello);
+    capacity += nodes[i].hello.jobs;
+  }
+  if (nodes.size() + 1 > kNodesNamed) {
+    slots += fmt::format(" and {} more", nodes.size() + 1 - kNodesNamed);
   }
   note(fmt::format("{} node(s), {} trials at once: {}", nodes.size() + 1, capacity, slots));
   for (const RemoteNode& node : nodes) {

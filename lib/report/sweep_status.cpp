@@ -90,8 +90,9 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
         line += "  ETA ? (no epoch finished yet)";
       }
       if (!trials.is_null(6)) {
-        line += fmt::format("  heartbeat {} ago on {}",
-                            format_duration(std::max(0.0, now - trials.real(6))), trials.text(7));
+        // The host the trial runs on (another node's under MPI); the heartbeat is its runner's.
+        line += fmt::format("  on {}, heartbeat {} ago", trials.text(7),
+                            format_duration(std::max(0.0, now - trials.real(6))));
       }
     } else {
       line += fmt::format("  attempt {}", trials.integer(4));

@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <map>
-#include <sstream>
 
 #include "store/database.hpp"
 #include "support/mpirun.hpp"
@@ -106,15 +105,14 @@ class MpiSweep : public ::testing::Test {
   }
   std::string db() const { return dir.file("results/sweep.db"); }
 
-  // Every rank has a trial that finished an epoch and is still running.
-  void wait_until_every_rank_runs_a_trial_past_its_first_epoch() const {
-    ASSERT_TRUE(eventually(
+  // Waits until each of the 3 ranks runs a trial that has finished an epoch and goes on.
+  bool every_rank_is_inside_a_trial() const {
+    return eventually(
         [&] {
           return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
                              "epochs_done = 1") >= 3;
         },
-        120))
-        << testing::read_file(dir.file("mpi.err"));
+        120);
   }
 
   // The same sweep on one machine, without MPI, in a folder of its own.
@@ -167,35 +165,17 @@ TEST_F(MpiSweep, EveryTrialRunsOnceOverTheRanksAndEqualsOneMachine) {
   expect_equal_results(rows, reference());
 }
 
-// The parent of process `pid`; 0 once it is gone. /proc/PID/stat reads "pid (comm) state ppid ...",
-// and comm may hold spaces, so the fields are read after its closing parenthesis.
-pid_t parent_of(pid_t pid) {
-  const std::string stat = testing::read_file(fmt::format("/proc/{}/stat", pid));
-  const size_t comm_end = stat.rfind(')');
-  if (comm_end == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(comm_end + 1));
-  char state = 0;
-  pid_t parent = 0;
-  fields >> state >> parent;
-  return parent;
-}
-
-bool descends_from(pid_t pid, pid_t ancestor) {
-  for (pid_t p = pid; p > 1; p = parent_of(p)) {
-    if (p == ancestor) return true;
-  }
-  return false;
-}
-
-// The pid of the `sweep run` rank with this rank number under this test's mpirun (another
-// mpirun's ranks on the machine, another test's running at the same time, are not ours to kill).
-pid_t rank_pid(pid_t mpirun, int rank) {
+// The pid of the `sweep run` rank with this rank number under mpirun.
+// Only ranks working in `folder`: other tests' sweeps may run at the same time.
+pid_t rank_pid(int rank, const std::string& folder) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (!descends_from(static_cast<pid_t>(std::stol(name)), mpirun)) continue;
-    const std::string environ = testing::read_file(entry.path().string() + "/environ");
-    const std::string cmdline = testing::read_file(entry.path().string() + "/cmdline");
+    std::error_code gone;
+    const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", gone);
+    if (gone || !std::filesystem::equivalent(cwd, folder, gone) || gone) continue;
+    const std::string environ = testing::read_proc_file(entry.path().string() + "/environ");
+    const std::string cmdline = testing::read_proc_file(entry.path().string() + "/cmdline");
     if (cmdline.find("run") == std::string::npos || cmdline.find("sweep.json") == std::string::npos) {
       continue;
     }
@@ -208,8 +188,8 @@ pid_t rank_pid(pid_t mpirun, int rank) {
 
 TEST_F(MpiSweep, KillNineOfAWorkerRankEndsTheJobAndTheNextLaunchFinishes) {
   const pid_t mpirun = start_mpirun();
-  ASSERT_NO_FATAL_FAILURE(wait_until_every_rank_runs_a_trial_past_its_first_epoch());
-  const pid_t victim = rank_pid(mpirun, 1);
+  ASSERT_TRUE(every_rank_is_inside_a_trial()) << testing::read_file(dir.file("mpi.err"));
+  const pid_t victim = rank_pid(1, dir.path());
   ASSERT_GT(victim, 0);
   ::kill(victim, SIGKILL);
   EXPECT_NE(testing::wait_for_exit(mpirun), 0) << "the job ends when a rank dies";
@@ -237,7 +217,7 @@ TEST_F(MpiSweep, SigtermToMpirunStopsEveryTrialCleanlyAndTheyResume) {
   // (the README's mpirun line and scripts/slurm set it) the ranks get SIGTERM 10 s after mpirun
   // and 10 s to stop their trials.
   const pid_t mpirun = start_mpirun({"OMPI_MCA_odls_base_sigkill_timeout=10"});
-  ASSERT_NO_FATAL_FAILURE(wait_until_every_rank_runs_a_trial_past_its_first_epoch());
+  ASSERT_TRUE(every_rank_is_inside_a_trial()) << testing::read_file(dir.file("mpi.err"));
   const auto sent = std::chrono::steady_clock::now();
   ::kill(mpirun, SIGTERM);
   testing::wait_for_exit(mpirun);

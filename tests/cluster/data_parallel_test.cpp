@@ -285,7 +285,7 @@ std::vector<pid_t> pids_with(const std::string& fragment) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = testing::read_file(entry.path().string() + "/cmdline");
+    std::string cmdline = testing::read_proc_file(entry.path().string() + "/cmdline");
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     if (cmdline.starts_with(testing::sweep_program()) &&
         cmdline.find(fragment) != std::string::npos) {

@@ -23,7 +23,7 @@ TEST(SweepStatus, CountsRunningTrialsWithEtaAndFailuresWithTheirFirstErrorLine) 
   const std::string text = status_text(store.db(), "", testing::kFixtureTime + 10.5);
   EXPECT_THAT(text, HasSubstr("grid: 9/11 done, 1 running, 1 failed\n"));
   EXPECT_THAT(text, HasSubstr("  running  t10  attn=relu alpha=0.5 qk_norm=false gate=silu seed=0  "
-                              "epoch 1/2  ETA 1.0s  heartbeat 0.5s ago on host\n"));
+                              "epoch 1/2  ETA 1.0s  on host, heartbeat 0.5s ago\n"));
   EXPECT_THAT(text, HasSubstr("  failed   t09  attn=relu alpha=1 qk_norm=true gate=none seed=1  "
                               "attempt 1  step 3: loss is \"nan\", stopped\n"));
   EXPECT_THAT(text, Not(HasSubstr("second line of the log")));

@@ -334,7 +334,7 @@ TEST(ResultsStore, AZombieRunnerIsDead) {
   if (child == 0) ::_exit(0);
   ASSERT_GT(child, 0);
   ASSERT_TRUE(vitsweep::testing::eventually(
-      [&] { return vitsweep::testing::read_file(fmt::format("/proc/{}/stat", child))
+      [&] { return vitsweep::testing::read_proc_file(fmt::format("/proc/{}/stat", child))
                        .find(") Z") != std::string::npos; },
       10));
   store.claim_next_trial(sweep, {fmt::format("this-host:{}:100", child), "this-host", child}, 100,

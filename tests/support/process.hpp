@@ -91,13 +91,24 @@ bool eventually(Condition condition, double seconds) {
   return condition();
 }
 
+// A file under /proc/<pid>/, or "" when the process is gone: it may exit between the directory
+// listing and the read, and reading a vanished process's file fails (ESRCH), which libstdc++'s
+// stream iterators turn into an exception.
+inline std::string read_proc_file(const std::string& path) {
+  try {
+    return read_file(path);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 // Pids of running `sweep worker` processes whose command line mentions `fragment`.
 inline std::vector<pid_t> worker_pids(const std::string& fragment) {
   std::vector<pid_t> pids;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = read_file(entry.path().string() + "/cmdline");
+    std::string cmdline = read_proc_file(entry.path().string() + "/cmdline");
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';
     }

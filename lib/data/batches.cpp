@@ -1,10 +1,9 @@
 #include "data/batches.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "parallel/loops.hpp"
 
 namespace vitsweep::data {
 namespace {
@@ -53,7 +52,7 @@ void gather_batch(const Split& split, const ImageSpec& image, std::span<const ui
     }
   }
   const bool augments = augmentation.crop || augmentation.flip;
-  tbb::parallel_for(size_t{0}, indices.size(), [&](size_t i) {
+  parallel_indices(indices.size(), [&](size_t i) {
     const float* in = split.images.data() + indices[i] * image_floats;
     float* out = images_out + static_cast<int64_t>(i) * image_floats;
     labels_out[i] = split.labels[indices[i]];

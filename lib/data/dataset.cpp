@@ -1,7 +1,5 @@
 #include "data/dataset.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -13,6 +11,7 @@
 #include "data/idx_dataset.hpp"
 #include "data/random.hpp"
 #include "data/synthetic.hpp"
+#include "parallel/loops.hpp"
 
 namespace vitsweep::data {
 namespace {
@@ -90,7 +89,7 @@ Split normalize_split(const RawSplit& raw, std::span<const uint32_t> indices,
   split.count = static_cast<int64_t>(indices.size());
   split.images.resize(indices.size() * channels * plane);
   split.labels.resize(indices.size());
-  tbb::parallel_for(size_t{0}, indices.size(), [&](size_t i) {
+  parallel_indices(indices.size(), [&](size_t i) {
     const size_t source = indices[i];
     split.labels[i] = raw.labels[source];
     for (size_t c = 0; c < channels; ++c) {

@@ -1,13 +1,12 @@
 #include "data/idx_dataset.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <array>
 #include <exception>
 #include <filesystem>
 
 #include "common/error.hpp"
 #include "data/idx.hpp"
+#include "parallel/loops.hpp"
 
 namespace vitsweep::data {
 namespace {
@@ -75,7 +74,7 @@ RawDataset load_idx_dataset(std::string_view dataset, const std::string& dir,
   // per file and the first in file order rethrown, so a bad data set always reads the same.
   std::array<IdxArray, 4> arrays;
   std::array<std::exception_ptr, 4> errors;
-  tbb::parallel_for(size_t{0}, arrays.size(), [&](size_t i) {
+  parallel_indices(arrays.size(), [&](size_t i) {
     try {
       arrays[i] = read_idx_file(raw.files[i]);
     } catch (...) {

@@ -1,9 +1,9 @@
 #include "data/normalization.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_reduce.h>
-
+#include <algorithm>
 #include <cmath>
+
+#include "parallel/loops.hpp"
 
 namespace vitsweep::data {
 
@@ -11,22 +11,25 @@ Normalization compute_normalization(const RawSplit& split, const ImageSpec& imag
   const auto channels = static_cast<size_t>(image.channels);
   const auto plane = static_cast<size_t>(image.height * image.width);
   using Histogram = std::vector<uint64_t>;  // channels x 256 pixel values
-  const Histogram histogram = tbb::parallel_reduce(
-      tbb::blocked_range<size_t>(0, static_cast<size_t>(split.count)), Histogram(channels * 256, 0),
-      [&](const tbb::blocked_range<size_t>& images, Histogram counts) {
-        for (size_t i = images.begin(); i != images.end(); ++i) {
-          for (size_t c = 0; c < channels; ++c) {
-            const uint8_t* pixels = split.pixels.data() + (i * channels + c) * plane;
-            uint64_t* channel_counts = counts.data() + c * 256;
-            for (size_t p = 0; p < plane; ++p) ++channel_counts[pixels[p]];
-          }
-        }
-        return counts;
-      },
-      [](Histogram a, const Histogram& b) {
-        for (size_t k = 0; k < a.size(); ++k) a[k] += b[k];
-        return a;
-      });
+  // Blocks of images counted side by side, then added up.
+  constexpr int64_t kBlock = 256;
+  const int64_t blocks = (split.count + kBlock - 1) / kBlock;
+  std::vector<Histogram> block_counts(static_cast<size_t>(blocks), Histogram(channels * 256, 0));
+  parallel_indices(blocks, [&](int64_t block) {
+    uint64_t* counts = block_counts[static_cast<size_t>(block)].data();
+    const auto end = static_cast<size_t>(std::min(split.count, (block + 1) * kBlock));
+    for (auto i = static_cast<size_t>(block * kBlock); i < end; ++i) {
+      for (size_t c = 0; c < channels; ++c) {
+        const uint8_t* pixels = split.pixels.data() + (i * channels + c) * plane;
+        uint64_t* channel_counts = counts + c * 256;
+        for (size_t p = 0; p < plane; ++p) ++channel_counts[pixels[p]];
+      }
+    }
+  });
+  Histogram histogram(channels * 256, 0);
+  for (const Histogram& counts : block_counts) {
+    for (size_t k = 0; k < histogram.size(); ++k) histogram[k] += counts[k];
+  }
 
   Normalization norm;
   for (size_t c = 0; c < channels; ++c) {

@@ -1,12 +1,11 @@
 #include "data/synthetic.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "common/error.hpp"
 #include "data/random.hpp"
+#include "parallel/loops.hpp"
 
 namespace vitsweep::data {
 namespace {
@@ -64,7 +63,7 @@ RawSplit make_split(const SyntheticSpec& spec, const std::vector<double>& protot
   split.pixels.resize(static_cast<size_t>(count * image_pixels));
   split.labels.resize(static_cast<size_t>(count));
   // Each image draws from its own key, so the split is the same however the loop is divided.
-  tbb::parallel_for(int64_t{0}, count, [&](int64_t i) {
+  parallel_indices(count, [&](int64_t i) {
     Random random(
         random_key(RandomStream::kSyntheticImage, {spec.seed, split_id, static_cast<uint64_t>(i)}));
     const int64_t label = i % spec.classes;

@@ -1,8 +1,8 @@
 #include "engine/elementwise.hpp"
 
-#include <tbb/parallel_reduce.h>
-
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/parallel.hpp"
 

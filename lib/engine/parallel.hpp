@@ -2,25 +2,13 @@
 // is split freely, and reductions are summed in fixed chunks that are combined in a fixed order.
 #pragma once
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
-namespace vitsweep::engine {
+#include "parallel/loops.hpp"
 
-// fn(begin, end) over [0, n) in parallel; `grain` is the smallest piece worth a task.
-template <typename Fn>
-void parallel_ranges(int64_t n, int64_t grain, Fn&& fn) {
-  if (n <= grain) {
-    if (n > 0) fn(int64_t{0}, n);
-    return;
-  }
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
-                    [&](const tbb::blocked_range<int64_t>& r) { fn(r.begin(), r.end()); });
-}
+namespace vitsweep::engine {
 
 // Rows summed in chunks of this many; the chunking, and hence the rounding, is thread-independent.
 constexpr int64_t kReductionChunkRows = 64;
@@ -32,14 +20,11 @@ template <typename Partial>
 void deterministic_row_sum(int64_t rows, int64_t width, float* out, Partial&& partial) {
   const int64_t chunks = (rows + kReductionChunkRows - 1) / kReductionChunkRows;
   std::vector<float> partials(static_cast<size_t>(std::max<int64_t>(chunks, 1) * width), 0.0f);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, chunks, 1),
-                    [&](const tbb::blocked_range<int64_t>& r) {
-                      for (int64_t chunk = r.begin(); chunk < r.end(); ++chunk) {
-                        const int64_t begin = chunk * kReductionChunkRows;
-                        const int64_t end = std::min(rows, begin + kReductionChunkRows);
-                        partial(begin, end, partials.data() + chunk * width);
-                      }
-                    });
+  parallel_indices(chunks, [&](int64_t chunk) {
+    const int64_t begin = chunk * kReductionChunkRows;
+    const int64_t end = std::min(rows, begin + kReductionChunkRows);
+    partial(begin, end, partials.data() + chunk * width);
+  });
   float* total = partials.data();  // chunk 0's sums, then the others added to them in order
   for (int64_t chunk = 1; chunk < chunks; ++chunk) {
     const float* p = partials.data() + chunk * width;

@@ -2,12 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <tbb/global_control.h>
 
 #include <numeric>
 
 #include "data/augmentation.hpp"
 #include "data_test_support.hpp"
+#include "support/threads.hpp"
 
 namespace vitsweep::data {
 namespace {
@@ -102,12 +102,20 @@ TEST(GatherBatch, AnImageAugmentsTheSameWhateverElseIsInTheBatch) {
   EXPECT_EQ(image_at(mixed.images, 0), image_at(full.images, 39));
 }
 
-TEST(GatherBatch, SameOnOneThread) {
+TEST(GatherBatch, SameOnTwoThreadsAsOnOne) {
   const Split split = make_split();
   const Augmentation augmentation = make_augmentation(true, true);
-  const Batch parallel = gather(split, all_indices(), augmentation);
-  tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
-  EXPECT_EQ(gather(split, all_indices(), augmentation).images, parallel.images);
+  std::vector<uint32_t> indices(4000);  // every image 100 times: long enough to split
+  for (size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<uint32_t>(i * 7 % 40);
+  const Batch serial = gather(split, indices, augmentation);
+  vitsweep::testing::TestThreads two(2);
+  ASSERT_EQ(vitsweep::testing::tbb_threads_meeting(2), 2);
+  const int threads = vitsweep::testing::run_until_parallel([&] {
+    const Batch parallel = gather(split, indices, augmentation);
+    ASSERT_EQ(parallel.images, serial.images);
+    ASSERT_EQ(parallel.labels, serial.labels);
+  });
+  EXPECT_EQ(threads, 2);
 }
 
 TEST(GatherBatch, DifferentEpochsAugmentDifferently) {

@@ -2,12 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <tbb/global_control.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "data/dataset.hpp"
+#include "support/threads.hpp"
 
 namespace vitsweep::data {
 namespace {
@@ -64,12 +64,17 @@ TEST(Synthetic, SameConfigGivesIdenticalBytes) {
   EXPECT_EQ(a.norm.mean, b.norm.mean);
 }
 
-TEST(Synthetic, IdenticalOnOneThread) {
-  const RawDataset parallel = make_synthetic(spec_for(3));
-  tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
+TEST(Synthetic, IdenticalOnTwoThreadsAndOnOne) {
   const RawDataset serial = make_synthetic(spec_for(3));
-  EXPECT_EQ(parallel.train.pixels, serial.train.pixels);
-  EXPECT_EQ(parallel.test.pixels, serial.test.pixels);
+  vitsweep::testing::TestThreads two(2);
+  ASSERT_EQ(vitsweep::testing::tbb_threads_meeting(2), 2);
+  const int threads = vitsweep::testing::run_until_parallel([&] {
+    const RawDataset parallel = make_synthetic(spec_for(3));
+    ASSERT_EQ(parallel.train.pixels, serial.train.pixels);
+    ASSERT_EQ(parallel.train.labels, serial.train.labels);
+    ASSERT_EQ(parallel.test.pixels, serial.test.pixels);
+  });
+  EXPECT_EQ(threads, 2);
 }
 
 TEST(Synthetic, DifferentSeedsDiffer) {

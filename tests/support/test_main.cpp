@@ -1,18 +1,22 @@
-// main() for every test program. Tests run one thread per process unless a test asks for more:
-// ctest runs test processes side by side (-j), and two 2-thread OpenMP teams on 2 cores wait on
-// the scheduler at every barrier (a tiny forward pass goes from 33 us to 30 ms).
+// main() for every test program. Tests run one thread per process unless a test asks for more
+// (support/threads.hpp): ctest runs test processes side by side (-j), and two 2-thread OpenMP
+// teams on 2 cores wait on the scheduler at every barrier (a tiny forward pass goes from 33 us to
+// 30 ms). VITSWEEP_TEST_THREADS=N starts every test on N TBB and N OpenMP threads, =N,M on N TBB
+// and M OpenMP threads (scripts/test.sh --tsan runs 2,1).
 #include <gtest/gtest.h>
-#include <omp.h>
-#include <tbb/global_control.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
+
+#include "support/threads.hpp"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   const char* requested = std::getenv("VITSWEEP_TEST_THREADS");
-  const int threads = requested ? std::max(1, std::atoi(requested)) : 1;
-  omp_set_num_threads(threads);
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                            static_cast<size_t>(threads));
+  const int tbb_threads = requested ? std::max(1, std::atoi(requested)) : 1;
+  const char* comma = requested ? std::strchr(requested, ',') : nullptr;
+  const int openmp_threads = comma ? std::max(1, std::atoi(comma + 1)) : tbb_threads;
+  vitsweep::testing::set_test_threads(tbb_threads, openmp_threads);
   return RUN_ALL_TESTS();
 }

@@ -53,7 +53,7 @@ Shape square(const ModelShape& s) { return {s.width, s.width}; }
 // every block's, then the tensors after them.
 const ModelSpec kBeforeBlocks[] = {
     {"cls_token", &ModelTensors::cls_token,
-     [](const ModelShape& s) -> Shape { return {1, 1, s.width}; }, Init::zeros, false,
+     [](const ModelShape& s) -> Shape { return {1, 1, s.width}; }, Init::normal_1e_6, false,
      Presence::cls_token},
     {"pos_embed", &ModelTensors::pos_embed,
      [](const ModelShape& s) -> Shape { return {1, s.patches, s.width}; }, Init::normal_0_02,
@@ -123,6 +123,10 @@ void fill_xavier_uniform(const TensorInfo& t, int64_t fan_out, Random& random, f
   }
 }
 
+void fill_normal(const TensorInfo& t, double std, Random& random, float* p) {
+  for (int64_t i = 0; i < t.size; ++i) p[i] = static_cast<float>(std * random.normal());
+}
+
 }  // namespace
 
 ParameterLayout::ParameterLayout(const ModelShape& s) : depth_(s.depth) {
@@ -181,9 +185,8 @@ void initialize_parameters(const ParameterLayout& layout, float* values, uint64_
     switch (t.init) {
       case Init::zeros: break;
       case Init::ones: std::fill(p, p + t.size, 1.0f); break;
-      case Init::normal_0_02:
-        for (int64_t i = 0; i < t.size; ++i) p[i] = static_cast<float>(0.02 * random.normal());
-        break;
+      case Init::normal_0_02: fill_normal(t, 0.02, random, p); break;
+      case Init::normal_1e_6: fill_normal(t, 1e-6, random, p); break;
       case Init::xavier_uniform: fill_xavier_uniform(t, t.shape[0], random, p); break;
       case Init::xavier_uniform_qkv: fill_xavier_uniform(t, t.shape[0] / 3, random, p); break;
     }

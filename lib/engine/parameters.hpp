@@ -19,6 +19,10 @@ enum class Init {
   zeros,
   ones,
   normal_0_02,     // N(0, 0.02^2): the learned position embedding
+  // N(0, 1e-12), as timm: the class token. At exactly 0 it is a fixed point under point-wise
+  // attention with h(0) = 0 (relu, relu6, ...): its LayerNorm, query, attention, MLP and head
+  // input all stay 0 and the zero head kernel gets no gradient, so the model never trains.
+  normal_1e_6,
   xavier_uniform,  // U(-b, b), b = sqrt(6 / (fan_in + fan_out)); a conv kernel's fan_in is C*p*p
   // xavier_uniform with fan_out = rows / 3: q, k and v as three square matrices, as in
   // big_vision's separate kernels and timm's special case.

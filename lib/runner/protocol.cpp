@@ -36,8 +36,10 @@ std::string encode(const StepEvent& e) {
                      {"lr", e.lr}});
 }
 
-std::string encode_epoch(const EpochRecord& record) {
-  return stamped({{"event", "epoch"}, {"record", to_json(record)}});
+std::string encode_epoch(const EpochRecord& record, bool replayed) {
+  Json json = {{"event", "epoch"}, {"record", to_json(record)}};
+  if (replayed) json["replayed"] = true;
+  return stamped(std::move(json));
 }
 
 std::string encode_end(const TrialOutcome& outcome) {
@@ -76,6 +78,7 @@ std::optional<TrialEvent> decode(const std::string& line) {
     } else if (kind == "epoch" && json.contains("record")) {
       e.kind = TrialEvent::Kind::epoch;
       e.epoch = epoch_record_from_json(json["record"]);
+      e.replayed = json.value("replayed", false);
     } else if (kind == "end" && json.contains("outcome")) {
       e.kind = TrialEvent::Kind::end;
       e.outcome = trial_outcome_from_json(json["outcome"]);

@@ -14,6 +14,9 @@
 //   {"event":"step","epoch":E,"step":N,"loss":X,"lr":R}  every --log-every steps (batch loss)
 //   {"event":"epoch","record":{EpochRecord}}  sent after that epoch's checkpoint is on disk; only
 //                                              for finished epochs
+//   {"event":"epoch","record":{EpochRecord},"replayed":true}  after "start" when resumed: every
+//      epoch the checkpoint holds, in order, so an epoch whose report was lost with a dead runner
+//      (it died between the checkpoint and the database write) is still recorded, once
 //   {"event":"end","outcome":{TrialOutcome}}  status done | diverged | killed, with the steps
 //      and finished epochs; an epoch a max_steps stop left unfinished is outcome.partial_epoch
 // then exit status 0. Every line also has "t", the unix time it was sent (for the runner's own
@@ -59,13 +62,14 @@ struct TrialEvent {
   ProgressEvent progress;
   StepEvent step;
   EpochRecord epoch;
+  bool replayed = false;  // an epoch event for an epoch of the checkpoint the trial resumed from
   TrialOutcome outcome;
 };
 
 std::string encode(const StartEvent& event);
 std::string encode(const ProgressEvent& event);
 std::string encode(const StepEvent& event);
-std::string encode_epoch(const EpochRecord& record);
+std::string encode_epoch(const EpochRecord& record, bool replayed = false);
 std::string encode_end(const TrialOutcome& outcome);
 
 // One line of worker output; nullopt for lines that are not protocol messages.

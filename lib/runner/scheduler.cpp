@@ -42,7 +42,10 @@ void apply_event(TrialSlot& slot, const TrialEvent& event) {
 
 void record_event(store::ResultsStore& store, const std::string& hash, const TrialEvent& event,
                   double now) {
-  if (event.kind == TrialEvent::Kind::epoch) store.record_epoch(hash, event.epoch, now);
+  if (event.kind == TrialEvent::Kind::epoch) {
+    store.record_epoch(hash, event.epoch, now,
+                       event.replayed ? store::EpochWrite::keep_existing : store::EpochWrite::replace);
+  }
   if (event.kind == TrialEvent::Kind::step) {
     store.record_step(hash, event.step.epoch, event.step.step, event.step.loss, event.step.lr, now);
   }

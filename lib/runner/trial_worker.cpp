@@ -92,6 +92,7 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
   start.params = trainer.model().parameter_count();
   start.flops_per_image = trainer.shape().training_flops_per_image();
   send(events, encode(start));
+  for (const EpochRecord& record : trainer.history()) send(events, encode_epoch(record, true));
 
   engine::TrainerCallbacks callbacks;
   auto last_progress = std::chrono::steady_clock::now();

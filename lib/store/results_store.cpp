@@ -201,11 +201,13 @@ void ResultsStore::heartbeat(const RunnerIdentity& runner, double now, double le
   });
 }
 
-void ResultsStore::record_epoch(const std::string& hash, const EpochRecord& r, double now) {
+void ResultsStore::record_epoch(const std::string& hash, const EpochRecord& r, double now,
+                                EpochWrite write) {
   db_.write([&] {
-    Statement put = db_.prepare(
-        "INSERT OR REPLACE INTO metrics (trial_hash, name, step, epoch, value, time) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
+    Statement put = db_.prepare(fmt::format(
+        "INSERT OR {} INTO metrics (trial_hash, name, step, epoch, value, time) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        write == EpochWrite::replace ? "REPLACE" : "IGNORE"));
     auto metric = [&](const char* name, double value) {
       put.reset();
       put.bind(1, hash).bind(2, name).bind(3, r.step).bind(4, r.epoch).bind(5, value).bind(6, now);

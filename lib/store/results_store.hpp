@@ -76,6 +76,8 @@ struct StatusCounts {
 // The sweep's trials by status: the one place they are counted.
 StatusCounts status_counts(Database& db, int64_t sweep_id);
 
+enum class EpochWrite { replace, keep_existing };
+
 class ResultsStore {
  public:
   ResultsStore(const std::string& path, Database::Access access = Database::Access::read_write);
@@ -106,8 +108,11 @@ class ResultsStore {
   // Extends the lease of every trial `runner` is running.
   void heartbeat(const RunnerIdentity& runner, double now, double lease_seconds);
 
-  // Per-epoch metrics of a running trial (idempotent: a resumed trial may report an epoch again).
-  void record_epoch(const std::string& hash, const EpochRecord& record, double now);
+  // Per-epoch metrics of a running trial. A trial run again from an earlier point replaces what
+  // its epochs recorded (`replace`); one resumed from a checkpoint reports the checkpoint's
+  // epochs again (`keep_existing`), which only adds those the database lacks.
+  void record_epoch(const std::string& hash, const EpochRecord& record, double now,
+                    EpochWrite write = EpochWrite::replace);
 
   // Per-step metrics (sweep run --log-every): step_loss (the batch's loss) and step_lr.
   void record_step(const std::string& hash, int64_t epoch, int64_t step, double loss, double lr,

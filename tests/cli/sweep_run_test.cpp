@@ -4,12 +4,15 @@
 // Ctrl-C marks running trials killed; a crashing trial process is failed with its signal's name
 // and retried; a diverging trial does not stop the others; finished trials are linked across
 // sweeps, not re-run.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <map>
+#include <sstream>
 
+#include "common/json.hpp"
 #include "store/database.hpp"
 #include "support/process.hpp"
 #include "support/sweep_fixtures.hpp"
@@ -18,6 +21,7 @@ namespace vitsweep {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::eventually;
 using testing::run_sweep;
 using testing::TempDir;
@@ -261,6 +265,45 @@ TEST_F(SweepRun, ManyTrialsNeedYes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("up to 1000 trials; pass --yes"));
   EXPECT_FALSE(std::filesystem::exists(db())) << "nothing is stored before confirmation";
+}
+
+// The worker resumed from a checkpoint reports the checkpoint's epochs again, marked replayed,
+// before it trains on: a runner killed between a worker's checkpoint and its database write lost
+// that epoch's report, and the resumed trial's report is what records it (once: the store keeps
+// rows it has). Seen as 11 epoch rows instead of 12 in KillNineThenRerunResumes... under load.
+TEST_F(SweepRun, AResumedWorkerReportsTheCheckpointsEpochsAgain) {
+  // 256 images in batches of 32: 8 steps an epoch; max_steps 8 stops after epoch 1's checkpoint.
+  auto write_config = [&](int64_t max_steps) {
+    testing::write_file(dir.file("trial/config.json"),
+                        fmt::format(R"({{"dataset": "synthetic", "synthetic_size": 16,
+                                        "synthetic_train": 256, "synthetic_test": 64,
+                                        "model": "nano/4", "epochs": 2, "batch_size": 32,
+                                        "max_steps": {}}})",
+                                    max_steps));
+  };
+  std::filesystem::create_directories(dir.file("trial"));
+  write_config(8);
+  const auto first = run_sweep({"worker", "trial", "--threads", "1"}, dir.path());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_TRUE(std::filesystem::exists(dir.file("trial/checkpoint.safetensors")));
+  EXPECT_THAT(first.out, Not(HasSubstr("replayed"))) << "nothing to replay on a fresh start";
+  write_config(-1);
+  const auto second = run_sweep({"worker", "trial", "--threads", "1"}, dir.path());
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  std::vector<std::string> kinds;  // event kinds, "epoch N" and "replayed epoch N" spelled out
+  std::istringstream lines(second.out);
+  for (std::string line; std::getline(lines, line);) {
+    const Json event = Json::parse(line);
+    std::string kind = event.at("event").get<std::string>();
+    if (kind == "progress") continue;
+    if (kind == "epoch") {
+      kind = fmt::format("{}epoch {}", event.value("replayed", false) ? "replayed " : "",
+                         event.at("record").at("epoch").get<int64_t>());
+    }
+    kinds.push_back(kind);
+  }
+  EXPECT_THAT(kinds, ::testing::ElementsAre("start", "replayed epoch 1", "epoch 2", "end"))
+      << second.out;
 }
 
 }  // namespace

@@ -21,6 +21,18 @@ TEST(ProtocolDecode, WellFormedEventsDecode) {
   EXPECT_EQ(end->outcome.epochs[0].epoch, 1);
 }
 
+TEST(ProtocolDecode, AnEpochSaysWhetherItIsReplayed) {
+  EpochRecord record;
+  record.epoch = 3;
+  const auto live = decode(encode_epoch(record));
+  const auto replayed = decode(encode_epoch(record, /*replayed=*/true));
+  ASSERT_TRUE(live.has_value() && replayed.has_value());
+  EXPECT_EQ(live->kind, TrialEvent::Kind::epoch);
+  EXPECT_FALSE(live->replayed);
+  EXPECT_TRUE(replayed->replayed);
+  EXPECT_EQ(replayed->epoch.epoch, 3);
+}
+
 TEST(ProtocolDecode, DeepNestingIsNotAMessage) {
   // 200 KB lines nested 100,000 deep, alone and inside an otherwise valid event.
   const std::string deep = nested_lists(100'000);

@@ -429,5 +429,48 @@ TEST(ResultsStore, ResultsViewHasTypedColumnsAndBestEpoch) {
   EXPECT_DOUBLE_EQ(epochs.real(1), 1.0);
 }
 
+// A resumed trial reports its checkpoint's epochs again: those the database lacks (their report
+// died with the runner) are added, those it has keep their values and time.
+TEST(ResultsStore, ReplayedEpochsOnlyFillWhatIsMissing) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  const int64_t sweep = store.register_sweep({"s", "", "", {}}, make_trials(1)).sweep_id;
+  const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+  EpochRecord first;
+  first.epoch = 1;
+  first.step = 10;
+  first.train_loss = 0.5;
+  EpochRecord second = first;
+  second.epoch = 2;
+  second.step = 20;
+  second.train_loss = 0.25;
+  store.record_epoch(claim->hash, first, 101);
+  // The runner died before it recorded epoch 2; the resumed worker reports both again.
+  EpochRecord first_again = first;
+  first_again.train_loss = 9;  // never differs in practice; shows which write won
+  store.record_epoch(claim->hash, first_again, 200, EpochWrite::keep_existing);
+  store.record_epoch(claim->hash, second, 200, EpochWrite::keep_existing);
+  Statement s = store.db().prepare(
+      "SELECT epoch, value, time FROM metrics WHERE name = 'train_loss' ORDER BY epoch");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.integer(0), 1);
+  EXPECT_DOUBLE_EQ(s.real(1), 0.5);
+  EXPECT_DOUBLE_EQ(s.real(2), 101);
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.integer(0), 2);
+  EXPECT_DOUBLE_EQ(s.real(1), 0.25);
+  EXPECT_DOUBLE_EQ(s.real(2), 200);
+  EXPECT_FALSE(s.step());
+  Statement done = store.db().prepare("SELECT epochs_done FROM trials");
+  done.step();
+  EXPECT_EQ(done.integer(0), 2);
+  // A trial run again from an earlier point (no checkpoint) replaces what its epochs said.
+  store.record_epoch(claim->hash, first_again, 300);
+  Statement replaced =
+      store.db().prepare("SELECT value FROM metrics WHERE name = 'train_loss' AND epoch = 1");
+  replaced.step();
+  EXPECT_DOUBLE_EQ(replaced.real(0), 9);
+}
+
 }  // namespace
 }  // namespace vitsweep::store

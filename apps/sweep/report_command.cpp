@@ -81,20 +81,81 @@ void add_query_command(CLI::App& app) {
   });
 }
 
+namespace {
+
+struct ExportOptions {
+  std::string db = kDefaultDb, output, form = "wide", sweep, where, table;
+  std::string rows, cols, value = "test_acc", agg = "mean,std,n";
+  std::string tune, select_on, metric;
+  bool only_changed = false;
+  int precision = 0;
+};
+
+// Options that belong to another way of exporting are a usage error, not silently ignored.
+void check_export_options(const ExportOptions& o) {
+  const bool pivot_options = !o.rows.empty() || !o.cols.empty();
+  if (!o.table.empty() && (o.only_changed || pivot_options)) {
+    fail_usage("--table {}: has its own columns; --only-changed, --rows and --cols do not apply",
+               o.table);
+  }
+  const bool selection_options = !o.tune.empty() || !o.select_on.empty() || !o.metric.empty();
+  const bool selection_table = o.table == "best" || o.table == "scaling";
+  if (selection_options && !selection_table) {
+    fail_usage("--tune, --select-on and --metric apply to --table best and scaling");
+  }
+  if (!o.tune.empty() && o.table != "best") fail_usage("--tune applies to --table best");
+  if (o.table.empty()) {
+    const report::ExportForm form = report::parse_export_form(o.form);
+    if (form != report::ExportForm::pivot && pivot_options) {
+      fail_usage("--rows and --cols need --form pivot");
+    }
+    if (form == report::ExportForm::pivot && o.only_changed) {
+      fail_usage("--only-changed applies to --form long and wide");
+    }
+  }
+}
+
+// --table: the table behind one of the report's figures.
+report::ValueTable figure_table(store::Database& db, const ExportOptions& o) {
+  const report::TrialFilter filter{report::resolve_sweep(db, o.sweep), o.where};
+  report::SelectionSpec selection;
+  if (!o.tune.empty()) selection.tune = o.tune;
+  selection.select_on = o.select_on;
+  if (!o.metric.empty()) selection.metric = o.metric;
+  report::Figure figure = report::paper_figure(db, filter, o.table, selection);
+  report::ValueTable table = std::move(figure.table);
+  if (!figure.skipped.empty()) table.notes.push_back(o.table + ": " + figure.skipped);
+  return table;
+}
+
+// --form long, wide or pivot.
+report::ValueTable form_table(store::Database& db, const ExportOptions& o) {
+  const report::TrialFilter filter{o.sweep, o.where};
+  const report::ExportForm form = report::parse_export_form(o.form);
+  if (form == report::ExportForm::pivot) {
+    report::PivotSpec spec;
+    spec.rows = comma_list(o.rows);
+    spec.cols = comma_list(o.cols);
+    spec.value = o.value;
+    spec.aggregates = report::parse_aggregates(o.agg);
+    return report::export_pivot(db, filter, spec);
+  }
+  report::ValueTable table = form == report::ExportForm::long_form
+                                 ? report::export_long(db, filter)
+                                 : report::export_wide(db, filter);
+  if (o.only_changed) report::drop_constant_config_columns(table);
+  return table;
+}
+
+}  // namespace
+
 void add_export_command(CLI::App& app) {
   CLI::App* exp = app.add_subcommand(
       "export",
       "Write results as RFC 4180 CSV: --form long (trial x metric x epoch), wide (one row per "
       "trial) or pivot (aggregated over seeds), or --table figN, scaling or best (the tables of "
       "the report's figures)");
-  struct Options {
-    std::string db = kDefaultDb, output, form = "wide", sweep, where, table;
-    std::string rows, cols, value = "test_acc", agg = "mean,std,n";
-    std::string tune, select_on, metric;
-    bool only_changed = false;
-    int precision = 0;
-  };
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<ExportOptions>();
   exp->add_option("--db", o->db, "Results database")->capture_default_str();
   exp->add_option("-o,--output", o->output, "CSV file to write (default: stdout)");
   auto* form = exp->add_option("--form", o->form, "long, wide or pivot")->capture_default_str();
@@ -122,48 +183,10 @@ void add_export_command(CLI::App& app) {
   exp->add_option("--metric", o->metric,
                   "--table best, scaling: the metric reported at the value picked (test_acc)");
   exp->callback([o] {
-    const bool pivot_options = !o->rows.empty() || !o->cols.empty();
-    if (!o->table.empty() && (o->only_changed || pivot_options)) {
-      fail_usage("--table {}: has its own columns; --only-changed, --rows and --cols do not apply",
-                 o->table);
-    }
-    const bool selection_options = !o->tune.empty() || !o->select_on.empty() || !o->metric.empty();
-    const bool selection_table = o->table == "best" || o->table == "scaling";
-    if (selection_options && !selection_table) {
-      fail_usage("--tune, --select-on and --metric apply to --table best and scaling");
-    }
-    if (!o->tune.empty() && o->table != "best") fail_usage("--tune applies to --table best");
+    check_export_options(*o);
     store::ResultsStore store(o->db, store::Database::Access::read_only);
-    report::TrialFilter filter{o->sweep, o->where};
-    report::ValueTable table;
-    if (!o->table.empty()) {
-      filter.sweep = report::resolve_sweep(store.db(), o->sweep);
-      report::SelectionSpec selection;
-      if (!o->tune.empty()) selection.tune = o->tune;
-      selection.select_on = o->select_on;
-      if (!o->metric.empty()) selection.metric = o->metric;
-      report::Figure figure = report::paper_figure(store.db(), filter, o->table, selection);
-      table = std::move(figure.table);
-      if (!figure.skipped.empty()) table.notes.push_back(o->table + ": " + figure.skipped);
-    } else {
-      const report::ExportForm form = report::parse_export_form(o->form);
-      if (form != report::ExportForm::pivot && pivot_options) {
-        fail_usage("--rows and --cols need --form pivot");
-      }
-      if (form == report::ExportForm::pivot) {
-        if (o->only_changed) fail_usage("--only-changed applies to --form long and wide");
-        report::PivotSpec spec;
-        spec.rows = comma_list(o->rows);
-        spec.cols = comma_list(o->cols);
-        spec.value = o->value;
-        spec.aggregates = report::parse_aggregates(o->agg);
-        table = report::export_pivot(store.db(), filter, spec);
-      } else {
-        table = form == report::ExportForm::long_form ? report::export_long(store.db(), filter)
-                                                      : report::export_wide(store.db(), filter);
-        if (o->only_changed) report::drop_constant_config_columns(table);
-      }
-    }
+    const report::ValueTable table =
+        o->table.empty() ? form_table(store.db(), *o) : figure_table(store.db(), *o);
     write_output(o->output, report::format_csv(table, o->precision));
     print_notes(table);
   });

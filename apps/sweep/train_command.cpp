@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <optional>
 
 #include "cluster/launch.hpp"
@@ -102,6 +104,146 @@ OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
   return out;
 }
 
+struct TrainOptions {
+  ConfigSources sources;
+  bool json = false;
+  std::string save, resume, init_from;
+  int64_t log_every = 0;
+};
+
+// What a training run prints: rank 0 alone speaks (the other ranks train quietly); the human
+// lines go to stdout, or to stderr under --json.
+struct TrainOutput {
+  bool reporter = true;
+  FILE* human = stdout;
+  ProgressLine progress;
+  void say(const std::string& line) {
+    if (reporter) progress.print(human, line);
+  }
+};
+
+// What is known before the first step: data, model, ranks, where a resume starts.
+void print_start(TrainOutput& out, const TrialConfig& config, engine::Trainer& trainer,
+                 const data::Dataset& dataset, const cluster::MpiSession& session, int threads) {
+  out.say(fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
+                      dataset.name, dataset.train.count, dataset.val.count, dataset.test.count,
+                      dataset.load_seconds, threads));
+  out.say(describe_model(config, trainer, trainer.shape(), trainer.model().parameter_count()));
+  if (session.size() > 1) out.say(describe_ranks(session, config));
+  if (const EpochProgress& at = trainer.epoch_progress(); at.steps > 0) {
+    out.say(fmt::format("resumed in epoch {} at step {} ({} of its {} steps done)", at.epoch,
+                        trainer.optimizer().steps(), at.steps, trainer.steps_per_epoch()));
+  } else if (trainer.optimizer().steps() > 0) {
+    out.say(fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
+                        trainer.optimizer().steps()));
+  }
+}
+
+// The progress line and --log-every's batch losses (printed, or kept for --json).
+std::function<void(const engine::StepProgress&)> step_reporter(const TrainOptions& o,
+                                                               TrainOutput& out,
+                                                               int64_t first_step,
+                                                               OrderedJson& batch_losses) {
+  const auto start = std::chrono::steady_clock::now();
+  return [&o, &out, first_step, &batch_losses, start](const engine::StepProgress& p) {
+    if (!out.reporter) return;
+    if (o.log_every > 0 && p.step % o.log_every == 0) {
+      if (o.json) {
+        batch_losses.push_back(OrderedJson::array({p.step, p.batch_loss}));
+      } else {
+        out.progress.print(out.human, fmt::format("step {}: batch loss {:.6f}  lr {:.6g}", p.step,
+                                                  p.batch_loss, p.lr));
+      }
+    }
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double per_step = elapsed / static_cast<double>(std::max<int64_t>(1, p.step - first_step));
+    out.progress.update(fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} img/s  ETA {}",
+                                    p.epoch, p.epochs, p.step_in_epoch, p.steps_per_epoch, p.loss,
+                                    p.img_per_s,
+                                    format_duration(per_step * (p.total_steps - p.step))));
+  };
+}
+
+// The final lines, the --json object, and the exit: an error unless the run is done.
+void finish_run(const TrainOptions& o, TrainOutput& out, const TrialConfig& config,
+                engine::Trainer& trainer, const TrialOutcome& outcome,
+                const OrderedJson& batch_losses) {
+  if (o.json && out.reporter) {
+    fmt::print("{}\n", result_json(config, trainer, outcome, batch_losses).dump());
+  }
+  if (outcome.status == TrialStatus::done) {
+    if (!out.reporter) return;
+    if (!outcome.message.empty()) fmt::print(out.human, "{}\n", outcome.message);
+    fmt::print(out.human, "done: test acc {} (loss {}) in {}, {:.0f} core-s\n",
+               percent(outcome.final_test.accuracy), loss_text(outcome.final_test.loss),
+               format_duration(outcome.wall_s), outcome.core_s);
+    return;
+  }
+  if (outcome.status == TrialStatus::killed) {
+    fail("{}{}", outcome.message,
+         o.save.empty() ? "" : fmt::format("; resume with --resume {}", o.save));
+  }
+  fail("{}", outcome.message);
+}
+
+void run_train(const TrainOptions& o) {
+  if (!o.resume.empty() && !o.init_from.empty()) {
+    fail_usage("--resume and --init-from cannot be combined");
+  }
+  // Under mpirun (or srun --mpi=pmix) every rank runs this; otherwise MPI is never touched.
+  cluster::MpiSession session;
+  const OrderedJson settings = merge_settings(o.sources);
+  const std::string source = o.sources.file.empty() ? "config" : o.sources.file;
+  TrialConfig config = parse_trial_config(settings, source);
+  cluster::fit_to_session(config, settings.contains("ranks"), session, source);
+  std::optional<cluster::MpiReplicaGroup> replicas;
+  if (session.active()) replicas.emplace(session.world());
+  engine::ThreadBudget threads(static_cast<int>(config.threads));
+  install_interrupt_handlers();
+  TrainOutput out;
+  out.reporter = session.rank() == 0;
+  out.human = o.json ? stderr : stdout;
+  if (out.reporter) out.progress.update(fmt::format("loading {}...", config.dataset));
+  const data::Dataset dataset = data::load_dataset(config);
+  engine::Trainer trainer(config, dataset, replicas ? &*replicas : nullptr);
+  if (!o.resume.empty()) trainer.resume_from(o.resume);
+  const bool from_pytorch =
+      !o.init_from.empty() &&
+      trainer.initialize_from(o.init_from) == engine::WeightsSource::pytorch_state_dict;
+  print_start(out, config, trainer, dataset, session, threads.threads());
+  if (from_pytorch && out.reporter) out.progress.print(stderr, pytorch_init_note(o.init_from, dataset));
+
+  OrderedJson batch_losses = OrderedJson::array();
+  engine::TrainerCallbacks callbacks;
+  callbacks.on_step = step_reporter(o, out, trainer.optimizer().steps(), batch_losses);
+  int64_t saved_step = -1;
+  auto save = [&] {  // rank 0 alone writes; every rank holds the same weights
+    if (out.reporter) trainer.save_checkpoint(o.save);
+    saved_step = trainer.optimizer().steps();
+  };
+  callbacks.on_epoch = [&](const EpochRecord& r) {
+    out.say(epoch_line(r, config.epochs));
+    if (!o.save.empty()) save();
+  };
+  callbacks.should_stop = interrupt_requested;
+  const TrialOutcome outcome = trainer.run(callbacks);
+  out.progress.clear();
+  if (const auto& partial = outcome.partial_epoch) {
+    out.say(epoch_line(
+        partial->record, config.epochs,
+        fmt::format(" ({} of {} steps)", partial->steps_in_epoch, trainer.steps_per_epoch())));
+  }
+  // At the end too, so that a stop inside an epoch resumes at its step and max_steps=0 exports
+  // the initialisation; never the weights of a diverged run.
+  if (!o.save.empty() && outcome.status != TrialStatus::diverged) {
+    if (saved_step != trainer.optimizer().steps()) save();
+    out.say(fmt::format("checkpoint: {} (step {}, {} finished epochs)", o.save, saved_step,
+                        trainer.epochs_done()));
+  }
+  finish_run(o, out, config, trainer, outcome, batch_losses);
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app) {
@@ -110,13 +252,7 @@ void add_train_command(CLI::App& app) {
       "Train one trial in this process, printing per-epoch train/test loss and accuracy.\n"
       "Settings come from --config and --set (see 'sweep config keys'). Example:\n"
       "  sweep train --set attn=relu --set alpha=1 --set epochs=10");
-  struct Options {
-    ConfigSources sources;
-    bool json = false;
-    std::string save, resume, init_from;
-    int64_t log_every = 0;
-  };
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<TrainOptions>();
   train->add_option("--config", o->sources.file, "JSON file of key: value settings")
       ->check(CLI::ExistingFile);
   train->add_option("--set", o->sources.settings, "KEY=VALUE override (repeatable; wins over --config)");
@@ -142,110 +278,7 @@ void add_train_command(CLI::App& app) {
                     "Also print the batch loss every N optimizer steps (with --json: the list "
                     "batch_losses of [step, loss] pairs)")
       ->check(CLI::NonNegativeNumber);
-  train->callback([o] {
-    if (!o->resume.empty() && !o->init_from.empty()) {
-      fail_usage("--resume and --init-from cannot be combined");
-    }
-    // Under mpirun (or srun --mpi=pmix) every rank runs this; otherwise MPI is never touched.
-    cluster::MpiSession session;
-    const OrderedJson settings = merge_settings(o->sources);
-    const std::string source = o->sources.file.empty() ? "config" : o->sources.file;
-    TrialConfig config = parse_trial_config(settings, source);
-    cluster::fit_to_session(config, settings.contains("ranks"), session, source);
-    std::optional<cluster::MpiReplicaGroup> replicas;
-    if (session.active()) replicas.emplace(session.world());
-    engine::ThreadBudget threads(static_cast<int>(config.threads));
-    install_interrupt_handlers();
-    // Rank 0 alone prints and writes checkpoints; the others train quietly.
-    const bool reporter = session.rank() == 0;
-    FILE* human = o->json ? stderr : stdout;
-    ProgressLine progress;
-    auto say = [&](const std::string& line) {
-      if (reporter) progress.print(human, line);
-    };
-    if (reporter) progress.update(fmt::format("loading {}...", config.dataset));
-    const data::Dataset dataset = data::load_dataset(config);
-    engine::Trainer trainer(config, dataset, replicas ? &*replicas : nullptr);
-    if (!o->resume.empty()) trainer.resume_from(o->resume);
-    const bool from_pytorch =
-        !o->init_from.empty() &&
-        trainer.initialize_from(o->init_from) == engine::WeightsSource::pytorch_state_dict;
-    say(fmt::format("data: {} ({} train, {} val, {} test) loaded in {:.2f}s; {} threads",
-                    dataset.name, dataset.train.count, dataset.val.count, dataset.test.count,
-                    dataset.load_seconds, threads.threads()));
-    say(describe_model(config, trainer, trainer.shape(), trainer.model().parameter_count()));
-    if (session.size() > 1) say(describe_ranks(session, config));
-    if (from_pytorch && reporter) progress.print(stderr, pytorch_init_note(o->init_from, dataset));
-    if (const EpochProgress& at = trainer.epoch_progress(); at.steps > 0) {
-      say(fmt::format("resumed in epoch {} at step {} ({} of its {} steps done)", at.epoch,
-                      trainer.optimizer().steps(), at.steps, trainer.steps_per_epoch()));
-    } else if (trainer.optimizer().steps() > 0) {
-      say(fmt::format("resumed after epoch {} (step {})", trainer.epochs_done(),
-                      trainer.optimizer().steps()));
-    }
-    engine::TrainerCallbacks callbacks;
-    const auto start = std::chrono::steady_clock::now();
-    const int64_t first_step = trainer.optimizer().steps();
-    OrderedJson batch_losses = OrderedJson::array();
-    callbacks.on_step = [&](const engine::StepProgress& p) {
-      if (!reporter) return;
-      if (o->log_every > 0 && p.step % o->log_every == 0) {
-        if (o->json) {
-          batch_losses.push_back(OrderedJson::array({p.step, p.batch_loss}));
-        } else {
-          progress.print(human, fmt::format("step {}: batch loss {:.6f}  lr {:.6g}", p.step,
-                                            p.batch_loss, p.lr));
-        }
-      }
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double per_step = elapsed / std::max<int64_t>(1, p.step - first_step);
-      progress.update(fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} img/s  ETA {}",
-                                  p.epoch, p.epochs, p.step_in_epoch, p.steps_per_epoch, p.loss,
-                                  p.img_per_s,
-                                  format_duration(per_step * (p.total_steps - p.step))));
-    };
-    int64_t saved_step = -1;
-    auto save = [&] {  // rank 0 alone writes; every rank holds the same weights
-      if (reporter) trainer.save_checkpoint(o->save);
-      saved_step = trainer.optimizer().steps();
-    };
-    callbacks.on_epoch = [&](const EpochRecord& r) {
-      say(epoch_line(r, config.epochs));
-      if (!o->save.empty()) save();
-    };
-    callbacks.should_stop = interrupt_requested;
-    const TrialOutcome outcome = trainer.run(callbacks);
-    progress.clear();
-    if (const auto& partial = outcome.partial_epoch) {
-      say(epoch_line(
-          partial->record, config.epochs,
-          fmt::format(" ({} of {} steps)", partial->steps_in_epoch, trainer.steps_per_epoch())));
-    }
-    // At the end too, so that a stop inside an epoch resumes at its step and max_steps=0 exports
-    // the initialisation; never the weights of a diverged run.
-    if (!o->save.empty() && outcome.status != TrialStatus::diverged) {
-      if (saved_step != trainer.optimizer().steps()) save();
-      say(fmt::format("checkpoint: {} (step {}, {} finished epochs)", o->save, saved_step,
-                      trainer.epochs_done()));
-    }
-    if (o->json && reporter) {
-      fmt::print("{}\n", result_json(config, trainer, outcome, batch_losses).dump());
-    }
-    if (outcome.status == TrialStatus::done) {
-      if (!reporter) return;
-      if (!outcome.message.empty()) fmt::print(human, "{}\n", outcome.message);
-      fmt::print(human, "done: test acc {} (loss {}) in {}, {:.0f} core-s\n",
-                 percent(outcome.final_test.accuracy), loss_text(outcome.final_test.loss),
-                 format_duration(outcome.wall_s), outcome.core_s);
-      return;
-    }
-    if (outcome.status == TrialStatus::killed) {
-      fail("{}{}", outcome.message,
-           o->save.empty() ? "" : fmt::format("; resume with --resume {}", o->save));
-    }
-    fail("{}", outcome.message);
-  });
+  train->callback([o] { run_train(*o); });
 }
 
 void add_eval_command(CLI::App& app) {

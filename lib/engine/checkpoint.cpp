@@ -246,10 +246,16 @@ void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialCo
                              const std::string& path) {
   static const std::set<std::string> may_differ = {"max_steps", "threads", "ranks", "data_dir"};
   const OrderedJson current = to_json(config);
+  const OrderedJson defaults = to_json(parse_trial_config(OrderedJson::object(), "defaults"));
   for (const auto& [key, value] : current.items()) {
     if (may_differ.contains(key) || (key == "epochs" && config.schedule == "constant")) continue;
     if (!checkpoint_config.contains(key)) {
-      fail("{}: checkpoint config has no key '{}' (written by another version?)", path, key);
+      // Written before the key existed: that version ran with what is now the key's default (a
+      // new key's default keeps the old behaviour), so only another value is a difference.
+      if (value == defaults[key]) continue;
+      fail("{}: cannot resume with {}={}: the checkpoint was written before '{}' existed, so it "
+           "ran with the default {}",
+           path, key, value.dump(), key, defaults[key].dump());
     }
     const OrderedJson& stored = checkpoint_config[key];
     const bool same = (stored.is_number() && value.is_number())

@@ -65,7 +65,8 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
 // computed so far): max_steps, threads, ranks, data_dir, and epochs under the constant schedule.
 // Under a decaying schedule (cosine, linear) epochs sets the length of the decay, so another value
 // would change the learning rate of every remaining step: refused, pointing to --init-from. Any
-// other difference is an error naming the key and both values.
+// other difference is an error naming the key and both values. A key the checkpoint lacks (it was
+// written before the key existed) counts as the key's default.
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,
                              const std::string& path);
 

@@ -177,6 +177,27 @@ TEST(Trainer, ResumeWithOtherEpochsIsRefusedUnderADecayingSchedule) {
   EXPECT_EQ(error.find('\n'), std::string::npos) << "one line";
 }
 
+// A checkpoint written before a config key existed lacks it: it ran with what is now the key's
+// default. Refused before: the §4 reproduction sweep's checkpoints from before simulate_s could
+// not be resumed ("checkpoint config has no key 'simulate_s'").
+TEST(Trainer, ACheckpointFromBeforeAKeyExistedResumesAtThatKeysDefault) {
+  const TrialConfig config = small_config();
+  OrderedJson older = to_json(config);
+  older.erase("simulate_s");
+  older.erase("gate");
+  EXPECT_NO_THROW(check_resume_compatible(older, config, "ck.safetensors"));
+  const std::string error = thrown_message(
+      [&] { check_resume_compatible(older, small_config({{"gate", "silu"}}), "ck.safetensors"); });
+  EXPECT_EQ(error,
+            "ck.safetensors: cannot resume with gate=\"silu\": the checkpoint was written before "
+            "'gate' existed, so it ran with the default \"none\"");
+  // A key the checkpoint has is compared as ever.
+  EXPECT_THAT(thrown_message([&] {
+                check_resume_compatible(to_json(config), small_config({{"attn", "relu"}}), "ck");
+              }),
+              HasSubstr("cannot resume: the checkpoint was trained with attn="));
+}
+
 TEST(Trainer, UnderAConstantScheduleEpochsMayGrowOnResume) {
   TempDir dir;
   const std::string checkpoint = dir.file("ck.safetensors");

@@ -32,7 +32,8 @@ void add_bench_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   engine::BenchmarkRequest& r = o->request;
-  bench->add_option("--case", r.cases, "Case to run (repeatable; default fmnist-mini and S/16-224)");
+  bench->add_option("--case", r.cases,
+                    "Case to run (repeatable; default fmnist-mini and S/16-224)");
   bench->add_option("--attn", r.attns, "Attention functions to time (repeatable)")
       ->capture_default_str();
   bench->add_option("--threads", o->threads, "Threads (0: all cores)")->capture_default_str();
@@ -44,10 +45,12 @@ void add_bench_command(CLI::App& app) {
   bench->add_option("--steps", r.options.steps, "Timed steps per case")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  bench->add_option("--warmup", r.options.warmup_steps, "Untimed steps first")->capture_default_str();
-  bench->add_option("--bucket-kib", o->bucket_kib,
-                    "Under mpirun: gradient bucket size; 0: one bucket started when backward "
-                    "ends (no overlap)")
+  bench->add_option("--warmup", r.options.warmup_steps, "Untimed steps first")
+      ->capture_default_str();
+  bench
+      ->add_option("--bucket-kib", o->bucket_kib,
+                   "Under mpirun: gradient bucket size; 0: one bucket started when backward "
+                   "ends (no overlap)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   bench->callback([o] {
@@ -55,8 +58,8 @@ void add_bench_command(CLI::App& app) {
     std::optional<cluster::MpiReplicaGroup> replicas;
     if (session.active()) replicas.emplace(session.world());
     engine::BenchmarkRequest& request = o->request;
-    request.options.bucket_bytes = o->bucket_kib > 0 ? o->bucket_kib * 1024
-                                                     : std::numeric_limits<int64_t>::max();
+    request.options.bucket_bytes =
+        o->bucket_kib > 0 ? o->bucket_kib * 1024 : std::numeric_limits<int64_t>::max();
     request.replicas = replicas ? &*replicas : nullptr;
     engine::ThreadBudget threads(o->threads > 0 ? o->threads : cluster::default_threads(session));
     request.threads = threads.threads();

@@ -16,7 +16,8 @@ std::string allowed_values(const KeyDescription& key) {
   if (key.type == "boolean") return "true | false";
   if (key.type == "text") return "text";
   const bool has_min = std::isfinite(key.min), has_max = std::isfinite(key.max);
-  if (has_min && has_max) return fmt::format("[{}, {}]", format_number(key.min), format_number(key.max));
+  if (has_min && has_max)
+    return fmt::format("[{}, {}]", format_number(key.min), format_number(key.max));
   if (has_min) return fmt::format("{} {}", key.min_exclusive ? ">" : ">=", format_number(key.min));
   return key.type;
 }

@@ -1,7 +1,7 @@
 // `sweep`: the command-line front end. It parses arguments and prints; the work is in lib/.
 // Exit codes: 0 success, 1 runtime error (one line on stderr), 2 usage error.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "sweep: train Vision Transformers with softmax or point-wise attention "
       "(L^-alpha h(q.k/sqrt(d))), sweep grids of them, and keep every result in SQLite."};
-  app.set_version_flag("--version", [] { return vitsweep::engine::describe(vitsweep::engine::build_info()); },
-                       "Print version, git commit, oneDNN version, CPU ISA and thread counts");
+  app.set_version_flag(
+      "--version", [] { return vitsweep::engine::describe(vitsweep::engine::build_info()); },
+      "Print version, git commit, oneDNN version, CPU ISA and thread counts");
   app.require_subcommand(1);
   app.footer("Run 'sweep COMMAND --help' for a command's options.");
   vitsweep::cli::add_run_command(app);

@@ -15,8 +15,8 @@
 #include "cluster/cluster_sweep.hpp"
 #include "cluster/mpi_session.hpp"
 #include "cluster/slurm.hpp"
-#include "common/atomic_file.hpp"
 #include "commands.hpp"
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/machine.hpp"
@@ -57,8 +57,9 @@ void add_source_options(CLI::App* command, SweepSource& source) {
   command->add_option("file", source.file, "Sweep file (JSON), e.g. sweeps/quickstart.json")
       ->required()
       ->check(CLI::ExistingFile);
-  command->add_option("--set", source.sets,
-                      "KEY=VALUE for every trial, after the file (repeatable), e.g. --set epochs=1");
+  command->add_option(
+      "--set", source.sets,
+      "KEY=VALUE for every trial, after the file (repeatable), e.g. --set epochs=1");
   command->add_option("--grid", source.grids,
                       "KEY=V1,V2,... replaces (or adds) a grid axis (repeatable), e.g. "
                       "--grid alpha=0,0.5,1");
@@ -130,7 +131,6 @@ runner::RunnerListener run_listener(ProgressLine& progress,
   return listener;
 }
 
-
 struct RunOptions {
   SweepSource source;
   std::string db = kDefaultDb;
@@ -178,9 +178,10 @@ sweep::SweepSpec load_checked_sweep(const RunOptions& o) {
                bound, runner::kMaxTrials);
   }
   if (size == runner::SizeCheck::confirm_first && !o.yes && !confirm(bound)) {
-    fail_usage("{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
-               "plan`)",
-               spec.source, bound);
+    fail_usage(
+        "{}: expands to up to {} trials; pass --yes to run them (or check with `sweep "
+        "plan`)",
+        spec.source, bound);
   }
   return spec;
 }
@@ -188,8 +189,8 @@ sweep::SweepSpec load_checked_sweep(const RunOptions& o) {
 runner::RunSummary run_here(const RunOptions& o, const std::string& runs,
                             store::ResultsStore& store, const runner::PreparedSweep& prepared,
                             runner::RunnerListener listener) {
-  const auto [jobs, threads] = runner::choose_jobs_and_threads(
-      prepared.counts.queued, available_cores(), o.jobs, o.threads);
+  const auto [jobs, threads] =
+      runner::choose_jobs_and_threads(prepared.counts.queued, available_cores(), o.jobs, o.threads);
   if (prepared.counts.queued > 0) {
     fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
                threads == 1 ? "" : "s", runs);
@@ -208,8 +209,7 @@ runner::RunSummary run_on_cluster(const RunOptions& o, const std::string& runs,
   fmt::print("across {} node(s) of an MPI job ({} ranks); trial folders in {}\n",
              session.node_count(), session.size(), runs);
   std::fflush(stdout);
-  const cluster::ClusterRun run{o.jobs, o.threads, o.log_every, runs,
-                                runner::current_executable()};
+  const cluster::ClusterRun run{o.jobs, o.threads, o.log_every, runs, runner::current_executable()};
   return cluster::coordinate_sweep(session, store, prepared.registration.sweep_id,
                                    prepared.counts.queued, run, scheduler_options(o),
                                    std::move(listener));
@@ -238,7 +238,8 @@ void run_sweep(const RunOptions& o, cluster::MpiSession& session) {
       session.active() ? run_on_cluster(o, runs, session, *store, prepared, std::move(listener))
                        : run_here(o, runs, *store, prepared, std::move(listener));
   progress.clear();
-  fmt::print("\n{}", report::format_text_table(report::sweep_results_table(store->db(), spec.name)));
+  fmt::print("\n{}",
+             report::format_text_table(report::sweep_results_table(store->db(), spec.name)));
   fmt::print("{}\n", report::describe_counts(summary.counts));
   std::fflush(stdout);
   if (!o.stats_file.empty()) {
@@ -311,17 +312,21 @@ void add_run_command(CLI::App& app) {
       "node of the job: rank 0 keeps the database, each node runs trials on its own cores.");
   auto o = std::make_shared<RunOptions>();
   add_source_options(run, o->source);
-  run->add_option("--db", o->db, "Results database (SQLite on a local disk)")->capture_default_str();
-  run->add_option("--runs-dir", o->runs_dir,
-                  "Trial folders (config, log, checkpoints; default: runs/ beside the database). "
-                  "Across machines: a shared file system lets a re-queued trial resume on any node");
+  run->add_option("--db", o->db, "Results database (SQLite on a local disk)")
+      ->capture_default_str();
+  run->add_option(
+      "--runs-dir", o->runs_dir,
+      "Trial folders (config, log, checkpoints; default: runs/ beside the database). "
+      "Across machines: a shared file system lets a re-queued trial resume on any node");
   run->add_option("--jobs", o->jobs, "Trials at once, per node (default: fill the cores)");
   run->add_option("--threads", o->threads, "Threads per trial (default: cores / jobs)");
   run->add_flag("--yes,-y", o->yes,
                 fmt::format("Run without asking when above {} trials", runner::kConfirmAbove));
   run->add_flag("--force", o->policy.force, "Re-run trials of this sweep that are already done");
-  run->add_flag("--retry-failed", o->policy.retry_failed, "Give failed trials a fresh set of attempts");
-  run->add_option("--max-attempts", o->policy.max_attempts, "Attempts per trial before it stays failed")
+  run->add_flag("--retry-failed", o->policy.retry_failed,
+                "Give failed trials a fresh set of attempts");
+  run->add_option("--max-attempts", o->policy.max_attempts,
+                  "Attempts per trial before it stays failed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   run->add_flag("--fail-fast", o->fail_fast, "Stop the sweep at the first failed trial");
@@ -329,7 +334,8 @@ void add_run_command(CLI::App& app) {
                   "Also store each trial's batch loss and learning rate every N steps (metrics "
                   "step_loss, step_lr)")
       ->check(CLI::NonNegativeNumber);
-  run->add_flag("--quiet,-q", o->quiet, "No live progress line (for logs); finished trials still print");
+  run->add_flag("--quiet,-q", o->quiet,
+                "No live progress line (for logs); finished trials still print");
   run->add_option("--deadline", o->deadline,
                   "Claim no trial that would not finish by then, at the pace of those finished: a "
                   "duration from now (3600, 90m, 2h), or 'slurm' for this job's time limit");
@@ -365,7 +371,8 @@ void add_status_command(CLI::App& app) {
 
 void add_worker_command(CLI::App& app) {
   CLI::App* worker = app.add_subcommand(
-      "worker", "Run one trial from its folder and report events as JSON lines (used by `sweep run`)");
+      "worker",
+      "Run one trial from its folder and report events as JSON lines (used by `sweep run`)");
   worker->group("");  // internal: hidden from --help
   auto dir = std::make_shared<std::string>();
   auto threads = std::make_shared<int>(0);

@@ -2,8 +2,8 @@
 // launcher: rank 0 prints and writes checkpoints) and `sweep eval` (a checkpoint on a split).
 #include <fmt/format.h>
 
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -30,7 +30,9 @@ std::string percent(double fraction) {
   return std::isfinite(fraction) ? fmt::format("{:.2f}%", 100 * fraction) : "-";
 }
 
-std::string loss_text(double loss) { return std::isfinite(loss) ? fmt::format("{:.4f}", loss) : "-"; }
+std::string loss_text(double loss) {
+  return std::isfinite(loss) ? fmt::format("{:.4f}", loss) : "-";
+}
 
 std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
                            const engine::ModelShape& s, int64_t params) {
@@ -43,9 +45,8 @@ std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
       "training: {} epochs x {} steps of {} images, {} lr {} ({}, warm-up {}), seed {}",
       s.width, s.depth, s.heads, s.mlp_dim, s.patch, s.tokens, c.pool, params / 1e6,
       s.training_flops_per_image() / 1e9, attention, c.qk_norm ? ", qk-norm" : "",
-      c.gate != "none" ? ", gate " + c.gate : "", c.epochs, t.steps_per_epoch(),
-      c.batch_size, c.optimizer,
-      format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
+      c.gate != "none" ? ", gate " + c.gate : "", c.epochs, t.steps_per_epoch(), c.batch_size,
+      c.optimizer, format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
 }
 
 // `unfinished`: the epoch a max_steps stop left, e.g. "(4 of 117 steps)".
@@ -70,9 +71,9 @@ std::string pytorch_init_note(const std::string& path, const data::Dataset& data
 }
 
 std::string describe_ranks(const cluster::MpiSession& session, const TrialConfig& config) {
-  return fmt::format("data parallel: {} ranks on {} node(s), {} images each per step, {} threads each",
-                     session.size(), session.node_count(), config.batch_size / config.ranks,
-                     config.threads);
+  return fmt::format(
+      "data parallel: {} ranks on {} node(s), {} images each per step, {} threads each",
+      session.size(), session.node_count(), config.batch_size / config.ranks, config.threads);
 }
 
 OrderedJson result_json(const TrialConfig& config, engine::Trainer& trainer,
@@ -141,8 +142,7 @@ void print_start(TrainOutput& out, const TrialConfig& config, engine::Trainer& t
 
 // The progress line and --log-every's batch losses (printed, or kept for --json).
 std::function<void(const engine::StepProgress&)> step_reporter(const TrainOptions& o,
-                                                               TrainOutput& out,
-                                                               int64_t first_step,
+                                                               TrainOutput& out, int64_t first_step,
                                                                OrderedJson& batch_losses) {
   const auto start = std::chrono::steady_clock::now();
   return [&o, &out, first_step, &batch_losses, start](const engine::StepProgress& p) {
@@ -157,7 +157,8 @@ std::function<void(const engine::StepProgress&)> step_reporter(const TrainOption
     }
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double per_step = elapsed / static_cast<double>(std::max<int64_t>(1, p.step - first_step));
+    const double per_step =
+        elapsed / static_cast<double>(std::max<int64_t>(1, p.step - first_step));
     out.progress.update(fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} img/s  ETA {}",
                                     p.epoch, p.epochs, p.step_in_epoch, p.steps_per_epoch, p.loss,
                                     p.img_per_s,
@@ -208,11 +209,11 @@ void run_train(const TrainOptions& o) {
   const data::Dataset dataset = data::load_dataset(config);
   engine::Trainer trainer(config, dataset, replicas ? &*replicas : nullptr);
   if (!o.resume.empty()) trainer.resume_from(o.resume);
-  const bool from_pytorch =
-      !o.init_from.empty() &&
-      trainer.initialize_from(o.init_from) == engine::WeightsSource::pytorch_state_dict;
+  const bool from_pytorch = !o.init_from.empty() && trainer.initialize_from(o.init_from) ==
+                                                        engine::WeightsSource::pytorch_state_dict;
   print_start(out, config, trainer, dataset, session, threads.threads());
-  if (from_pytorch && out.reporter) out.progress.print(stderr, pytorch_init_note(o.init_from, dataset));
+  if (from_pytorch && out.reporter)
+    out.progress.print(stderr, pytorch_init_note(o.init_from, dataset));
 
   OrderedJson batch_losses = OrderedJson::array();
   engine::TrainerCallbacks callbacks;
@@ -255,9 +256,11 @@ void add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   train->add_option("--config", o->sources.file, "JSON file of key: value settings")
       ->check(CLI::ExistingFile);
-  train->add_option("--set", o->sources.settings, "KEY=VALUE override (repeatable; wins over --config)");
-  train->add_flag("--json", o->json,
-                  "Print one JSON object with the final metrics on stdout (progress goes to stderr)");
+  train->add_option("--set", o->sources.settings,
+                    "KEY=VALUE override (repeatable; wins over --config)");
+  train->add_flag(
+      "--json", o->json,
+      "Print one JSON object with the final metrics on stdout (progress goes to stderr)");
   train->add_option("--save", o->save,
                     "Checkpoint (safetensors) written after every epoch and at the end (also "
                     "inside an epoch, at a max_steps stop or an interrupt; max_steps=0 writes "
@@ -274,9 +277,10 @@ void add_train_command(CLI::App& app) {
                    "state dict under timm's names (model from --config/--set); fresh optimizer "
                    "and schedule")
       ->check(CLI::ExistingFile);
-  train->add_option("--log-every", o->log_every,
-                    "Also print the batch loss every N optimizer steps (with --json: the list "
-                    "batch_losses of [step, loss] pairs)")
+  train
+      ->add_option("--log-every", o->log_every,
+                   "Also print the batch loss every N optimizer steps (with --json: the list "
+                   "batch_losses of [step, loss] pairs)")
       ->check(CLI::NonNegativeNumber);
   train->callback([o] { run_train(*o); });
 }
@@ -310,16 +314,18 @@ void add_eval_command(CLI::App& app) {
     for (size_t c = 0; c < dataset.norm.mean.size() && c < info.normalization.mean.size(); ++c) {
       if (std::abs(dataset.norm.mean[c] - info.normalization.mean[c]) > 1e-6 ||
           std::abs(dataset.norm.std[c] - info.normalization.std[c]) > 1e-6) {
-        fail("{}: the data set's normalisation (channel {}: mean {}, std {}) differs from the "
-             "checkpoint's (mean {}, std {}): is it the same data?",
-             o->checkpoint, c, dataset.norm.mean[c], dataset.norm.std[c],
-             info.normalization.mean[c], info.normalization.std[c]);
+        fail(
+            "{}: the data set's normalisation (channel {}: mean {}, std {}) differs from the "
+            "checkpoint's (mean {}, std {}): is it the same data?",
+            o->checkpoint, c, dataset.norm.mean[c], dataset.norm.std[c], info.normalization.mean[c],
+            info.normalization.std[c]);
       }
     }
     engine::Trainer trainer(config, dataset);
     engine::load_weights(file, trainer.model());
-    const data::Split& split =
-        o->split == "test" ? dataset.test : o->split == "val" ? dataset.val : dataset.train;
+    const data::Split& split = o->split == "test"  ? dataset.test
+                               : o->split == "val" ? dataset.val
+                                                   : dataset.train;
     if (split.count == 0) fail("the {} split is empty (val needs val_fraction > 0)", o->split);
     const Evaluation e = trainer.evaluate(split);
     if (o->json) {

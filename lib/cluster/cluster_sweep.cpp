@@ -33,9 +33,9 @@ int widen_to_node_cores(MpiSession& session) {
   CPU_ZERO(&mine);
   if (::sched_getaffinity(0, sizeof mine, &mine) != 0) return available_cores();
   MPI_Request request = MPI_REQUEST_NULL;
-  check_mpi(MPI_Iallreduce(&mine, &node, sizeof(cpu_set_t), MPI_BYTE, MPI_BOR, session.node(),
-                           &request),
-            "MPI_Iallreduce (node cores)");
+  check_mpi(
+      MPI_Iallreduce(&mine, &node, sizeof(cpu_set_t), MPI_BYTE, MPI_BOR, session.node(), &request),
+      "MPI_Iallreduce (node cores)");
   wait_all({&request, 1}, "MPI_Iallreduce (node cores)");
   if (session.node_rank() == 0) ::sched_setaffinity(0, sizeof node, &node);
   return std::max(1, CPU_COUNT(&node));

@@ -62,8 +62,6 @@ double MpiReplicaGroup::wait_all() {
   return seconds;
 }
 
-std::vector<uint64_t> MpiReplicaGroup::gather(uint64_t value) {
-  return gather_all(comm_, value);
-}
+std::vector<uint64_t> MpiReplicaGroup::gather(uint64_t value) { return gather_all(comm_, value); }
 
 }  // namespace vitsweep::cluster

@@ -22,9 +22,10 @@ std::optional<double> slurm_seconds_left() {
   if (text == "UNLIMITED" || text == "NOT_SET") return std::nullopt;
   const auto seconds = parse_duration(text);
   if (!seconds) {
-    fail("--deadline slurm: squeue -j {} -o %L gave \"{}\", expected a time left such as "
-         "1-02:03:04",
-         job, text);
+    fail(
+        "--deadline slurm: squeue -j {} -o %L gave \"{}\", expected a time left such as "
+        "1-02:03:04",
+        job, text);
   }
   return seconds;
 }

@@ -6,8 +6,8 @@
 namespace vitsweep::cluster {
 
 OrderedJson to_json(const SweepSetup& s) {
-  return {{"error", s.error},   {"runs_dir", s.runs_dir}, {"probe_file", s.probe_file},
-          {"jobs", s.jobs},     {"threads", s.threads},   {"queued", s.queued},
+  return {{"error", s.error},        {"runs_dir", s.runs_dir}, {"probe_file", s.probe_file},
+          {"jobs", s.jobs},          {"threads", s.threads},   {"queued", s.queued},
           {"log_every", s.log_every}};
 }
 
@@ -24,7 +24,9 @@ SweepSetup setup_from_json(const Json& j) {
 }
 
 OrderedJson to_json(const NodeHello& h) {
-  return {{"host", h.host}, {"jobs", h.jobs}, {"threads", h.threads},
+  return {{"host", h.host},
+          {"jobs", h.jobs},
+          {"threads", h.threads},
           {"sees_runs_dir", h.sees_runs_dir}};
 }
 

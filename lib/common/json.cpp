@@ -46,8 +46,8 @@ void line_and_column(std::string_view text, size_t byte, size_t& line, size_t& c
 std::string too_deep_message(std::string_view text, size_t byte, std::string_view source) {
   size_t line = 0, column = 0;
   line_and_column(text, byte + 1, line, column);
-  return fmt::format("{}:{}:{}: lists and objects nest deeper than {} levels", source, line,
-                     column, kMaxJsonDepth);
+  return fmt::format("{}:{}:{}: lists and objects nest deeper than {} levels", source, line, column,
+                     kMaxJsonDepth);
 }
 
 }  // namespace
@@ -114,9 +114,7 @@ OrderedJson parse_json_strict(std::string_view text, std::string_view source) {
         break;
       }
       case E::object_end:
-      case E::array_end:
-        stack.pop_back();
-        break;
+      case E::array_end: stack.pop_back(); break;
       case E::key: {
         pending_key = parsed.get<std::string>();
         Frame& top = stack.back();
@@ -159,12 +157,9 @@ OrderedJson read_json_file(const std::string& path) {
 template <typename JsonType>
 std::string describe_json(const JsonType& value) {
   switch (value.type()) {
-    case nlohmann::json::value_t::object:
-      return "an object";
-    case nlohmann::json::value_t::array:
-      return "a list";
-    case nlohmann::json::value_t::null:
-      return "null";
+    case nlohmann::json::value_t::object: return "an object";
+    case nlohmann::json::value_t::array: return "a list";
+    case nlohmann::json::value_t::null: return "null";
     default: {
       std::string text = value.dump();
       if (text.size() > 40) text = text.substr(0, 37) + "...";

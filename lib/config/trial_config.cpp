@@ -11,18 +11,24 @@ namespace {
 
 template <typename T>
 std::string type_name(const KeyInfo& info) {
-  if constexpr (std::is_same_v<T, bool>) return "boolean";
-  else if constexpr (std::is_same_v<T, int64_t>) return "integer";
-  else if constexpr (std::is_same_v<T, double>) return "number";
-  else return info.choices.empty() ? "text" : "choice";
+  if constexpr (std::is_same_v<T, bool>)
+    return "boolean";
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return "integer";
+  else if constexpr (std::is_same_v<T, double>)
+    return "number";
+  else
+    return info.choices.empty() ? "text" : "choice";
 }
 
 std::string describe_range(const KeyInfo& info, bool integer) {
   auto bound = [](double v) { return format_number(v); };
   const bool has_min = std::isfinite(info.min), has_max = std::isfinite(info.max);
   const char* kind = integer ? "an integer" : "a number";
-  if (has_min && has_max) return fmt::format("{} in [{}, {}]", kind, bound(info.min), bound(info.max));
-  if (has_min) return fmt::format("{} {} {}", kind, info.min_exclusive ? ">" : ">=", bound(info.min));
+  if (has_min && has_max)
+    return fmt::format("{} in [{}, {}]", kind, bound(info.min), bound(info.max));
+  if (has_min)
+    return fmt::format("{} {} {}", kind, info.min_exclusive ? ">" : ">=", bound(info.min));
   if (has_max) return fmt::format("{} <= {}", kind, bound(info.max));
   return kind;
 }
@@ -30,8 +36,8 @@ std::string describe_range(const KeyInfo& info, bool integer) {
 void check_range(const KeyInfo& info, double value, bool integer, std::string_view source) {
   const bool below = info.min_exclusive ? value <= info.min : value < info.min;
   if (below || value > info.max) {
-    fail_usage("{}: key '{}': expected {}, got {}", source, info.name, describe_range(info, integer),
-               format_number(value));
+    fail_usage("{}: key '{}': expected {}, got {}", source, info.name,
+               describe_range(info, integer), format_number(value));
   }
 }
 
@@ -49,7 +55,8 @@ void assign(const KeyInfo& info, T& field, const OrderedJson& value, std::string
     // 3.0 is accepted as 3; 3.5 is not.
     if (!value.is_number()) wrong_type(describe_range(info, true));
     const double d = value.get<double>();
-    if (value.is_number_float() && (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.007e15)) {
+    if (value.is_number_float() &&
+        (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.007e15)) {
       wrong_type(describe_range(info, true));
     }
     check_range(info, d, true, source);
@@ -89,9 +96,10 @@ const ModelPreset& find_preset(const std::string& model, int64_t& patch_out, boo
     char* end = nullptr;
     const long p = std::strtol(suffix.c_str(), &end, 10);
     if (suffix.empty() || *end != '\0' || p < 1 || p > 1024) {
-      fail_usage("{}: key 'model': expected a preset optionally followed by /PATCH (e.g. \"S/16\"), "
-                 "got \"{}\"",
-                 source, model);
+      fail_usage(
+          "{}: key 'model': expected a preset optionally followed by /PATCH (e.g. \"S/16\"), "
+          "got \"{}\"",
+          source, model);
     }
     patch_out = p;
   }
@@ -112,8 +120,8 @@ const std::vector<ModelPreset>& model_presets() {
   // nano/micro/mini are CPU sizes for 28x28 images (mini is the default Fashion-MNIST model);
   // Ti/S/B/L are the standard ViT sizes (S, B, L as in the paper, head dim 64).
   static const std::vector<ModelPreset> presets = {
-      {"nano", 32, 2, 2, 128},    {"micro", 64, 4, 4, 256},   {"mini", 128, 6, 4, 512},
-      {"Ti", 192, 12, 3, 768},    {"S", 384, 12, 6, 1536},    {"B", 768, 12, 12, 3072},
+      {"nano", 32, 2, 2, 128},   {"micro", 64, 4, 4, 256}, {"mini", 128, 6, 4, 512},
+      {"Ti", 192, 12, 3, 768},   {"S", 384, 12, 6, 1536},  {"B", 768, 12, 12, 3072},
       {"L", 1024, 24, 16, 4096},
   };
   return presets;
@@ -254,7 +262,8 @@ TrialConfig load_trial_config(const ConfigSources& sources) {
 
 OrderedJson to_json(const TrialConfig& config) {
   OrderedJson out = OrderedJson::object();
-  visit_keys(config, [&](const KeyInfo& info, const auto& field) { out[std::string(info.name)] = field; });
+  visit_keys(config,
+             [&](const KeyInfo& info, const auto& field) { out[std::string(info.name)] = field; });
   return out;
 }
 
@@ -284,9 +293,10 @@ void validate(const TrialConfig& c, std::string_view source) {
                image.width, c.dataset);
   }
   if (c.batch_size % c.ranks != 0) {
-    fail_usage("{}: batch_size {} does not split evenly over ranks {} (each rank takes "
-               "batch_size / ranks images of every step)",
-               source, c.batch_size, c.ranks);
+    fail_usage(
+        "{}: batch_size {} does not split evenly over ranks {} (each rank takes "
+        "batch_size / ranks images of every step)",
+        source, c.batch_size, c.ranks);
   }
   if (c.augment.find("crop") != std::string::npos && c.crop_padding == 0) {
     fail_usage("{}: augment '{}' needs crop_padding >= 1", source, c.augment);

@@ -84,6 +84,8 @@ struct KeyInfo {
 // Calls visit(KeyInfo, field&) for every key, in the documented order. Config may be const.
 template <typename Config, typename Visit>
 void visit_keys(Config& c, Visit&& visit) {
+  // A table, one key per entry:
+  // clang-format off
   // data
   visit(KeyInfo{"dataset", "data", "data set to train on",
                 {"fashion-mnist", "mnist", "cifar10", "cifar100", "synthetic"}},
@@ -218,6 +220,7 @@ void visit_keys(Config& c, Visit&& visit) {
                 "coordinator's throughput across many MPI ranks)",
                 {}, 0, 1e6},
         c.simulate_s);
+  // clang-format on
 }
 
 // One row of the key table, for `sweep config keys` and the README.

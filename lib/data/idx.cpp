@@ -71,8 +71,6 @@ IdxArray parse_idx(std::span<const uint8_t> bytes, std::string_view name) {
   return array;
 }
 
-IdxArray read_idx_file(const std::string& path) {
-  return parse_idx(read_data_file(path), path);
-}
+IdxArray read_idx_file(const std::string& path) { return parse_idx(read_data_file(path), path); }
 
 }  // namespace vitsweep::data

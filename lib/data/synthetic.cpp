@@ -19,9 +19,7 @@ constexpr double kNoiseStd = 0.25;  // per pixel; an Irwin-Hall sum, so no libm 
 constexpr double kContrastLow = 0.5, kContrastHigh = 1.5;  // scales the pattern around 0.5
 constexpr double kBrightness = 0.15;                       // uniform offset in [-0.15, 0.15]
 
-int64_t clamp_index(int64_t i, int64_t n) {
-  return std::clamp<int64_t>(i, 0, n - 1);
-}
+int64_t clamp_index(int64_t i, int64_t n) { return std::clamp<int64_t>(i, 0, n - 1); }
 
 // One prototype per (class, channel): random values on a coarse grid, bilinearly upsampled.
 std::vector<double> make_prototypes(const SyntheticSpec& spec) {

@@ -3,9 +3,10 @@
 // derivative. Kernels take the activation as a type parameter (with_activation), so there is one
 // kernel per operation, not one per function, and the compiler still inlines and vectorises.
 //
-// exp and erf are written out (branch-free, no libm calls) so the loops auto-vectorise with AVX-512;
-// accuracy is within a few float ulp (exp: Cephes' polynomial; erf: our own two-piece fit). Derivative conventions follow
-// PyTorch: relu'(0) = 0, relu6' = 0 at 0 and at 6, softplus is linear above 20.
+// exp and erf are written out (branch-free, no libm calls) so the loops auto-vectorise with
+// AVX-512; accuracy is within a few float ulp (exp: Cephes' polynomial; erf: our own two-piece
+// fit). Derivative conventions follow PyTorch: relu'(0) = 0, relu6' = 0 at 0 and at 6, softplus is
+// linear above 20.
 #pragma once
 
 #include <algorithm>
@@ -108,7 +109,9 @@ struct Gelu {  // erf form: x Phi(x)
   }
 };
 struct Softplus {  // ln(1 + e^x), written to stay exact for large |x|
-  static float value(float x) { return std::max(x, 0.0f) + vmath::log1p_unit(vmath::exp(-std::abs(x))); }
+  static float value(float x) {
+    return std::max(x, 0.0f) + vmath::log1p_unit(vmath::exp(-std::abs(x)));
+  }
   static float derivative(float x) { return vmath::sigmoid(x); }
 };
 struct Identity {

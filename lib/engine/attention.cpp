@@ -34,8 +34,7 @@ void plan_attention_activations(Arena& arena, const ModelShape& s, int64_t batch
   arena.take_if(s.gated, a.gated, bnd);
 }
 
-void plan_attention_scratch(Arena& arena, const ModelShape& s, int64_t batch,
-                            AttentionScratch& t) {
+void plan_attention_scratch(Arena& arena, const ModelShape& s, int64_t batch, AttentionScratch& t) {
   const int64_t bnd = batch * s.tokens * s.width;
   arena.take(t.d_proj_in, bnd);
   arena.take_if(s.gated, t.d_heads_out, bnd);
@@ -104,8 +103,8 @@ void attention_core_backward(MatmulRunner& mm, const ModelShape& s, const float*
                              batch * h * n, n);
   // S = Q K^T / sqrt(hd): dQ += dS K / sqrt(hd), dK += dS^T Q / sqrt(hd).
   const float score_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  mm.run(heads(dq, batch, n, h, hd), batched(t.d_scores, batch, h, n, n),
-         heads(k, batch, n, h, hd), {.scale = score_scale, .accumulate = true});
+  mm.run(heads(dq, batch, n, h, hd), batched(t.d_scores, batch, h, n, n), heads(k, batch, n, h, hd),
+         {.scale = score_scale, .accumulate = true});
   mm.run(heads(dk, batch, n, h, hd), batched(t.d_scores, batch, h, n, n).t(),
          heads(q, batch, n, h, hd), {.scale = score_scale, .accumulate = true});
 }
@@ -123,8 +122,7 @@ std::vector<float> attention_scores(const ModelShape& s, const AttentionActivati
 }
 
 void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p,
-                       const float* xn, AttentionActivations& a, float* out,
-                       int64_t batch) {
+                       const float* xn, AttentionActivations& a, float* out, int64_t batch) {
   const int64_t rows = batch * s.tokens, d = s.width;
   // q, k, v as three matmuls into separate buffers: strided views into one packed [B, N, 3D]
   // buffer make oneDNN fall back to a slower GEMM (onednn-notes.md).
@@ -183,10 +181,10 @@ void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensor
   if (s.qk_norm) {
     set_zero(t.dq, rows * d);
     set_zero(t.dk, rows * d);
-    layernorm_backward(t.dq_normed, a.q, p.q_norm_weight, a.q_mean, a.q_rstd, t.dq,
-                       g.q_norm_weight, g.q_norm_bias, rows * h, hd);
-    layernorm_backward(t.dk_normed, a.k, p.k_norm_weight, a.k_mean, a.k_rstd, t.dk,
-                       g.k_norm_weight, g.k_norm_bias, rows * h, hd);
+    layernorm_backward(t.dq_normed, a.q, p.q_norm_weight, a.q_mean, a.q_rstd, t.dq, g.q_norm_weight,
+                       g.q_norm_bias, rows * h, hd);
+    layernorm_backward(t.dk_normed, a.k, p.k_norm_weight, a.k_mean, a.k_rstd, t.dk, g.k_norm_weight,
+                       g.k_norm_bias, rows * h, hd);
   }
   // x feeds q, k, v (and the gate): each adds its part to d_xn.
   const float* d_qkv[3] = {t.dq, t.dk, t.dv};

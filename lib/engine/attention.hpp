@@ -82,14 +82,12 @@ std::vector<float> attention_scores(const ModelShape& shape, const AttentionActi
 
 // out += proj(attention(xn)): the residual add happens in the out projection's matmul.
 void attention_forward(MatmulRunner& mm, const ModelShape& shape, const BlockTensors& params,
-                       const float* xn, AttentionActivations& acts, float* out,
-                       int64_t batch);
+                       const float* xn, AttentionActivations& acts, float* out, int64_t batch);
 
 // From d_out (gradient of the block's residual output): d_xn and every parameter gradient of the
 // attention += their gradients.
 void attention_backward(MatmulRunner& mm, const ModelShape& shape, const BlockTensors& params,
                         BlockTensors& grads, const float* xn, const AttentionActivations& acts,
-                        const float* d_out, float* d_xn, AttentionScratch& scratch,
-                        int64_t batch);
+                        const float* d_out, float* d_xn, AttentionScratch& scratch, int64_t batch);
 
 }  // namespace vitsweep::engine

@@ -13,8 +13,8 @@
 #include "common/error.hpp"
 #include "common/random.hpp"
 #include "common/text.hpp"
-#include "engine/build_info.hpp"
 #include "engine/attention.hpp"
+#include "engine/build_info.hpp"
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
 #include "engine/optimizer.hpp"
@@ -50,14 +50,21 @@ TrialConfig case_config(const BenchmarkCase& bench, const std::string& attn,
 
 const std::vector<BenchmarkCase>& benchmark_cases() {
   static const std::vector<BenchmarkCase> cases = {
-      {"fmnist-mini",
-       {{"dataset", "fashion-mnist"}, {"model", "mini/4"}, {"batch_size", 128}}},
+      {"fmnist-mini", {{"dataset", "fashion-mnist"}, {"model", "mini/4"}, {"batch_size", 128}}},
       {"S/16-224",
-       {{"dataset", "synthetic"}, {"synthetic_size", 224}, {"synthetic_channels", 3},
-        {"synthetic_classes", 1000}, {"model", "S/16"}, {"batch_size", 16}}},
+       {{"dataset", "synthetic"},
+        {"synthetic_size", 224},
+        {"synthetic_channels", 3},
+        {"synthetic_classes", 1000},
+        {"model", "S/16"},
+        {"batch_size", 16}}},
       {"S/8-224",
-       {{"dataset", "synthetic"}, {"synthetic_size", 224}, {"synthetic_channels", 3},
-        {"synthetic_classes", 1000}, {"model", "S/8"}, {"batch_size", 4}}},
+       {{"dataset", "synthetic"},
+        {"synthetic_size", 224},
+        {"synthetic_channels", 3},
+        {"synthetic_classes", 1000},
+        {"model", "S/8"},
+        {"batch_size", 4}}},
   };
   return cases;
 }
@@ -65,11 +72,15 @@ const std::vector<BenchmarkCase>& benchmark_cases() {
 const std::vector<BenchmarkCase>& attention_benchmark_cases() {
   static const std::vector<BenchmarkCase> cases = {
       {"fmnist-mini", {{"dataset", "fashion-mnist"}, {"model", "mini/4"}, {"batch_size", 128}}},
-      {"fmnist-mini/2",
-       {{"dataset", "fashion-mnist"}, {"model", "mini/2"}, {"batch_size", 32}}},
+      {"fmnist-mini/2", {{"dataset", "fashion-mnist"}, {"model", "mini/2"}, {"batch_size", 32}}},
       {"S/16-224-cls",
-       {{"dataset", "synthetic"}, {"synthetic_size", 224}, {"synthetic_channels", 3},
-        {"synthetic_classes", 1000}, {"model", "S/16"}, {"pool", "cls"}, {"batch_size", 16}}},
+       {{"dataset", "synthetic"},
+        {"synthetic_size", 224},
+        {"synthetic_channels", 3},
+        {"synthetic_classes", 1000},
+        {"model", "S/16"},
+        {"pool", "cls"},
+        {"batch_size", 16}}},
   };
   return cases;
 }
@@ -77,7 +88,10 @@ const std::vector<BenchmarkCase>& attention_benchmark_cases() {
 double measure_gemm_ceiling_gflops(Precision precision, int size, int repeats) {
   MatmulRunner mm(precision);
   std::vector<float> a(static_cast<size_t>(size) * size, 0.5f), b(a.size(), 0.25f), c(a.size());
-  auto run = [&] { mm.run(matrix(c.data(), size, size), matrix(a.data(), size, size), matrix(b.data(), size, size)); };
+  auto run = [&] {
+    mm.run(matrix(c.data(), size, size), matrix(a.data(), size, size),
+           matrix(b.data(), size, size));
+  };
   for (int i = 0; i < 3; ++i) run();
   double best = 1e30;
   for (int i = 0; i < repeats; ++i) {
@@ -114,8 +128,8 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
 
   auto step = [&] {
     const float* logits = model.forward(images.data(), local);
-    const LossResult r = classification_loss(loss_kind, logits, labels.data(), local,
-                                             shape.classes, 0.0, d_logits.data());
+    const LossResult r = classification_loss(loss_kind, logits, labels.data(), local, shape.classes,
+                                             0.0, d_logits.data());
     if (parallel) parallel->begin_backward(r, local, d_logits.data(), local * shape.classes, false);
     model.backward(d_logits.data());
     if (parallel) parallel->finish_backward(batch);
@@ -270,8 +284,9 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
   OrderedJson softmax_over = OrderedJson::object();
   OrderedJson matmul_over_fused = OrderedJson::object();
   // Ratios only between runs that happened (one kernel, or no softmax, leave some out).
-  auto ratio = [&](const std::pair<std::string, std::string>& numerator,
-                   const std::pair<std::string, std::string>& denominator) -> std::optional<double> {
+  auto ratio =
+      [&](const std::pair<std::string, std::string>& numerator,
+          const std::pair<std::string, std::string>& denominator) -> std::optional<double> {
     const auto n = total_ms.find(numerator), d = total_ms.find(denominator);
     if (n == total_ms.end() || d == total_ms.end()) return std::nullopt;
     return n->second / d->second;
@@ -313,7 +328,8 @@ std::vector<BenchmarkCase> select_cases(const std::vector<BenchmarkCase>& cases,
   if (names.empty()) names = defaults.empty() ? known : defaults;
   std::vector<BenchmarkCase> selected;
   for (const auto& name : names) {
-    const auto it = std::find_if(cases.begin(), cases.end(), [&](const auto& c) { return c.name == name; });
+    const auto it =
+        std::find_if(cases.begin(), cases.end(), [&](const auto& c) { return c.name == name; });
     if (it == cases.end()) {
       fail_usage("--case '{}': expected one of {}{}", name, join(known), did_you_mean(name, known));
     }

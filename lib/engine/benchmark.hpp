@@ -16,7 +16,7 @@
 namespace vitsweep::engine {
 
 struct BenchmarkCase {
-  std::string name;  // "fmnist-mini", "S/16-224"
+  std::string name;      // "fmnist-mini", "S/16-224"
   OrderedJson settings;  // trial config keys
 };
 
@@ -66,7 +66,7 @@ struct BenchmarkRequest {
   std::vector<std::string> attns = {"softmax", "relu"};
   bool attention_core = false;  // the attention core alone instead of training steps
   BenchmarkOptions options;
-  int threads = 0;  // the thread budget in force, for the report
+  int threads = 0;                   // the thread budget in force, for the report
   ReplicaGroup* replicas = nullptr;  // under mpirun: data parallel training steps
 };
 OrderedJson run_benchmarks(const BenchmarkRequest& request,

@@ -44,8 +44,10 @@ class Arena {
  public:
   void take(float*& pointer, int64_t size) { requests_.emplace_back(&pointer, size); }
   void take_if(bool wanted, float*& pointer, int64_t size) {
-    if (wanted) take(pointer, size);
-    else pointer = nullptr;
+    if (wanted)
+      take(pointer, size);
+    else
+      pointer = nullptr;
   }
   void allocate(FloatBuffer& storage) {
     int64_t total = 0;

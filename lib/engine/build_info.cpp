@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 #include <omp.h>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <tbb/task_arena.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <thread>
 

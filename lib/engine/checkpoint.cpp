@@ -140,8 +140,9 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
   for (const auto& record : history) history_json.push_back(to_json(record));
   weights.set_metadata("format", kWeightsFormat);
   weights.set_metadata("config", to_json(config).dump());
-  weights.set_metadata("normalization",
-                       OrderedJson{{"mean", normalization.mean}, {"std", normalization.std}}.dump());
+  weights.set_metadata(
+      "normalization",
+      OrderedJson{{"mean", normalization.mean}, {"std", normalization.std}}.dump());
   weights.set_metadata("epochs_done", std::to_string(epochs_done));
   weights.set_metadata("step", step);
   weights.set_metadata("history", history_json.dump());
@@ -253,9 +254,10 @@ void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialCo
       // Written before the key existed: that version ran with what is now the key's default (a
       // new key's default keeps the old behaviour), so only another value is a difference.
       if (value == defaults[key]) continue;
-      fail("{}: cannot resume with {}={}: the checkpoint was written before '{}' existed, so it "
-           "ran with the default {}",
-           path, key, value.dump(), key, defaults[key].dump());
+      fail(
+          "{}: cannot resume with {}={}: the checkpoint was written before '{}' existed, so it "
+          "ran with the default {}",
+          path, key, value.dump(), key, defaults[key].dump());
     }
     const OrderedJson& stored = checkpoint_config[key];
     const bool same = (stored.is_number() && value.is_number())
@@ -270,8 +272,8 @@ void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialCo
           path, value.dump(), config.schedule, stored.dump());
     }
     if (!same) {
-      fail("{}: cannot resume: the checkpoint was trained with {}={}, this run has {}={}", path, key,
-           stored.dump(), key, value.dump());
+      fail("{}: cannot resume: the checkpoint was trained with {}={}, this run has {}={}", path,
+           key, stored.dump(), key, value.dump());
     }
   }
 }

@@ -14,9 +14,9 @@
 #include "config/trial_config.hpp"
 #include "data/normalization.hpp"
 #include "engine/optimizer.hpp"
-#include "trial/records.hpp"
 #include "engine/safetensors.hpp"
 #include "engine/vit.hpp"
+#include "trial/records.hpp"
 
 namespace vitsweep::engine {
 

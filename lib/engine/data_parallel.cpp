@@ -39,9 +39,7 @@ DataParallel::DataParallel(ReplicaGroup& group, VisionTransformer& model, int64_
       [this](int64_t begin, int64_t end) { on_gradients_ready(begin, end); });
 }
 
-DataParallel::~DataParallel() {
-  model_.set_gradients_ready(nullptr);
-}
+DataParallel::~DataParallel() { model_.set_gradients_ready(nullptr); }
 
 int64_t DataParallel::local_batch(int64_t global_batch) const {
   if (global_batch % size() != 0) {

@@ -13,9 +13,9 @@ constexpr int64_t kGrain = 16384;
 }
 
 Activation activation_from_name(std::string_view name) {
-  for (Activation a : {Activation::relu, Activation::relu2, Activation::gelu, Activation::softplus,
-                       Activation::identity, Activation::relu6, Activation::sigmoid,
-                       Activation::silu}) {
+  for (Activation a :
+       {Activation::relu, Activation::relu2, Activation::gelu, Activation::softplus,
+        Activation::identity, Activation::relu6, Activation::sigmoid, Activation::silu}) {
     if (activation_name(a) == name) return a;
   }
   throw std::invalid_argument("unknown activation: " + std::string(name));
@@ -75,7 +75,8 @@ void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out) {
 }
 
 void set_zero(float* x, int64_t n) {
-  parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) { std::fill(x + begin, x + end, 0.0f); });
+  parallel_ranges(n, kGrain,
+                  [&](int64_t begin, int64_t end) { std::fill(x + begin, x + end, 0.0f); });
 }
 
 double sum_of_squares(const float* x, int64_t n) {

@@ -34,7 +34,9 @@ struct Tiling {
   int64_t n, size, count;
 
   Tiling(int64_t n_items, int64_t tile_size)
-      : n(n_items), size(tile_size), count(std::max<int64_t>(1, (n_items + tile_size / 2) / tile_size)) {}
+      : n(n_items),
+        size(tile_size),
+        count(std::max<int64_t>(1, (n_items + tile_size / 2) / tile_size)) {}
   int64_t begin(int64_t tile) const { return tile * size; }
   int64_t end(int64_t tile) const { return tile + 1 == count ? n : (tile + 1) * size; }
 };
@@ -173,8 +175,8 @@ class PointwiseWeights {
       for (int64_t j = 0; j < tile.keys; ++j) s[j] = H::value(s[j]);
     }
   }
-  void finish_rows(const float* acc, int64_t rows, int64_t head_dim, float* out,
-                   int64_t out_stride, float*) {
+  void finish_rows(const float* acc, int64_t rows, int64_t head_dim, float* out, int64_t out_stride,
+                   float*) {
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t t = 0; t < head_dim; ++t) out[r * out_stride + t] = c_ * acc[r * head_dim + t];
     }
@@ -225,8 +227,8 @@ class SoftmaxWeights {
       }
     }
   }
-  void finish_rows(const float* acc, int64_t rows, int64_t head_dim, float* out,
-                   int64_t out_stride, float* lse) {
+  void finish_rows(const float* acc, int64_t rows, int64_t head_dim, float* out, int64_t out_stride,
+                   float* lse) {
     for (int64_t r = 0; r < rows; ++r) {
       const float inverse = 1.0f / sum_[r];
       for (int64_t t = 0; t < head_dim; ++t) {
@@ -331,8 +333,8 @@ void backward_head(const AttentionCoreShape& s, Weights weights, const float* q,
                    float* dq, float* dk, float* dv) {
   const int64_t n = s.tokens, hd = s.head_dim, stride = s.width();
   const int64_t ld_keys = round_up_to_lanes(n);
-  float* keys_t = thread_scratch(2 * hd * ld_keys + 2 * kMaxQueryRows * kMaxKeyColumns +
-                                 kMaxQueryRows * hd);
+  float* keys_t =
+      thread_scratch(2 * hd * ld_keys + 2 * kMaxQueryRows * kMaxKeyColumns + kMaxQueryRows * hd);
   float* values_t = keys_t + hd * ld_keys;
   float* scores = values_t + hd * ld_keys;
   float* d_scores = scores + kMaxQueryRows * kMaxKeyColumns;
@@ -380,9 +382,8 @@ void with_attention_weights(const AttentionCoreShape& s, Fn&& fn) {
     fn(SoftmaxWeights(score_scale));
     return;
   }
-  with_activation(*s.function.pointwise, [&](auto h) {
-    fn(PointwiseWeights<decltype(h)>(s.length_scale, score_scale));
-  });
+  with_activation(*s.function.pointwise,
+                  [&](auto h) { fn(PointwiseWeights<decltype(h)>(s.length_scale, score_scale)); });
 }
 
 }  // namespace
@@ -428,8 +429,8 @@ void fused_attention_scores(const AttentionCoreShape& s, const float* q, const f
       const HeadOffsets at = head_offsets(s, index);
       pack_transposed(k + at.rows, s.width(), n, hd, score_scale_of(s), keys_t, ld_keys);
       // Each score is the same ordered sum as in the tiles, whatever the blocking.
-      tile_gemm(n, n, hd, {q + at.rows, s.width(), 1}, keys_t, ld_keys, scores + index * n * n,
-                n, /*accumulate=*/false);
+      tile_gemm(n, n, hd, {q + at.rows, s.width(), 1}, keys_t, ld_keys, scores + index * n * n, n,
+                /*accumulate=*/false);
     }
   });
 }

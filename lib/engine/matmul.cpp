@@ -154,8 +154,7 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
          e.what());
   }
   entry->shape = fmt::format("{}A {} B {} C {}{}{}{}", low ? "bf16 " : "", shape_text(a),
-                             shape_text(b), shape_text(c),
-                             options.bias ? " +bias" : "",
+                             shape_text(b), shape_text(c), options.bias ? " +bias" : "",
                              options.scale != 1.0f ? fmt::format(" *{}", options.scale) : "",
                              options.accumulate ? " +=" : "");
   return *cache_.emplace(std::move(key), std::move(entry)).first->second;

@@ -47,9 +47,7 @@ struct StridedView {
     std::swap(v.strides[rank - 2], v.strides[rank - 1]);
     return v;
   }
-  operator StridedView<const float>() const
-    requires(!std::is_const_v<T>)
-  {
+  operator StridedView<const float>() const requires(!std::is_const_v<T>) {
     return {data, rank, dims, strides};
   }
 };
@@ -70,10 +68,7 @@ StridedView<T> heads(T* data, int64_t batch, int64_t tokens, int64_t num_heads, 
 // Row-major [B, H, M, K].
 template <typename T>
 StridedView<T> batched(T* data, int64_t batch, int64_t num_heads, int64_t rows, int64_t cols) {
-  return {data,
-          4,
-          {batch, num_heads, rows, cols},
-          {num_heads * rows * cols, rows * cols, cols, 1}};
+  return {data, 4, {batch, num_heads, rows, cols}, {num_heads * rows * cols, rows * cols, cols, 1}};
 }
 
 struct MatmulOptions {
@@ -91,9 +86,10 @@ class MatmulRunner {
 
   Precision precision() const { return precision_; }
 
-  // C = scale * A.B (+ bias) (+ C when accumulating). Shapes must agree: A [.., M, K], B [.., K, N],
-  // C [.., M, N].
-  void run(const View& c, const ConstView& a, const ConstView& b, const MatmulOptions& options = {});
+  // C = scale * A.B (+ bias) (+ C when accumulating). Shapes must agree: A [.., M, K], B [.., K,
+  // N], C [.., M, N].
+  void run(const View& c, const ConstView& a, const ConstView& b,
+           const MatmulOptions& options = {});
 
   // The oneDNN implementation chosen for each distinct matmul so far (e.g. "brg:avx512_core"),
   // keyed by a readable shape description: lets tests assert no reference path is used.

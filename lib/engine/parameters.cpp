@@ -53,13 +53,19 @@ Shape square(const ModelShape& s) { return {s.width, s.width}; }
 // every block's, then the tensors after them.
 const ModelSpec kBeforeBlocks[] = {
     {"cls_token", &ModelTensors::cls_token,
-     [](const ModelShape& s) -> Shape { return {1, 1, s.width}; }, Init::normal_1e_6, false,
-     Presence::cls_token},
+     [](const ModelShape& s) -> Shape {
+       return {1, 1, s.width};
+     },
+     Init::normal_1e_6, false, Presence::cls_token},
     {"pos_embed", &ModelTensors::pos_embed,
-     [](const ModelShape& s) -> Shape { return {1, s.patches, s.width}; }, Init::normal_0_02,
-     false, Presence::learned_posemb},
+     [](const ModelShape& s) -> Shape {
+       return {1, s.patches, s.width};
+     },
+     Init::normal_0_02, false, Presence::learned_posemb},
     {"patch_embed.proj.weight", &ModelTensors::patch_weight,
-     [](const ModelShape& s) -> Shape { return {s.width, s.channels, s.patch, s.patch}; },
+     [](const ModelShape& s) -> Shape {
+       return {s.width, s.channels, s.patch, s.patch};
+     },
      Init::xavier_uniform, true},
     {"patch_embed.proj.bias", &ModelTensors::patch_bias, width, Init::zeros, false},
 };
@@ -68,8 +74,10 @@ const BlockSpec kBlock[] = {
     {"norm1.weight", &BlockTensors::norm1_weight, width, Init::ones, false},
     {"norm1.bias", &BlockTensors::norm1_bias, width, Init::zeros, false},
     {"attn.qkv.weight", &BlockTensors::qkv_weight,
-     [](const ModelShape& s) -> Shape { return {3 * s.width, s.width}; }, Init::xavier_uniform_qkv,
-     true},
+     [](const ModelShape& s) -> Shape {
+       return {3 * s.width, s.width};
+     },
+     Init::xavier_uniform_qkv, true},
     {"attn.qkv.bias", &BlockTensors::qkv_bias,
      [](const ModelShape& s) -> Shape { return {3 * s.width}; }, Init::zeros, false},
     {"attn.q_norm.weight", &BlockTensors::q_norm_weight, head_dim, Init::ones, false,
@@ -88,13 +96,17 @@ const BlockSpec kBlock[] = {
     {"norm2.weight", &BlockTensors::norm2_weight, width, Init::ones, false},
     {"norm2.bias", &BlockTensors::norm2_bias, width, Init::zeros, false},
     {"mlp.fc1.weight", &BlockTensors::fc1_weight,
-     [](const ModelShape& s) -> Shape { return {s.mlp_dim, s.width}; }, Init::xavier_uniform,
-     true},
+     [](const ModelShape& s) -> Shape {
+       return {s.mlp_dim, s.width};
+     },
+     Init::xavier_uniform, true},
     {"mlp.fc1.bias", &BlockTensors::fc1_bias,
      [](const ModelShape& s) -> Shape { return {s.mlp_dim}; }, Init::zeros, false},
     {"mlp.fc2.weight", &BlockTensors::fc2_weight,
-     [](const ModelShape& s) -> Shape { return {s.width, s.mlp_dim}; }, Init::xavier_uniform,
-     true},
+     [](const ModelShape& s) -> Shape {
+       return {s.width, s.mlp_dim};
+     },
+     Init::xavier_uniform, true},
     {"mlp.fc2.bias", &BlockTensors::fc2_bias, width, Init::zeros, false},
 };
 
@@ -103,7 +115,10 @@ const ModelSpec kAfterBlocks[] = {
     {"norm.bias", &ModelTensors::norm_bias, width, Init::zeros, false},
     // Zero head kernel, as big_vision.
     {"head.weight", &ModelTensors::head_weight,
-     [](const ModelShape& s) -> Shape { return {s.classes, s.width}; }, Init::zeros, true},
+     [](const ModelShape& s) -> Shape {
+       return {s.classes, s.width};
+     },
+     Init::zeros, true},
     {"head.bias", &ModelTensors::head_bias,
      [](const ModelShape& s) -> Shape { return {s.classes}; }, Init::zeros, false},
 };

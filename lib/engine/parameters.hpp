@@ -18,7 +18,7 @@ namespace vitsweep::engine {
 enum class Init {
   zeros,
   ones,
-  normal_0_02,     // N(0, 0.02^2): the learned position embedding
+  normal_0_02,  // N(0, 0.02^2): the learned position embedding
   // N(0, 1e-12), as timm: the class token. At exactly 0 it is a fixed point under point-wise
   // attention with h(0) = 0 (relu, relu6, ...): its LayerNorm, query, attention, MLP and head
   // input all stay 0 and the zero head kernel gets no gradient, so the model never trains.
@@ -36,7 +36,7 @@ struct TensorInfo {
   int64_t size = 0;            // elements
   bool decay = false;          // a weight matrix: weight decay applies
   Init init = Init::zeros;
-  int64_t block = -1;          // the block it belongs to; -1 outside the blocks
+  int64_t block = -1;  // the block it belongs to; -1 outside the blocks
 };
 
 // Pointers to one block's tensors inside a flat buffer (parameters, gradients or moments).

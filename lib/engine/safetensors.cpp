@@ -27,7 +27,8 @@ int64_t dtype_bytes(const std::string& dtype) {
   if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
   if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
   if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
-  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" || dtype == "F8_E5M2") {
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" ||
+      dtype == "F8_E5M2") {
     return 1;
   }
   return 0;
@@ -227,11 +228,14 @@ SafetensorsFile SafetensorsFile::read(const std::string& path) {
     while (done < count) {
       const ssize_t n = ::pread(fd, out + done, count - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail("{}: read failed at byte {}: {}", path, offset + done, n < 0 ? errno_text(errno) : "unexpected end of file");
+      if (n <= 0)
+        fail("{}: read failed at byte {}: {}", path, offset + done,
+             n < 0 ? errno_text(errno) : "unexpected end of file");
       done += static_cast<uint64_t>(n);
     }
   };
-  if (file_bytes < 8) fail("{}: not a safetensors file: {} bytes, expected at least 8", path, file_bytes);
+  if (file_bytes < 8)
+    fail("{}: not a safetensors file: {} bytes, expected at least 8", path, file_bytes);
   uint8_t prefix[8];
   read_exactly(prefix, 8, 0);
   const uint64_t header_bytes = read_u64_le(prefix);
@@ -271,7 +275,8 @@ const std::string& SafetensorsFile::metadata_value(const std::string& key) const
 void SafetensorsFile::copy_f32(const std::string& tensor, const std::vector<int64_t>& shape,
                                float* out) const {
   const TensorEntry& t = require(tensor);
-  if (t.dtype != "F32") fail("{}: tensor '{}': expected dtype F32, found {}", name_, tensor, t.dtype);
+  if (t.dtype != "F32")
+    fail("{}: tensor '{}': expected dtype F32, found {}", name_, tensor, t.dtype);
   check_shape(name_, t, shape);
   std::memcpy(out, data_.data() + t.begin, t.end - t.begin);
 }
@@ -296,7 +301,8 @@ void SafetensorsFile::copy_as_f32(const std::string& tensor, const std::vector<i
 
 std::vector<float> SafetensorsFile::f32(const std::string& tensor) const {
   const TensorEntry& t = require(tensor);
-  if (t.dtype != "F32") fail("{}: tensor '{}': expected dtype F32, found {}", name_, tensor, t.dtype);
+  if (t.dtype != "F32")
+    fail("{}: tensor '{}': expected dtype F32, found {}", name_, tensor, t.dtype);
   std::vector<float> out(static_cast<size_t>(t.elements()));
   std::memcpy(out.data(), data_.data() + t.begin, t.end - t.begin);
   return out;
@@ -346,7 +352,8 @@ void SafetensorsWriter::write(const std::string& path) const {
   }
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors_) {
-    header[name] = {{"dtype", t.dtype}, {"shape", t.shape},
+    header[name] = {{"dtype", t.dtype},
+                    {"shape", t.shape},
                     {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
@@ -360,6 +367,5 @@ void SafetensorsWriter::write(const std::string& path) const {
   for (const auto& [name, t] : tensors_) bytes.insert(bytes.end(), t.bytes.begin(), t.bytes.end());
   write_file_atomically(path, bytes);
 }
-
 
 }  // namespace vitsweep::engine

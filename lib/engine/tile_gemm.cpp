@@ -24,8 +24,8 @@ constexpr int rows_per_block() {
 
 // C[MR, cols] (+)= A[MR, depth] B[depth, cols] for cols <= 16 NV, the block kept in registers.
 template <int MR, int NV>
-void micro_gemm(int64_t depth, StridedMatrix a, const float* b, int64_t ldb, float* c,
-                int64_t ldc, int cols, bool accumulate) {
+void micro_gemm(int64_t depth, StridedMatrix a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                int cols, bool accumulate) {
   __mmask16 mask[NV];
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) {
@@ -69,8 +69,8 @@ void micro_gemm(int64_t depth, StridedMatrix a, const float* b, int64_t ldb, flo
 
 // Portable fallback: the same sums in the same order, vectorised by the compiler where it can.
 template <int MR, int NV>
-void micro_gemm(int64_t depth, StridedMatrix a, const float* b, int64_t ldb, float* c,
-                int64_t ldc, int cols, bool accumulate) {
+void micro_gemm(int64_t depth, StridedMatrix a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                int cols, bool accumulate) {
   for (int r = 0; r < MR; ++r) {
     float acc[kLanes * NV] = {};
     if (accumulate) std::copy(c + r * ldc, c + r * ldc + cols, acc);
@@ -97,8 +97,8 @@ void micro_gemm_rows(int rows, std::integer_sequence<int, R...>, int64_t depth, 
 
 // One column panel (cols <= 16 NV): full register blocks of MR rows, then the remainder.
 template <int NV>
-void panel_gemm(int64_t rows, int cols, int64_t depth, StridedMatrix a, const float* b,
-                int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+void panel_gemm(int64_t rows, int cols, int64_t depth, StridedMatrix a, const float* b, int64_t ldb,
+                float* c, int64_t ldc, bool accumulate) {
   constexpr int MR = rows_per_block<NV>();
   int64_t r = 0;
   for (; r + MR <= rows; r += MR) {

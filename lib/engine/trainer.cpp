@@ -103,8 +103,8 @@ Evaluation Trainer::evaluate(const data::Split& split) {
   // The training batch size (a rank's share of it with data parallelism): the activation
   // buffers and matmul primitives are already there.
   const int64_t train_batch = std::min(config_.batch_size, dataset_.train.count);
-  const int64_t batch = std::min(
-      parallel_ ? parallel_->local_batch(train_batch) : config_.batch_size, split.count);
+  const int64_t batch =
+      std::min(parallel_ ? parallel_->local_batch(train_batch) : config_.batch_size, split.count);
   // Data parallel: each rank evaluates its shard of the split, and the sums are added up.
   const auto [first, last] =
       parallel_ ? parallel_->shard(split.count) : std::pair<int64_t, int64_t>{0, split.count};

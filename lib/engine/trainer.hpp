@@ -17,9 +17,9 @@
 #include "engine/matmul.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/replica_group.hpp"
-#include "trial/records.hpp"
 #include "engine/schedule.hpp"
 #include "engine/vit.hpp"
+#include "trial/records.hpp"
 
 namespace vitsweep::engine {
 
@@ -27,16 +27,16 @@ struct StepProgress {
   int64_t epoch = 0, epochs = 0;
   int64_t step_in_epoch = 0, steps_per_epoch = 0;
   int64_t step = 0, total_steps = 0;
-  double loss = 0;              // running mean over the epoch so far
-  double batch_loss = 0;        // this step's batch
-  double lr = 0;                // this step's learning rate
-  double img_per_s = 0; // this epoch so far
+  double loss = 0;        // running mean over the epoch so far
+  double batch_loss = 0;  // this step's batch
+  double lr = 0;          // this step's learning rate
+  double img_per_s = 0;   // this epoch so far
 };
 
 struct TrainerCallbacks {
-  std::function<void(const StepProgress&)> on_step;   // after every optimizer step
-  std::function<void(const EpochRecord&)> on_epoch;   // after every epoch's evaluation
-  std::function<bool()> should_stop;                  // polled between steps
+  std::function<void(const StepProgress&)> on_step;  // after every optimizer step
+  std::function<void(const EpochRecord&)> on_epoch;  // after every epoch's evaluation
+  std::function<bool()> should_stop;                 // polled between steps
 };
 
 class Trainer {

@@ -146,8 +146,8 @@ void VisionTransformer::embed_forward(const float* images, int64_t batch) {
     for (int64_t b = begin; b < end; ++b) {
       float* image_tokens = x0 + b * s.tokens * s.width;
       if (s.cls_token) std::memcpy(image_tokens, params_.cls_token, s.width * sizeof(float));
-      add(patch_tokens_ + b * s.patches * s.width, position,
-          image_tokens + first * s.width, s.patches * s.width);
+      add(patch_tokens_ + b * s.patches * s.width, position, image_tokens + first * s.width,
+          s.patches * s.width);
     }
   });
 }
@@ -225,8 +225,8 @@ void VisionTransformer::block_backward(int64_t index, int64_t batch) {
                        batch);
   }
   PhaseScope scope(times_, Phase::norms);
-  layernorm_backward(d_norm_, residual_[index], p.norm1_weight, a.ln1_mean, a.ln1_rstd,
-                     d_residual_, g.norm1_weight, g.norm1_bias, rows, d);
+  layernorm_backward(d_norm_, residual_[index], p.norm1_weight, a.ln1_mean, a.ln1_rstd, d_residual_,
+                     g.norm1_weight, g.norm1_bias, rows, d);
 }
 
 void VisionTransformer::report_gradients_ready(int64_t begin, int64_t end) {

@@ -28,9 +28,7 @@ struct KeyLess {
   }
 };
 
-std::string describe(const Value& v) {
-  return is_null(v) ? "NULL" : format_value(v);
-}
+std::string describe(const Value& v) { return is_null(v) ? "NULL" : format_value(v); }
 
 void require_columns(const ValueTable& trials, const std::vector<std::string>& names,
                      const char* option) {

@@ -34,13 +34,9 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
   return a;
 }
 
-std::string text(const Value& v) {
-  return format_value(v);
-}
+std::string text(const Value& v) { return format_value(v); }
 
-bool is_softmax(const TrialRows& t, size_t r) {
-  return text(t.at(r, "attn")) == "softmax";
-}
+bool is_softmax(const TrialRows& t, size_t r) { return text(t.at(r, "attn")) == "softmax"; }
 
 RowSet softmax_rows(const TrialRows& t, const RowSet& rows, bool softmax) {
   RowSet out;
@@ -71,9 +67,7 @@ std::string panel_title(const std::string& title, const Panel& p) {
   return p.label.empty() ? title : fmt::format("{} ({})", title, p.label);
 }
 
-bool drawn(size_t panel_index) {
-  return panel_index < kMaxPanels;
-}
+bool drawn(size_t panel_index) { return panel_index < kMaxPanels; }
 
 // Point-wise attentions present in `rows`, in choices order.
 std::vector<Value> pointwise_attns(const TrialRows& t, const RowSet& rows) {

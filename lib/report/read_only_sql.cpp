@@ -26,9 +26,7 @@ std::string shorten(std::string_view sql) {
   return one_line.size() > 70 ? one_line.substr(0, 67) + "..." : one_line;
 }
 
-const char* text_or(const char* text, const char* fallback) {
-  return text ? text : fallback;
-}
+const char* text_or(const char* text, const char* fallback) { return text ? text : fallback; }
 
 // Why the authorizer said no (the first refusal wins: later ones are consequences).
 struct Refusal {
@@ -40,55 +38,39 @@ std::string describe_refusal(int action, const char* a1, const char* a2) {
   switch (action) {
     case SQLITE_ATTACH:
       return fmt::format("ATTACH '{}' would open another database file", text_or(a1, ""));
-    case SQLITE_DETACH:
-      return fmt::format("DETACH {} changes the connection", name);
+    case SQLITE_DETACH: return fmt::format("DETACH {} changes the connection", name);
     case SQLITE_PRAGMA:
       return a2 ? fmt::format("PRAGMA {} = {} changes the database or the connection", name, a2)
                 : fmt::format("PRAGMA {} is not one that only reports", name);
-    case SQLITE_INSERT:
-      return fmt::format("INSERT into {} writes", name);
-    case SQLITE_UPDATE:
-      return fmt::format("UPDATE of {}.{} writes", name, text_or(a2, "?"));
-    case SQLITE_DELETE:
-      return fmt::format("DELETE from {} writes", name);
+    case SQLITE_INSERT: return fmt::format("INSERT into {} writes", name);
+    case SQLITE_UPDATE: return fmt::format("UPDATE of {}.{} writes", name, text_or(a2, "?"));
+    case SQLITE_DELETE: return fmt::format("DELETE from {} writes", name);
     case SQLITE_DROP_TABLE:
-    case SQLITE_DROP_TEMP_TABLE:
-      return fmt::format("DROP TABLE {} changes the schema", name);
+    case SQLITE_DROP_TEMP_TABLE: return fmt::format("DROP TABLE {} changes the schema", name);
     case SQLITE_DROP_VIEW:
-    case SQLITE_DROP_TEMP_VIEW:
-      return fmt::format("DROP VIEW {} changes the schema", name);
+    case SQLITE_DROP_TEMP_VIEW: return fmt::format("DROP VIEW {} changes the schema", name);
     case SQLITE_DROP_INDEX:
-    case SQLITE_DROP_TEMP_INDEX:
-      return fmt::format("DROP INDEX {} changes the schema", name);
+    case SQLITE_DROP_TEMP_INDEX: return fmt::format("DROP INDEX {} changes the schema", name);
     case SQLITE_DROP_TRIGGER:
-    case SQLITE_DROP_TEMP_TRIGGER:
-      return fmt::format("DROP TRIGGER {} changes the schema", name);
+    case SQLITE_DROP_TEMP_TRIGGER: return fmt::format("DROP TRIGGER {} changes the schema", name);
     case SQLITE_CREATE_TABLE:
-    case SQLITE_CREATE_TEMP_TABLE:
-      return fmt::format("CREATE TABLE {} changes the schema", name);
+    case SQLITE_CREATE_TEMP_TABLE: return fmt::format("CREATE TABLE {} changes the schema", name);
     case SQLITE_CREATE_VIEW:
-    case SQLITE_CREATE_TEMP_VIEW:
-      return fmt::format("CREATE VIEW {} changes the schema", name);
+    case SQLITE_CREATE_TEMP_VIEW: return fmt::format("CREATE VIEW {} changes the schema", name);
     case SQLITE_CREATE_INDEX:
-    case SQLITE_CREATE_TEMP_INDEX:
-      return fmt::format("CREATE INDEX {} changes the schema", name);
+    case SQLITE_CREATE_TEMP_INDEX: return fmt::format("CREATE INDEX {} changes the schema", name);
     case SQLITE_CREATE_TRIGGER:
     case SQLITE_CREATE_TEMP_TRIGGER:
       return fmt::format("CREATE TRIGGER {} changes the schema", name);
     case SQLITE_CREATE_VTABLE:
-    case SQLITE_DROP_VTABLE:
-      return fmt::format("virtual table {} changes the schema", name);
+    case SQLITE_DROP_VTABLE: return fmt::format("virtual table {} changes the schema", name);
     case SQLITE_ALTER_TABLE:
       return fmt::format("ALTER TABLE {} changes the schema", text_or(a2, name));
-    case SQLITE_REINDEX:
-      return "REINDEX writes";
-    case SQLITE_ANALYZE:
-      return "ANALYZE writes statistics tables";
+    case SQLITE_REINDEX: return "REINDEX writes";
+    case SQLITE_ANALYZE: return "ANALYZE writes statistics tables";
     case SQLITE_TRANSACTION:
-    case SQLITE_SAVEPOINT:
-      return "transactions are not needed to read";
-    default:
-      return fmt::format("statement kind {} is not a read", action);
+    case SQLITE_SAVEPOINT: return "transactions are not needed to read";
+    default: return fmt::format("statement kind {} is not a read", action);
   }
 }
 
@@ -104,8 +86,7 @@ int authorize(void* user, int action, const char* a1, const char* a2, const char
     case SQLITE_SELECT:
     case SQLITE_READ:
     case SQLITE_FUNCTION:
-    case SQLITE_RECURSIVE:
-      return SQLITE_OK;
+    case SQLITE_RECURSIVE: return SQLITE_OK;
     case SQLITE_PRAGMA:
       if (a1 && is_reading_pragma(a1, a2 != nullptr)) return SQLITE_OK;
       break;
@@ -118,8 +99,7 @@ int authorize(void* user, int action, const char* a1, const char* a2, const char
       // by its own action; a real write to the schema table fails sqlite3_stmt_readonly.
       if (is_schema_table(a1)) return SQLITE_OK;
       break;
-    default:
-      break;
+    default: break;
   }
   auto* refusal = static_cast<Refusal*>(user);
   if (refusal->reason.empty()) refusal->reason = describe_refusal(action, a1, a2);

@@ -18,9 +18,7 @@ constexpr size_t kMaxScalingPlots = 8;
 
 const std::vector<std::string> kAblationKeys = {"qk_norm", "gate"};
 
-bool is_softmax(const TrialRows& t, size_t r) {
-  return format_value(t.at(r, "attn")) == "softmax";
-}
+bool is_softmax(const TrialRows& t, size_t r) { return format_value(t.at(r, "attn")) == "softmax"; }
 
 RowSet pointwise_rows(const TrialRows& t, const RowSet& rows, bool pointwise = true) {
   RowSet out;
@@ -85,9 +83,7 @@ ScalingLine scaling_line(const TrialRows& t, const TrialSettings& s, const Group
   return l;
 }
 
-bool is_fixed(const ScalingLine& l) {
-  return as_number(l.scale_length).value_or(0) > 0;
-}
+bool is_fixed(const ScalingLine& l) { return as_number(l.scale_length).value_or(0) > 0; }
 
 // The table row of a line: its best alpha, the metric there, and the paired difference from
 // alpha = 1. Columns left out at the end are NULL (the caller pads the row).

@@ -59,16 +59,11 @@ PooledStd pooled_std(const std::vector<std::vector<double>>& groups) {
 
 std::string aggregate_name(Aggregate aggregate) {
   switch (aggregate) {
-    case Aggregate::mean:
-      return "mean";
-    case Aggregate::std:
-      return "std";
-    case Aggregate::n:
-      return "n";
-    case Aggregate::min:
-      return "min";
-    case Aggregate::max:
-      return "max";
+    case Aggregate::mean: return "mean";
+    case Aggregate::std: return "std";
+    case Aggregate::n: return "n";
+    case Aggregate::min: return "min";
+    case Aggregate::max: return "max";
   }
   return "?";
 }
@@ -95,20 +90,11 @@ std::vector<Aggregate> parse_aggregates(std::string_view list) {
 Value aggregate_value(const Summary& summary, Aggregate aggregate) {
   double v = NAN;
   switch (aggregate) {
-    case Aggregate::n:
-      return summary.n;
-    case Aggregate::mean:
-      v = summary.mean;
-      break;
-    case Aggregate::std:
-      v = summary.std;
-      break;
-    case Aggregate::min:
-      v = summary.min;
-      break;
-    case Aggregate::max:
-      v = summary.max;
-      break;
+    case Aggregate::n: return summary.n;
+    case Aggregate::mean: v = summary.mean; break;
+    case Aggregate::std: v = summary.std; break;
+    case Aggregate::min: v = summary.min; break;
+    case Aggregate::max: v = summary.max; break;
   }
   if (std::isnan(v)) return std::monostate{};
   return v;

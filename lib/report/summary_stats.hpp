@@ -27,7 +27,7 @@ Summary summarize(const std::vector<double>& values);
 struct MeanInterval {
   int64_t n = 0;
   double mean = NAN, std = NAN, se = NAN;
-  double t = NAN;               // the t quantile used
+  double t = NAN;  // the t quantile used
   double low = NAN, high = NAN;
   bool holds_zero() const { return low <= 0 && high >= 0; }
   bool defined() const { return n >= 2; }

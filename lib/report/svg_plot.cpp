@@ -35,9 +35,7 @@ double text_width(const std::string& text, int size) {
   return 0.6 * size * static_cast<double>(chars);
 }
 
-std::string num(double v) {
-  return fmt::format("{:.1f}", v);
-}
+std::string num(double v) { return fmt::format("{:.1f}", v); }
 
 struct Box {
   double left, top, right, bottom;
@@ -59,35 +57,20 @@ std::string xml_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
     }
   }
   return out;
 }
 
-std::string palette_color(int i) {
-  return kPalette[static_cast<size_t>(i) % kPalette.size()];
-}
+std::string palette_color(int i) { return kPalette[static_cast<size_t>(i) % kPalette.size()]; }
 
-std::string dash_pattern(int i) {
-  return kDashes[static_cast<size_t>(i) % kDashes.size()];
-}
+std::string dash_pattern(int i) { return kDashes[static_cast<size_t>(i) % kDashes.size()]; }
 
 namespace {
 
@@ -153,12 +136,9 @@ std::string marker_svg(const Style& style, double x, double y, const std::string
     case 1:
       return fmt::format("<rect{} x=\"{}\" y=\"{}\" width=\"7.4\" height=\"7.4\" {}/>\n", extra,
                          num(x - 3.7), num(y - 3.7), paint);
-    case 2:
-      return polygon({{0, -5.2}, {4.6, 3.4}, {-4.6, 3.4}});
-    case 3:
-      return polygon({{0, -5.4}, {5.4, 0}, {0, 5.4}, {-5.4, 0}});
-    case 4:
-      return polygon({{0, 5.2}, {4.6, -3.4}, {-4.6, -3.4}});
+    case 2: return polygon({{0, -5.2}, {4.6, 3.4}, {-4.6, 3.4}});
+    case 3: return polygon({{0, -5.4}, {5.4, 0}, {0, 5.4}, {-5.4, 0}});
+    case 4: return polygon({{0, 5.2}, {4.6, -3.4}, {-4.6, -3.4}});
     case 5:
       return strokes(fmt::format("M{},{}L{},{}M{},{}L{},{}", num(x - 4), num(y - 4), num(x + 4),
                                  num(y + 4), num(x - 4), num(y + 4), num(x + 4), num(y - 4)));

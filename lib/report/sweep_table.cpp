@@ -32,8 +32,9 @@ TextTable sweep_results_table(store::Database& db, const std::string& sweep) {
   }
   std::string select = "SELECT position, trial";
   for (const auto& k : keys) select += ", " + k;
-  select += ", status, test_acc, test_loss, epochs_done, wall_s, error FROM results WHERE sweep = ? "
-            "ORDER BY position";
+  select +=
+      ", status, test_acc, test_loss, epochs_done, wall_s, error FROM results WHERE sweep = ? "
+      "ORDER BY position";
   store::Statement s = db.prepare(select);
   s.bind(1, sweep);
   while (s.step()) {
@@ -42,9 +43,12 @@ TextTable sweep_results_table(store::Database& db, const std::string& sweep) {
     row.push_back(std::to_string(s.integer(c++)));
     row.push_back(s.text(c++).substr(0, 8));
     for (size_t k = 0; k < keys.size(); ++k, ++c) {
-      if (s.is_null(c)) row.push_back("-");
-      else if (s.type(c) == SQLITE_FLOAT) row.push_back(format_number(s.real(c)));
-      else row.push_back(s.text(c));
+      if (s.is_null(c))
+        row.push_back("-");
+      else if (s.type(c) == SQLITE_FLOAT)
+        row.push_back(format_number(s.real(c)));
+      else
+        row.push_back(s.text(c));
     }
     const std::string status = s.text(c++);
     const double acc = s.real(c++), loss = s.real(c++);

@@ -43,14 +43,10 @@ TableFormat parse_table_format(std::string_view name) {
 
 std::string format_table(const ValueTable& table, TableFormat format) {
   switch (format) {
-    case TableFormat::csv:
-      return format_csv(table);
-    case TableFormat::json:
-      return format_json(table);
-    case TableFormat::markdown:
-      return format_markdown(table);
-    case TableFormat::table:
-      break;
+    case TableFormat::csv: return format_csv(table);
+    case TableFormat::json: return format_json(table);
+    case TableFormat::markdown: return format_markdown(table);
+    case TableFormat::table: break;
   }
   return format_aligned(table);
 }

@@ -87,9 +87,7 @@ bool settings_match(const Setting& a, const Setting& b) {
   return !a.applies || !b.applies || value_equal(a.value, b.value);
 }
 
-Value setting_value(const Setting& setting) {
-  return setting.applies ? setting.value : Value{};
-}
+Value setting_value(const Setting& setting) { return setting.applies ? setting.value : Value{}; }
 
 TrialSettings::TrialSettings(store::Database& db, const TrialRows& trials) {
   for (const auto& key : config_key_names()) {

@@ -65,8 +65,7 @@ std::vector<Group> group_rows(const RowSet& rows, const std::vector<std::string>
 // key order (key_value_less, first key first), positions in order within a group: what group_by
 // and the groupings of comparisons are built on.
 std::vector<std::pair<KeyValues, std::vector<size_t>>> group_positions(
-    size_t n, const std::vector<std::string>& keys,
-    const std::function<KeyValues(size_t)>& key_of);
+    size_t n, const std::vector<std::string>& keys, const std::function<KeyValues(size_t)>& key_of);
 
 // The rows whose `keys` have `values`.
 RowSet select_rows(const TrialRows& trials, const RowSet& rows,

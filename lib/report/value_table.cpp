@@ -23,12 +23,9 @@ size_t ValueTable::index(const std::string& column) const {
 
 Value column_value(sqlite3_stmt* statement, int column) {
   switch (sqlite3_column_type(statement, column)) {
-    case SQLITE_NULL:
-      return std::monostate{};
-    case SQLITE_INTEGER:
-      return static_cast<int64_t>(sqlite3_column_int64(statement, column));
-    case SQLITE_FLOAT:
-      return sqlite3_column_double(statement, column);
+    case SQLITE_NULL: return std::monostate{};
+    case SQLITE_INTEGER: return static_cast<int64_t>(sqlite3_column_int64(statement, column));
+    case SQLITE_FLOAT: return sqlite3_column_double(statement, column);
     default: {
       const auto* text = sqlite3_column_text(statement, column);
       if (text == nullptr) return std::string();
@@ -77,8 +74,6 @@ bool value_less(const Value& a, const Value& b) {
   return false;
 }
 
-bool value_equal(const Value& a, const Value& b) {
-  return !value_less(a, b) && !value_less(b, a);
-}
+bool value_equal(const Value& a, const Value& b) { return !value_less(a, b) && !value_less(b, a); }
 
 }  // namespace vitsweep::report

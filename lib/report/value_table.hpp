@@ -30,9 +30,7 @@ struct ValueTable {
 
 Value column_value(sqlite3_stmt* statement, int column);
 
-inline bool is_null(const Value& v) {
-  return std::holds_alternative<std::monostate>(v);
-}
+inline bool is_null(const Value& v) { return std::holds_alternative<std::monostate>(v); }
 // A real, or NULL for NaN (undefined: the std of one value, an interval from one pair).
 Value real_or_null(double v);
 

@@ -8,9 +8,8 @@ namespace {
 
 // Every event carries its send time, so the runner can tell how long events take to arrive.
 std::string stamped(OrderedJson event) {
-  event["t"] = std::chrono::duration<double>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  event["t"] =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   return event.dump();
 }
 
@@ -18,22 +17,25 @@ std::string stamped(OrderedJson event) {
 
 std::string encode(const StartEvent& e) {
   return stamped({{"event", "start"},
-                     {"epochs_done", e.epochs_done},
-                     {"steps_per_epoch", e.steps_per_epoch},
-                     {"total_steps", e.total_steps},
-                     {"params", e.params},
-                     {"flops_per_image", e.flops_per_image}});
+                  {"epochs_done", e.epochs_done},
+                  {"steps_per_epoch", e.steps_per_epoch},
+                  {"total_steps", e.total_steps},
+                  {"params", e.params},
+                  {"flops_per_image", e.flops_per_image}});
 }
 
 std::string encode(const ProgressEvent& e) {
-  return stamped({{"event", "progress"},      {"epoch", e.epoch},
-                     {"step", e.step},           {"total_steps", e.total_steps},
-                     {"loss", e.loss},           {"img_per_s", e.img_per_s}});
+  return stamped({{"event", "progress"},
+                  {"epoch", e.epoch},
+                  {"step", e.step},
+                  {"total_steps", e.total_steps},
+                  {"loss", e.loss},
+                  {"img_per_s", e.img_per_s}});
 }
 
 std::string encode(const StepEvent& e) {
-  return stamped({{"event", "step"}, {"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss},
-                     {"lr", e.lr}});
+  return stamped(
+      {{"event", "step"}, {"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss}, {"lr", e.lr}});
 }
 
 std::string encode_epoch(const EpochRecord& record, bool replayed) {

@@ -26,8 +26,7 @@ void apply_event(TrialSlot& slot, const TrialEvent& event) {
       slot.trial.step = event.progress.step;
       slot.trial.total_steps = event.progress.total_steps;
       break;
-    case TrialEvent::Kind::step:
-      break;
+    case TrialEvent::Kind::step: break;
     case TrialEvent::Kind::epoch:
       slot.finish.epochs_done = event.epoch.epoch;
       slot.trial.epoch = event.epoch.epoch;
@@ -43,8 +42,9 @@ void apply_event(TrialSlot& slot, const TrialEvent& event) {
 void record_event(store::ResultsStore& store, const std::string& hash, const TrialEvent& event,
                   double now) {
   if (event.kind == TrialEvent::Kind::epoch) {
-    store.record_epoch(hash, event.epoch, now,
-                       event.replayed ? store::EpochWrite::keep_existing : store::EpochWrite::replace);
+    store.record_epoch(
+        hash, event.epoch, now,
+        event.replayed ? store::EpochWrite::keep_existing : store::EpochWrite::replace);
   }
   if (event.kind == TrialEvent::Kind::step) {
     store.record_step(hash, event.step.epoch, event.step.step, event.step.loss, event.step.lr, now);
@@ -66,7 +66,8 @@ store::TrialFinish classify_exit(const TrialSlot& slot, const ExitStatus& exit,
   }
   // A signal the scheduler sent while stopping is a stop, not a crash.
   finish.status = stopping && exit.signaled ? TrialStatus::killed : TrialStatus::failed;
-  const bool no_message = exit.signaled || last_error.empty() || last_error.starts_with("--- attempt");
+  const bool no_message =
+      exit.signaled || last_error.empty() || last_error.starts_with("--- attempt");
   finish.error = no_message ? exit.describe() : fmt::format("{} ({})", last_error, exit.describe());
   return finish;
 }
@@ -118,8 +119,8 @@ OrderedJson to_json(const RunnerStats& s) {
           {"trials_per_s", s.trials_finished / seconds},
           {"events_per_s", s.events / seconds},
           {"db_writes_per_s", s.db_writes / seconds},
-          {"db_write_ms_mean", s.db_writes > 0 ? OrderedJson(1e3 * s.db_write_s / s.db_writes)
-                                               : OrderedJson(nullptr)},
+          {"db_write_ms_mean",
+           s.db_writes > 0 ? OrderedJson(1e3 * s.db_write_s / s.db_writes) : OrderedJson(nullptr)},
           {"db_busy_share", s.db_write_s / seconds},
           {"event_latency_ms",
            {{"median", percentile_ms(0.5)},
@@ -197,7 +198,7 @@ void Scheduler::claim_into_free_slots(double now) {
     if (!deadline_allows_a_trial(now)) return;
     const auto claim =
         store_.claim_next_trial(sweep_id_, me_, now, options_.lease_seconds, slot->host);
-      if (!claim) {
+    if (!claim) {
       next_claim_ = now + options_.queue_recheck_seconds;
       return;
     }
@@ -258,7 +259,7 @@ void Scheduler::settle(const std::string& hash, const ExitStatus& exit,
   if (failed) {
     done.will_retry = !stopping_ && !options_.fail_fast &&
                       store_.requeue_if_attempts_left(hash, options_.max_attempts);
-    }
+  }
   if (done.finish.status == TrialStatus::done) finished_durations_.push_back(done.wall_s);
   if (listener_.on_trial_finished) {
     listener_.on_trial_finished(done, store_.status_counts(sweep_id_));
@@ -287,8 +288,8 @@ void Scheduler::report_progress_if_due(double now) {
   RunProgress progress;
   progress.counts = store_.status_counts(sweep_id_);
   for (const auto& [hash, slot] : running_) progress.running.push_back(slot.trial);
-  progress.eta_seconds = estimate_eta(finished_durations_, progress.running,
-                                      progress.counts.queued, launcher_.capacity(), now);
+  progress.eta_seconds = estimate_eta(finished_durations_, progress.running, progress.counts.queued,
+                                      launcher_.capacity(), now);
   listener_.on_progress(progress);
 }
 

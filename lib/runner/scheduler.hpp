@@ -20,11 +20,11 @@
 namespace vitsweep::runner {
 
 struct SchedulerOptions {
-  int64_t max_attempts = 2;        // a failed trial is re-queued until it has had this many
-  bool fail_fast = false;          // stop every trial at the first failure
-  double lease_seconds = 60;       // a runner silent for this long is presumed dead
+  int64_t max_attempts = 2;   // a failed trial is re-queued until it has had this many
+  bool fail_fast = false;     // stop every trial at the first failure
+  double lease_seconds = 60;  // a runner silent for this long is presumed dead
   double heartbeat_seconds = 5;
-  double stop_grace_seconds = 30;  // after a stop request, how long trials get to stop cleanly
+  double stop_grace_seconds = 30;    // after a stop request, how long trials get to stop cleanly
   double queue_recheck_seconds = 5;  // an empty queue is looked at again after this long
   double poll_seconds = 0.2;         // longest wait for trial output between bookkeeping
   std::function<bool()> stop_requested;  // polled every turn (default: SIGINT / SIGTERM seen)
@@ -64,9 +64,9 @@ struct RunnerListener {
 struct RunnerStats {
   double seconds = 0;  // from start to end of run()
   int64_t trials_started = 0, trials_finished = 0;
-  int64_t events = 0;     // protocol events received
-  int64_t db_writes = 0;  // write transactions on the results database
-  double db_write_s = 0;  // wall time inside them (lock, work, commit with its fsync)
+  int64_t events = 0;                   // protocol events received
+  int64_t db_writes = 0;                // write transactions on the results database
+  double db_write_s = 0;                // wall time inside them (lock, work, commit with its fsync)
   std::vector<double> event_latency_s;  // from the worker's send time to the database write
 };
 

@@ -42,8 +42,8 @@ TrialOutcome simulate_trial(const TrialConfig& config, FILE* events) {
         outcome.message = fmt::format("interrupted in epoch {}", epoch);
         return outcome;
       }
-      std::this_thread::sleep_for(std::min<Clock::duration>(
-          until - Clock::now(), std::chrono::milliseconds(10)));
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(10)));
     }
     EpochRecord record;
     record.epoch = epoch;

@@ -3,10 +3,10 @@
 #include <sys/statfs.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
-#include <thread>
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "common/error.hpp"
 
@@ -17,7 +17,8 @@ namespace {
 std::string hint_for(int code) {
   switch (code & 0xff) {
     case SQLITE_NOTADB: return " (the file is not a SQLite database)";
-    case SQLITE_CORRUPT: return " (the file is damaged; run `sqlite3 FILE 'PRAGMA integrity_check'`)";
+    case SQLITE_CORRUPT:
+      return " (the file is damaged; run `sqlite3 FILE 'PRAGMA integrity_check'`)";
     case SQLITE_READONLY: return " (the file or its folder is read-only)";
     case SQLITE_FULL: return " (the disk is full)";
     case SQLITE_BUSY:
@@ -73,14 +74,18 @@ std::string network_filesystem_name(const std::string& folder) {
 
 Statement::Statement(sqlite3* db, std::string_view sql, const std::string& path)
     : db_(db), path_(&path), sql_(sql.substr(0, 60)) {
-  const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement_, nullptr);
+  const int rc =
+      sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement_, nullptr);
   if (rc != SQLITE_OK) fail_sqlite(db, rc, path, fmt::format("preparing `{}`", sql.substr(0, 60)));
 }
 
 Statement::~Statement() { sqlite3_finalize(statement_); }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), statement_(other.statement_), path_(other.path_), sql_(std::move(other.sql_)) {
+    : db_(other.db_),
+      statement_(other.statement_),
+      path_(other.path_),
+      sql_(std::move(other.sql_)) {
   other.statement_ = nullptr;
 }
 
@@ -90,13 +95,16 @@ Statement& Statement::bind(int index, int64_t value) {
 }
 
 Statement& Statement::bind(int index, double value) {
-  if (std::isfinite(value)) sqlite3_bind_double(statement_, index, value);
-  else sqlite3_bind_null(statement_, index);
+  if (std::isfinite(value))
+    sqlite3_bind_double(statement_, index, value);
+  else
+    sqlite3_bind_null(statement_, index);
   return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
+                    SQLITE_TRANSIENT);
   return *this;
 }
 
@@ -123,14 +131,17 @@ void Statement::reset() {
 }
 
 int Statement::columns() const { return sqlite3_column_count(statement_); }
-bool Statement::is_null(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
 int64_t Statement::integer(int column) const { return sqlite3_column_int64(statement_, column); }
 double Statement::real(int column) const {
   return is_null(column) ? std::nan("") : sqlite3_column_double(statement_, column);
 }
 std::string Statement::text(int column) const {
   const auto* p = sqlite3_column_text(statement_, column);
-  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(statement_, column)) : "";
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(statement_, column))
+           : "";
 }
 int Statement::type(int column) const { return sqlite3_column_type(statement_, column); }
 
@@ -149,10 +160,11 @@ Database::Database(const std::string& path, Access access) : path_(path), access
   }
   const std::string network = network_filesystem_name(folder.string());
   if (!network.empty()) {
-    fail("{}: refusing to use a SQLite database on a network file system ({}): its locks are "
-         "unreliable there and concurrent runners would corrupt the file. Put the database on a "
-         "local disk (--db /local/path/sweep.db); run folders may stay where they are.",
-         path, network);
+    fail(
+        "{}: refusing to use a SQLite database on a network file system ({}): its locks are "
+        "unreliable there and concurrent runners would corrupt the file. Put the database on a "
+        "local disk (--db /local/path/sweep.db); run folders may stay where they are.",
+        path, network);
   }
   const int flags = access == Access::read_write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                                                  : SQLITE_OPEN_READONLY;
@@ -211,8 +223,8 @@ void Database::switch_to_wal() {
   if (mode() == "wal") return;
   // Changing the journal mode takes an exclusive lock, and SQLite can answer SQLITE_BUSY at once,
   // without its busy handler, when another connection is creating the same new file: retry.
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(busy_timeout_milliseconds());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_milliseconds());
   while (true) {
     sqlite3_stmt* statement = nullptr;
     int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &statement, nullptr);

@@ -11,8 +11,8 @@
 
 #include <sqlite3.h>
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +33,9 @@ class Statement {
   Statement& bind(int index, double value);  // NaN and infinities are stored as NULL
   Statement& bind(int index, std::string_view value);
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
-  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const std::string& value) {
+    return bind(index, std::string_view(value));
+  }
   Statement& bind(int index, std::nullptr_t);
   template <typename T>
   Statement& bind(int index, const std::optional<T>& value) {
@@ -51,7 +53,8 @@ class Statement {
   int64_t integer(int column) const;
   double real(int column) const;  // NULL reads as NaN
   std::string text(int column) const;
-  int type(int column) const;  // SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB, SQLITE_NULL
+  int type(
+      int column) const;  // SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB, SQLITE_NULL
 
  private:
   sqlite3* db_;
@@ -117,7 +120,8 @@ class Database {
     explicit WriteTimer(WriteStats& stats) : stats(stats) {}
     ~WriteTimer() {
       ++stats.transactions;
-      stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      stats.seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     WriteStats& stats;
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
@@ -131,7 +135,8 @@ class Database {
 
 // Throws an Error for result code `code` with the database's message and a hint for the
 // common causes. `what` says what was being done ("opening", "writing").
-[[noreturn]] void fail_sqlite(sqlite3* db, int code, const std::string& path, std::string_view what);
+[[noreturn]] void fail_sqlite(sqlite3* db, int code, const std::string& path,
+                              std::string_view what);
 
 // The name of a network file system holding `folder`, or empty when it is local.
 std::string network_filesystem_name(const std::string& folder);

@@ -139,15 +139,15 @@ std::vector<std::string> ResultsStore::prepare_run(int64_t sweep_id, const RunPo
 std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this_host, double now) {
   return db_.write([&] {
     std::vector<std::string> hashes;
-    Statement running = db_.prepare(
-        "SELECT hash, runner, pid, lease_until FROM trials WHERE status = 'running'");
+    Statement running =
+        db_.prepare("SELECT hash, runner, pid, lease_until FROM trials WHERE status = 'running'");
     while (running.step()) {
       const bool expired = running.is_null(3) || running.real(3) < now;
       // The runner's host is the start of its id (host:pid:start time); `host` is where the
       // trial runs, another machine's under MPI.
       const std::string runner = running.text(1);
-      const bool local_and_dead = runner.substr(0, runner.find(':')) == this_host &&
-                                  !process_exists(running.integer(2));
+      const bool local_and_dead =
+          runner.substr(0, runner.find(':')) == this_host && !process_exists(running.integer(2));
       if (expired || local_and_dead) hashes.push_back(running.text(0));
     }
     // The runner's death is not the trial's fault: give the attempt back.
@@ -163,8 +163,8 @@ std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this
 }
 
 std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
-                                                           const RunnerIdentity& runner,
-                                                           double now, double lease_seconds,
+                                                           const RunnerIdentity& runner, double now,
+                                                           double lease_seconds,
                                                            const std::string& worker_host) {
   return db_.write([&]() -> std::optional<ClaimedTrial> {
     Statement next = db_.prepare(
@@ -204,10 +204,10 @@ void ResultsStore::heartbeat(const RunnerIdentity& runner, double now, double le
 void ResultsStore::record_epoch(const std::string& hash, const EpochRecord& r, double now,
                                 EpochWrite write) {
   db_.write([&] {
-    Statement put = db_.prepare(fmt::format(
-        "INSERT OR {} INTO metrics (trial_hash, name, step, epoch, value, time) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        write == EpochWrite::replace ? "REPLACE" : "IGNORE"));
+    Statement put = db_.prepare(
+        fmt::format("INSERT OR {} INTO metrics (trial_hash, name, step, epoch, value, time) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    write == EpochWrite::replace ? "REPLACE" : "IGNORE"));
     auto metric = [&](const char* name, double value) {
       put.reset();
       put.bind(1, hash).bind(2, name).bind(3, r.step).bind(4, r.epoch).bind(5, value).bind(6, now);
@@ -224,8 +224,8 @@ void ResultsStore::record_epoch(const std::string& hash, const EpochRecord& r, d
     metric("lr", r.lr);
     metric("epoch_s", r.epoch_s);
     metric("img_per_s", r.img_per_s);
-    Statement progress = db_.prepare(
-        "UPDATE trials SET epochs_done = max(epochs_done, ?) WHERE hash = ?");
+    Statement progress =
+        db_.prepare("UPDATE trials SET epochs_done = max(epochs_done, ?) WHERE hash = ?");
     progress.bind(1, r.epoch).bind(2, hash).run();
   });
 }
@@ -258,7 +258,8 @@ void ResultsStore::finish_trial(const std::string& hash, const TrialFinish& f, d
         "diverged_step = ?12, wall_s = coalesce(wall_s, 0) + ?13, "
         "core_s = coalesce(core_s, 0) + ?14, params = coalesce(?15, params), "
         "flops_per_image = coalesce(?16, flops_per_image) WHERE hash = ?17");
-    s.bind(1, std::string(to_string(f.status))).bind(2, f.error.empty() ? std::optional<std::string>{} : f.error);
+    s.bind(1, std::string(to_string(f.status)))
+        .bind(2, f.error.empty() ? std::optional<std::string>{} : f.error);
     s.bind(3, now).bind(4, o.final_test.accuracy).bind(5, o.final_test.loss);
     s.bind(6, o.final_val.accuracy).bind(7, o.final_val.loss);
     s.bind(8, last ? last->train_acc : NAN).bind(9, last ? last->train_loss : NAN);
@@ -274,7 +275,8 @@ void ResultsStore::finish_trial(const std::string& hash, const TrialFinish& f, d
 bool ResultsStore::requeue_if_attempts_left(const std::string& hash, int64_t max_attempts) {
   return db_.write([&] {
     Statement s = db_.prepare(
-        "UPDATE trials SET status = 'queued' WHERE hash = ? AND status = 'failed' AND attempts < ?");
+        "UPDATE trials SET status = 'queued' WHERE hash = ? AND status = 'failed' AND attempts < "
+        "?");
     s.bind(1, hash).bind(2, max_attempts).run();
     return db_.changes() == 1;
   });
@@ -306,7 +308,9 @@ StatusCounts status_counts(Database& db, int64_t sweep_id) {
   return c;
 }
 
-StatusCounts ResultsStore::status_counts(int64_t sweep_id) { return store::status_counts(db_, sweep_id); }
+StatusCounts ResultsStore::status_counts(int64_t sweep_id) {
+  return store::status_counts(db_, sweep_id);
+}
 
 int64_t ResultsStore::queued_count(int64_t sweep_id) { return status_counts(sweep_id).queued; }
 

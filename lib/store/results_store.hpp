@@ -10,12 +10,11 @@
 #include <vector>
 
 #include "common/json.hpp"
-#include "trial/records.hpp"
 #include "store/database.hpp"
+#include "trial/records.hpp"
 #include "trial/status.hpp"
 
 namespace vitsweep::store {
-
 
 struct SweepRecord {
   std::string name, description, file;
@@ -31,10 +30,10 @@ struct TrialToStore {
 
 struct Registration {
   int64_t sweep_id = 0;
-  int64_t trials = 0;        // in the sweep
-  int64_t new_trials = 0;    // never seen before in this database
-  int64_t finished = 0;      // already done or diverged (from this or another sweep): not re-run
-  int64_t unlinked = 0;      // trials of an earlier version of the sweep that it no longer holds
+  int64_t trials = 0;      // in the sweep
+  int64_t new_trials = 0;  // never seen before in this database
+  int64_t finished = 0;    // already done or diverged (from this or another sweep): not re-run
+  int64_t unlinked = 0;    // trials of an earlier version of the sweep that it no longer holds
 };
 
 // Who runs trials: one per `sweep run` process.
@@ -59,7 +58,7 @@ struct ClaimedTrial {
 
 struct TrialFinish {
   TrialStatus status = TrialStatus::failed;  // done, diverged, failed or killed
-  std::string error;   // for failed / killed / diverged: one line
+  std::string error;                         // for failed / killed / diverged: one line
   TrialOutcome outcome;  // metrics (final_test etc.) when the trial reported them
   int64_t epochs_done = 0;
   int64_t params = 0;

@@ -72,9 +72,9 @@ CREATE TABLE metrics (
 );
 )sql";
 
-const std::vector<std::string> kEpochMetrics = {"train_loss", "train_acc", "val_loss", "val_acc",
-                                                "test_loss",  "test_acc",  "lr",       "epoch_s",
-                                                "img_per_s"};
+const std::vector<std::string> kEpochMetrics = {"train_loss", "train_acc", "val_loss",
+                                                "val_acc",    "test_loss", "test_acc",
+                                                "lr",         "epoch_s",   "img_per_s"};
 
 // `temp`: a TEMP view, which a read-only connection may create to see keys its file predates.
 std::string results_view_sql(bool temp = false) {
@@ -120,7 +120,8 @@ GROUP BY trial_hash, epoch;
 )sql",
                      columns, [] {
                        std::string names;
-                       for (const auto& m : kEpochMetrics) names += (names.empty() ? "'" : ", '") + m + "'";
+                       for (const auto& m : kEpochMetrics)
+                         names += (names.empty() ? "'" : ", '") + m + "'";
                        return names;
                      }());
 }
@@ -176,18 +177,19 @@ void refresh_results_view(Database& db) {
 
 const std::vector<std::string>& final_metric_columns() {
   static const std::vector<std::string> columns = {
-      "test_acc", "test_loss", "train_acc", "train_loss", "val_acc",  "val_loss",
-      "epochs_done", "diverged_step", "wall_s", "core_s", "img_per_s", "params",
-      "flops_per_image"};
+      "test_acc",  "test_loss",   "train_acc",      "train_loss", "val_acc",
+      "val_loss",  "epochs_done", "diverged_step",  "wall_s",     "core_s",
+      "img_per_s", "params",      "flops_per_image"};
   return columns;
 }
 
 void ensure_schema(Database& db) {
   const int version = db.user_version();
   if (version > kSchemaVersion) {
-    fail("{}: schema version {} is newer than this sweep understands ({}): upgrade vitsweep "
-         "(the database was left unchanged)",
-         db.path(), version, kSchemaVersion);
+    fail(
+        "{}: schema version {} is newer than this sweep understands ({}): upgrade vitsweep "
+        "(the database was left unchanged)",
+        db.path(), version, kSchemaVersion);
   }
   if (version == 0) {
     Statement tables = db.prepare("SELECT count(*) FROM sqlite_master");
@@ -196,9 +198,10 @@ void ensure_schema(Database& db) {
       fail("{}: an empty results database (no sweep has been stored in it yet)", db.path());
     }
     if (tables.integer(0) > 0) {
-      fail("{}: a SQLite database but not a vitsweep results database (it has tables and no "
-           "schema version); pass another --db",
-           db.path());
+      fail(
+          "{}: a SQLite database but not a vitsweep results database (it has tables and no "
+          "schema version); pass another --db",
+          db.path());
     }
   }
   if (version == kSchemaVersion) {

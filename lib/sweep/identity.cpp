@@ -15,9 +15,7 @@ struct IrrelevantKey {
   bool (*irrelevant)(const TrialConfig&);
 };
 
-bool always(const TrialConfig&) {
-  return true;
-}
+bool always(const TrialConfig&) { return true; }
 
 // The rules listed in identity.hpp; keep the two in step.
 constexpr IrrelevantKey kIrrelevantKeys[] = {
@@ -81,15 +79,9 @@ void write_canonical(const OrderedJson& value, std::string& out) {
     case Type::string:
       out += value.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
       break;
-    case Type::boolean:
-      out += value.get<bool>() ? "true" : "false";
-      break;
-    case Type::number_integer:
-      out += std::to_string(value.get<int64_t>());
-      break;
-    case Type::number_unsigned:
-      out += std::to_string(value.get<uint64_t>());
-      break;
+    case Type::boolean: out += value.get<bool>() ? "true" : "false"; break;
+    case Type::number_integer: out += std::to_string(value.get<int64_t>()); break;
+    case Type::number_unsigned: out += std::to_string(value.get<uint64_t>()); break;
     case Type::number_float: {
       const double d = value.get<double>();
       // JSON has no NaN or infinity; config validation never lets one through.
@@ -97,11 +89,8 @@ void write_canonical(const OrderedJson& value, std::string& out) {
       out += format_number(d + 0.0);
       break;
     }
-    case Type::null:
-      out += "null";
-      break;
-    default:
-      fail("canonical_json: cannot write {}", value.type_name());
+    case Type::null: out += "null"; break;
+    default: fail("canonical_json: cannot write {}", value.type_name());
   }
 }
 

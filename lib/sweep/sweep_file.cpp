@@ -20,9 +20,7 @@ const std::vector<std::string>& top_level_keys() {
   return keys;
 }
 
-bool is_zip_group(const Axis& axis) {
-  return axis.origin.starts_with("zip[");
-}
+bool is_zip_group(const Axis& axis) { return axis.origin.starts_with("zip["); }
 
 // Where one key of an axis was written: "grid.alpha", "zip[0].width", "--grid alpha=0,1".
 std::string key_origin(const Axis& axis, const std::string& key) {

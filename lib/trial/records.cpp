@@ -24,7 +24,8 @@ double number_or_nan(const Json& json, const char* key, const char* old_key = nu
 }  // namespace
 
 OrderedJson to_json(const Evaluation& e) {
-  return {{"loss", number_or_null(e.loss)}, {"accuracy", number_or_null(e.accuracy)},
+  return {{"loss", number_or_null(e.loss)},
+          {"accuracy", number_or_null(e.accuracy)},
           {"images", e.images}};
 }
 

@@ -26,7 +26,7 @@ struct EpochRecord {
   int64_t step = 0;   // optimizer steps taken when the epoch ended
   double train_loss = kNotMeasured, train_acc = kNotMeasured;  // running means over the epoch
   Evaluation val, test;
-  double lr = 0;  // learning rate of the epoch's last step
+  double lr = 0;         // learning rate of the epoch's last step
   double epoch_s = 0;    // wall seconds of the epoch, evaluation included
   double img_per_s = 0;  // training throughput of the epoch
 };
@@ -60,7 +60,7 @@ struct TrialOutcome {
   std::optional<PartialEpoch> partial_epoch;
   Evaluation final_test, final_val;  // at the end: after the last epoch, at a max_steps stop
                                      // inside an epoch, or at initialisation
-  double wall_s = 0, core_s = 0;  // this process's wall-clock and CPU (user + system) seconds
+  double wall_s = 0, core_s = 0;     // this process's wall-clock and CPU (user + system) seconds
 };
 
 // NaN (not measured) is written as null and read back as NaN.

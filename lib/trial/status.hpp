@@ -13,9 +13,9 @@ namespace vitsweep {
 enum class TrialStatus { queued, running, done, failed, diverged, killed };
 
 // Every status, in the order status lines list them.
-constexpr std::array<TrialStatus, 6> kTrialStatuses = {
-    TrialStatus::done,   TrialStatus::running,  TrialStatus::queued,
-    TrialStatus::failed, TrialStatus::diverged, TrialStatus::killed};
+constexpr std::array<TrialStatus, 6> kTrialStatuses = {TrialStatus::done,     TrialStatus::running,
+                                                       TrialStatus::queued,   TrialStatus::failed,
+                                                       TrialStatus::diverged, TrialStatus::killed};
 
 // "queued", "running", "done", "failed", "diverged", "killed": the text stored and printed.
 std::string_view to_string(TrialStatus status);

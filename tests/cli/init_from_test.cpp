@@ -69,9 +69,7 @@ TEST_P(InitFromPyTorch, FineTunedWeightsBecomeACheckpointThatEvalReads) {
 INSTANTIATE_TEST_SUITE_P(Files, InitFromPyTorch,
                          ::testing::Values("vit_gap", "vit_cls_qknorm", "vit_gap_bf16"));
 
-int64_t line_count(const std::string& text) {
-  return std::count(text.begin(), text.end(), '\n');
-}
+int64_t line_count(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 
 TEST(InitFromPyTorchRefusals, AConfigWhoseModelDiffersIsOneLineNamingTheTensor) {
   testing::TempDir dir;

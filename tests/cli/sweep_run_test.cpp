@@ -20,9 +20,9 @@
 namespace vitsweep {
 namespace {
 
+using testing::eventually;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::eventually;
 using testing::run_sweep;
 using testing::TempDir;
 
@@ -65,7 +65,9 @@ int64_t count_when_ready(const std::string& db_path, const std::string& sql) {
 int attempts_logged(const std::string& run_dir) {
   const std::string log = testing::read_file(run_dir + "/log.txt");
   int n = 0;
-  for (size_t p = log.find("--- attempt"); p != std::string::npos; p = log.find("--- attempt", p + 1)) ++n;
+  for (size_t p = log.find("--- attempt"); p != std::string::npos;
+       p = log.find("--- attempt", p + 1))
+    ++n;
   return n;
 }
 
@@ -74,8 +76,8 @@ class SweepRun : public ::testing::Test {
   void SetUp() override { testing::write_file(dir.file("sweep.json"), kSweep); }
   std::string db() const { return dir.file("results/sweep.db"); }
   std::vector<std::string> run_args(std::vector<std::string> extra = {}, int jobs = 2) const {
-    std::vector<std::string> args = {"run", "sweep.json", "--jobs", std::to_string(jobs),
-                                     "--threads", "1", "--quiet"};
+    std::vector<std::string> args = {"run",       "sweep.json", "--jobs", std::to_string(jobs),
+                                     "--threads", "1",          "--quiet"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -103,10 +105,10 @@ TEST_F(SweepRun, RunsEveryTrialAndPrintsTheTable) {
 }
 
 TEST_F(SweepRun, TwoConcurrentRunnersRunEveryTrialExactlyOnce) {
-  const pid_t a = testing::start_sweep(run_args({}, 1), dir.path(), dir.file("a.out"),
-                                       dir.file("a.err"));
-  const pid_t b = testing::start_sweep(run_args({}, 1), dir.path(), dir.file("b.out"),
-                                       dir.file("b.err"));
+  const pid_t a =
+      testing::start_sweep(run_args({}, 1), dir.path(), dir.file("a.out"), dir.file("a.err"));
+  const pid_t b =
+      testing::start_sweep(run_args({}, 1), dir.path(), dir.file("b.out"), dir.file("b.err"));
   EXPECT_EQ(testing::wait_for_exit(a), 0) << testing::read_file(dir.file("a.err"));
   EXPECT_EQ(testing::wait_for_exit(b), 0) << testing::read_file(dir.file("b.err"));
   const auto rows = trials_in(db());
@@ -123,12 +125,14 @@ TEST_F(SweepRun, TwoConcurrentRunnersRunEveryTrialExactlyOnce) {
 }
 
 TEST_F(SweepRun, KillNineThenRerunResumesAndMatchesAnUninterruptedRun) {
-  const pid_t runner = testing::start_sweep(run_args(), dir.path(), dir.file("a.out"), dir.file("a.err"));
+  const pid_t runner =
+      testing::start_sweep(run_args(), dir.path(), dir.file("a.out"), dir.file("a.err"));
   // Wait until some trial has a finished epoch while still running, then kill -9 the runner.
   ASSERT_TRUE(eventually(
       [&] {
-        return count_when_ready(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
-                                      "epochs_done >= 1 AND epochs_done < 3") > 0;
+        return count_when_ready(db(),
+                                "SELECT count(*) FROM trials WHERE status = 'running' AND "
+                                "epochs_done >= 1 AND epochs_done < 3") > 0;
       },
       60));
   ::kill(runner, SIGKILL);
@@ -167,11 +171,13 @@ TEST_F(SweepRun, KillNineThenRerunResumesAndMatchesAnUninterruptedRun) {
 }
 
 TEST_F(SweepRun, InterruptMarksRunningTrialsKilledAndTheyResume) {
-  const pid_t runner = testing::start_sweep(run_args(), dir.path(), dir.file("a.out"), dir.file("a.err"));
+  const pid_t runner =
+      testing::start_sweep(run_args(), dir.path(), dir.file("a.out"), dir.file("a.err"));
   ASSERT_TRUE(eventually(
       [&] {
         return count_when_ready(
-                   db(), "SELECT count(*) FROM trials WHERE status = 'running' AND epochs_done >= 1") > 0;
+                   db(),
+                   "SELECT count(*) FROM trials WHERE status = 'running' AND epochs_done >= 1") > 0;
       },
       60));
   ::kill(runner, SIGINT);
@@ -189,12 +195,13 @@ TEST_F(SweepRun, CrashedTrialProcessIsFailedWithItsSignalAndRetried) {
   // it and abort (abort_on_error): let it die of the signal it was sent, as in a normal build.
   // (ctest runs each test in its own process, so the setting ends with this test.)
   const char* options = std::getenv("ASAN_OPTIONS");
-  ::setenv("ASAN_OPTIONS", (options ? std::string(options) + ":" : "").append("handle_segv=0").c_str(),
-           1);
-  const pid_t runner = testing::start_sweep(run_args({}, 1), dir.path(), dir.file("a.out"),
-                                            dir.file("a.err"));
+  ::setenv("ASAN_OPTIONS",
+           (options ? std::string(options) + ":" : "").append("handle_segv=0").c_str(), 1);
+  const pid_t runner =
+      testing::start_sweep(run_args({}, 1), dir.path(), dir.file("a.out"), dir.file("a.err"));
   std::vector<pid_t> workers;
-  ASSERT_TRUE(eventually([&] { return !(workers = testing::worker_pids(dir.path())).empty(); }, 30));
+  ASSERT_TRUE(
+      eventually([&] { return !(workers = testing::worker_pids(dir.path())).empty(); }, 30));
   ::kill(workers.front(), SIGSEGV);
   EXPECT_EQ(testing::wait_for_exit(runner), 0);
   const std::string out = testing::read_file(dir.file("a.out"));
@@ -214,10 +221,10 @@ TEST_F(SweepRun, TrialThatKeepsFailingStaysFailedAfterMaxAttempts) {
   EXPECT_THAT(r.err, HasSubstr("2 trial(s) failed"));
   EXPECT_EQ(count(db(), "SELECT count(*) FROM trials WHERE status = 'failed' AND attempts = 2"), 2);
   // --retry-failed gives them new attempts (they fail again here: the data is still missing).
-  const auto retry = run_sweep(run_args({"--max-attempts", "1", "--retry-failed", "--grid",
-                                         "attn=relu", "--set", "dataset=mnist", "--set",
-                                         "data_dir=/nonexistent"}),
-                               dir.path());
+  const auto retry =
+      run_sweep(run_args({"--max-attempts", "1", "--retry-failed", "--grid", "attn=relu", "--set",
+                          "dataset=mnist", "--set", "data_dir=/nonexistent"}),
+                dir.path());
   EXPECT_EQ(retry.exit_code, 1);
   EXPECT_EQ(count(db(), "SELECT count(*) FROM trials WHERE status = 'failed' AND attempts = 1"), 2);
 }
@@ -229,17 +236,20 @@ TEST_F(SweepRun, DivergingTrialIsRecordedWithItsStepAndOthersGoOn) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("diverged at step"));
   EXPECT_EQ(count(db(), "SELECT count(*) FROM trials WHERE status = 'done'"), 4);
-  EXPECT_EQ(count(db(), "SELECT count(*) FROM trials WHERE status = 'diverged' AND diverged_step > 0"), 4);
+  EXPECT_EQ(
+      count(db(), "SELECT count(*) FROM trials WHERE status = 'diverged' AND diverged_step > 0"),
+      4);
 }
 
 TEST_F(SweepRun, FinishedTrialsAreLinkedIntoOtherSweepsNotRerun) {
-  ASSERT_EQ(run_sweep(run_args({"--grid", "attn=relu", "--set", "epochs=1"}), dir.path()).exit_code, 0);
+  ASSERT_EQ(run_sweep(run_args({"--grid", "attn=relu", "--set", "epochs=1"}), dir.path()).exit_code,
+            0);
   std::string other = kSweep;
   other.replace(other.find("\"e2e\""), 5, "\"other\"");
   testing::write_file(dir.file("other.json"), other);
-  const auto r = run_sweep({"run", "other.json", "--jobs", "2", "--threads", "1", "--quiet", "--set",
-                            "epochs=1"},
-                           dir.path());
+  const auto r = run_sweep(
+      {"run", "other.json", "--jobs", "2", "--threads", "1", "--quiet", "--set", "epochs=1"},
+      dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("4 trials (2 new, 2 already finished, 2 to run)"));
   EXPECT_EQ(count(db(), "SELECT count(*) FROM trials"), 4);
@@ -253,15 +263,15 @@ TEST_F(SweepRun, LogEveryStoresStepMetrics) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(count(db(), "SELECT count(*) FROM metrics WHERE name = 'step_loss'"), 4 * 5);
   EXPECT_EQ(count(db(), "SELECT count(DISTINCT step) FROM metrics WHERE name = 'step_lr'"), 5);
-  EXPECT_EQ(count(db(), "SELECT count(*) FROM metrics WHERE name = 'step_loss' AND "
-                        "(value IS NULL OR epoch != 1)"),
+  EXPECT_EQ(count(db(),
+                  "SELECT count(*) FROM metrics WHERE name = 'step_loss' AND "
+                  "(value IS NULL OR epoch != 1)"),
             0);
 }
 
 TEST_F(SweepRun, ManyTrialsNeedYes) {
-  const auto r = run_sweep(run_args({"--grid", "alpha={\"linspace\": [0, 2, 500]}", "--grid",
-                                     "attn=relu"}),
-                           dir.path());
+  const auto r = run_sweep(
+      run_args({"--grid", "alpha={\"linspace\": [0, 2, 500]}", "--grid", "attn=relu"}), dir.path());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("up to 1000 trials; pass --yes"));
   EXPECT_FALSE(std::filesystem::exists(db())) << "nothing is stored before confirmation";

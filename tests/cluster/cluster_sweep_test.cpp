@@ -19,8 +19,8 @@
 namespace vitsweep {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::eventually;
+using ::testing::HasSubstr;
 using testing::TempDir;
 
 // 2 x `seeds` trials of two epochs of about a second each on one thread.
@@ -49,8 +49,8 @@ std::map<std::string, Row> rows_of(const std::string& db_path) {
       "r.train_loss FROM results r JOIN trials t ON t.hash = r.trial");
   std::map<std::string, Row> rows;
   while (s.step()) {
-    rows[s.text(0)] = {s.text(1),     s.text(2),     s.integer(3), s.integer(4),
-                       s.real(5),     s.real(6),     s.real(7)};
+    rows[s.text(0)] = {s.text(1), s.text(2), s.integer(3), s.integer(4),
+                       s.real(5), s.real(6), s.real(7)};
   }
   return rows;
 }
@@ -96,13 +96,13 @@ class MpiSweep : public ::testing::Test {
   }
 
   std::vector<std::string> run_args() const {
-    return {testing::sweep_program(), "run", "sweep.json", "--jobs", "1", "--threads", "1",
-            "--quiet"};
+    return {
+        testing::sweep_program(), "run", "sweep.json", "--jobs", "1", "--threads", "1", "--quiet"};
   }
   // mpirun with 3 ranks, each its own node, in the background.
   pid_t start_mpirun(const std::vector<std::string>& extra_env = {}) const {
-    std::vector<std::string> command = {"/usr/bin/mpirun", "--oversubscribe", "--bind-to", "none",
-                                        "--timeout", "600", "-np", "3"};
+    std::vector<std::string> command = {
+        "/usr/bin/mpirun", "--oversubscribe", "--bind-to", "none", "--timeout", "600", "-np", "3"};
     for (const auto& a : run_args()) command.push_back(a);
     std::vector<std::string> env = testing::mpirun_environment();
     env.push_back("VITSWEEP_RANKS_PER_NODE=1");
@@ -116,8 +116,9 @@ class MpiSweep : public ::testing::Test {
   bool every_rank_is_inside_a_trial() const {
     return eventually(
         [&] {
-          return count(db(), "SELECT count(*) FROM trials WHERE status = 'running' AND "
-                             "epochs_done = 1") >= 3;
+          return count(db(),
+                       "SELECT count(*) FROM trials WHERE status = 'running' AND "
+                       "epochs_done = 1") >= 3;
         },
         120);
   }
@@ -184,7 +185,8 @@ pid_t rank_pid(int rank, const std::string& folder) {
     if (gone || !std::filesystem::equivalent(cwd, folder, gone) || gone) continue;
     const std::string environ = testing::read_proc_file(entry.path().string() + "/environ");
     const std::string cmdline = testing::read_proc_file(entry.path().string() + "/cmdline");
-    if (cmdline.find("run") == std::string::npos || cmdline.find("sweep.json") == std::string::npos) {
+    if (cmdline.find("run") == std::string::npos ||
+        cmdline.find("sweep.json") == std::string::npos) {
       continue;
     }
     if (environ.find(fmt::format("OMPI_COMM_WORLD_RANK={}", rank) + '\0') != std::string::npos) {

@@ -29,9 +29,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-bool full_size() {
-  return std::getenv("VITSWEEP_DATA_PARALLEL_FULL") != nullptr;
-}
+bool full_size() { return std::getenv("VITSWEEP_DATA_PARALLEL_FULL") != nullptr; }
 
 // 50 optimizer steps in 2 epochs (the second reshuffles), evaluation of a val and a test split.
 std::vector<std::string> trial_settings() {

@@ -21,9 +21,7 @@ using ::testing::Not;
 
 const char* const kLauncherVariables[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"};
 
-std::string probe() {
-  return VITSWEEP_BINARY_DIR "/tests/mpi_probe";
-}
+std::string probe() { return VITSWEEP_BINARY_DIR "/tests/mpi_probe"; }
 
 TEST(MpiSession, WithoutALauncherIsOneRankAndNeverInitialisesMpi) {
   for (const char* variable : kLauncherVariables) ::unsetenv(variable);

@@ -35,9 +35,7 @@ TEST(Gunzip, DecodesMembersBackToBack) {
   EXPECT_EQ(gunzip(joined, "joined.gz"), expected);
 }
 
-TEST(Gunzip, EmptyPayloadIsEmpty) {
-  EXPECT_TRUE(gunzip(gzip_bytes({}), "empty.gz").empty());
-}
+TEST(Gunzip, EmptyPayloadIsEmpty) { EXPECT_TRUE(gunzip(gzip_bytes({}), "empty.gz").empty()); }
 
 TEST(Gunzip, TruncatedStreamNamesTheFileAndSaysTruncated) {
   Bytes gz = gzip_bytes(counting_bytes(100'000));

@@ -10,7 +10,7 @@
 namespace vitsweep::engine {
 namespace {
 
-constexpr Activation kAll[] = {Activation::relu,     Activation::relu2,   Activation::gelu,
+constexpr Activation kAll[] = {Activation::relu,     Activation::relu2,    Activation::gelu,
                                Activation::softplus, Activation::identity, Activation::relu6,
                                Activation::sigmoid,  Activation::silu};
 

@@ -41,8 +41,10 @@ TEST_P(CheckpointInterop, PyTorchTwinLoadsItAndAgreesOnLogits) {
   write_checkpoint(dir.file("model.safetensors"), config, model, optimizer, norm, 0, {});
 
   const int64_t batch = 3;
-  const std::vector<int64_t> image_shape = {batch, shape.channels, shape.image_height, shape.image_width};
-  std::vector<float> images(static_cast<size_t>(batch * shape.channels * shape.image_height * shape.image_width));
+  const std::vector<int64_t> image_shape = {batch, shape.channels, shape.image_height,
+                                            shape.image_width};
+  std::vector<float> images(
+      static_cast<size_t>(batch * shape.channels * shape.image_height * shape.image_width));
   testing::fill_normal(images.data(), static_cast<int64_t>(images.size()), 1.0, 78);
   const float* logits = model.forward(images.data(), batch);
   SafetensorsWriter probe;
@@ -61,7 +63,8 @@ TEST_P(CheckpointInterop, PyTorchTwinLoadsItAndAgreesOnLogits) {
 INSTANTIATE_TEST_SUITE_P(
     Configs, CheckpointInterop,
     ::testing::Values(OrderedJson{{"attn", "softmax"}},
-                      OrderedJson{{"attn", "relu"}, {"alpha", 0.5}, {"pool", "cls"}, {"qk_norm", true}},
+                      OrderedJson{
+                          {"attn", "relu"}, {"alpha", 0.5}, {"pool", "cls"}, {"qk_norm", true}},
                       OrderedJson{{"attn", "gelu"}, {"gate", "silu"}, {"posemb", "sincos2d"}}));
 
 using ::testing::HasSubstr;

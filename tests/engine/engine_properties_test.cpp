@@ -25,14 +25,16 @@ namespace {
 
 void train_step(VisionTransformer& model, int64_t batch, uint64_t seed) {
   const ModelShape& s = model.shape();
-  std::vector<float> images(static_cast<size_t>(batch * s.channels * s.image_height * s.image_width));
+  std::vector<float> images(
+      static_cast<size_t>(batch * s.channels * s.image_height * s.image_width));
   Random random(seed);
   for (float& x : images) x = static_cast<float>(random.normal());
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   for (auto& l : labels) l = static_cast<int32_t>(random.below(s.classes));
   std::vector<float> d_logits(static_cast<size_t>(batch * s.classes));
   const float* logits = model.forward(images.data(), batch);
-  classification_loss(LossKind::softmax_xent, logits, labels.data(), batch, s.classes, 0, d_logits.data());
+  classification_loss(LossKind::softmax_xent, logits, labels.data(), batch, s.classes, 0,
+                      d_logits.data());
   model.backward(d_logits.data());
 }
 
@@ -46,11 +48,20 @@ TEST(Engine, NoGemmRunsOnAReferenceImplementation) {
   const std::vector<ShapeCase> cases = {
       {"fmnist mini/4 softmax", {{"model", "mini/4"}, {"attn", "softmax"}}, 128},
       {"fmnist micro/2 relu, qk-norm, gate, cls",
-       {{"model", "micro/2"}, {"attn", "relu"}, {"qk_norm", true}, {"gate", "silu"}, {"pool", "cls"}},
+       {{"model", "micro/2"},
+        {"attn", "relu"},
+        {"qk_norm", true},
+        {"gate", "silu"},
+        {"pool", "cls"}},
        16},
       {"S/16 at 224, relu2",
-       {{"dataset", "synthetic"}, {"synthetic_size", 224}, {"synthetic_channels", 3},
-        {"synthetic_classes", 1000}, {"model", "S/16"}, {"depth", 1}, {"attn", "relu2"}},
+       {{"dataset", "synthetic"},
+        {"synthetic_size", 224},
+        {"synthetic_channels", 3},
+        {"synthetic_classes", 1000},
+        {"model", "S/16"},
+        {"depth", 1},
+        {"attn", "relu2"}},
        4},
   };
   for (const Precision precision : {Precision::f32, Precision::bf16}) {
@@ -63,7 +74,8 @@ TEST(Engine, NoGemmRunsOnAReferenceImplementation) {
       train_step(model, c.batch, 1);
       const size_t primitives = mm.primitives_created();
       train_step(model, c.batch, 2);
-      EXPECT_EQ(mm.primitives_created(), primitives) << c.name << ": a second step built new primitives";
+      EXPECT_EQ(mm.primitives_created(), primitives)
+          << c.name << ": a second step built new primitives";
       EXPECT_GT(primitives, 5u);
       for (const auto& [shape_text, implementation] : mm.implementations()) {
         EXPECT_EQ(implementation.find("ref"), std::string::npos)
@@ -307,12 +319,19 @@ TEST(Engine, ClassTokenModelLearnsUnderEveryAttention) {
 
 // A short run that learns a lot: the synthetic classes are separable within a few epochs.
 TrialOutcome short_training(const std::string& precision, std::vector<double>& curve) {
-  const TrialConfig config = parse_trial_config(
-      {{"dataset", "synthetic"}, {"synthetic_size", 16}, {"synthetic_train", 1024},
-       {"synthetic_test", 256}, {"model", "micro/4"}, {"epochs", 4}, {"batch_size", 32},
-       {"lr", 0.003}, {"warmup_steps", 10}, {"attn", "relu"}, {"seed", 5},
-       {"precision", precision}},
-      "test");
+  const TrialConfig config = parse_trial_config({{"dataset", "synthetic"},
+                                                 {"synthetic_size", 16},
+                                                 {"synthetic_train", 1024},
+                                                 {"synthetic_test", 256},
+                                                 {"model", "micro/4"},
+                                                 {"epochs", 4},
+                                                 {"batch_size", 32},
+                                                 {"lr", 0.003},
+                                                 {"warmup_steps", 10},
+                                                 {"attn", "relu"},
+                                                 {"seed", 5},
+                                                 {"precision", precision}},
+                                                "test");
   const data::Dataset dataset = data::load_dataset(config);
   Trainer trainer(config, dataset);
   TrainerCallbacks callbacks;
@@ -326,7 +345,7 @@ TEST(Engine, Bf16TrainingLearnsLikeF32) {
   const TrialOutcome f32 = short_training("f32", f32_curve);
   const TrialOutcome bf16 = short_training("bf16", bf16_curve);
   ASSERT_EQ(f32_curve.size(), bf16_curve.size());
-  EXPECT_NE(f32_curve, bf16_curve);  // the operands really were rounded
+  EXPECT_NE(f32_curve, bf16_curve);                        // the operands really were rounded
   auto late_mean = [](const std::vector<double>& curve) {  // the last 16 steps' batch losses
     double sum = 0;
     for (size_t i = curve.size() - 16; i < curve.size(); ++i) sum += curve[i];

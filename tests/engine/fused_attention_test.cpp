@@ -21,7 +21,7 @@ namespace {
 
 using testing::fill_normal;
 
-const std::vector<std::string> kAttentionFunctions = {"softmax", "relu",     "relu2",  "gelu",
+const std::vector<std::string> kAttentionFunctions = {"softmax",  "relu",     "relu2", "gelu",
                                                       "softplus", "identity", "relu6", "sigmoid"};
 
 ModelShape core_shape(const std::string& attn, int64_t tokens, int64_t heads, int64_t head_dim,
@@ -101,10 +101,10 @@ TEST_P(FusedAttentionCore, MatchesMatmulPathForwardAndBackward) {
   for (int64_t tokens : {1, 5, 17, 50, 197}) {
     SCOPED_TRACE("tokens " + std::to_string(tokens));
     const int64_t batch = 2, heads = 2;
-    const CoreRun fused = run_core(mm, core_shape(c.attn, tokens, heads, c.head_dim, true), batch,
-                                   100 + tokens);
-    const CoreRun matmul = run_core(mm, core_shape(c.attn, tokens, heads, c.head_dim, false),
-                                    batch, 100 + tokens);
+    const CoreRun fused =
+        run_core(mm, core_shape(c.attn, tokens, heads, c.head_dim, true), batch, 100 + tokens);
+    const CoreRun matmul =
+        run_core(mm, core_shape(c.attn, tokens, heads, c.head_dim, false), batch, 100 + tokens);
     // Softmax's dq and dk cancel to ~0 for a single key (dS = P (dP - D) with P = 1, dP = D),
     // leaving only rounding of the size of dP's: judge them against dv's scale (|dO| |P|).
     const double scale = max_abs(matmul.dv);
@@ -306,7 +306,8 @@ TEST(FusedAttentionDeterminism, ImageAloneEqualsImageInBatch) {
 // The scores the kink detection of the gradient checks sees are those the kernel computes.
 TEST(FusedAttentionScores, MatchQueriesDotKeysOverRootHeadDim) {
   const int64_t batch = 2, tokens = 70, heads = 3, head_dim = 24, width = heads * head_dim;
-  std::vector<float> q(batch * tokens * width), k(q.size()), scores(batch * heads * tokens * tokens);
+  std::vector<float> q(batch * tokens * width), k(q.size()),
+      scores(batch * heads * tokens * tokens);
   fill_normal(q.data(), q.size(), 1.0, 81);
   fill_normal(k.data(), k.size(), 1.0, 82);
   const AttentionCoreShape shape{.function = AttentionFunction::from_name("relu"),

@@ -10,8 +10,8 @@
 //     |analytic - b| <= atol + rtol |analytic| + 1% of scale + 3 se(b),
 // where `scale` is the typical gradient size of the test (RMS over its gradients). The 1% floor
 // covers coordinates whose true gradient is 0 (softmax's key biases: a row shift changes nothing),
-// where the loss's float32 quantisation leaves a small correlated slope the fit cannot see as noise.
-// A wrong gradient (missing term, wrong sign or scale) is off by far more than that. To keep
+// where the loss's float32 quantisation leaves a small correlated slope the fit cannot see as
+// noise. A wrong gradient (missing term, wrong sign or scale) is off by far more than that. To keep
 // the check from going vacuous, at most a quarter of a tensor's coordinates may have 3 se(b) above
 // 10% of max(|analytic|, scale), where `scale` is the typical gradient size of the test.
 // The exact comparison is against the float64 PyTorch twin (twin_fixtures_test.cpp).
@@ -66,7 +66,8 @@ inline SlopeEstimate fit_slope(const std::vector<double>& t, const std::vector<d
   const double b = (r1 * s33 - r3 * s13) / det;
   const double d = (s11 * r3 - s13 * r1) / det;
   double residual = 0;
-  for (const auto& [tk, ok] : odd) residual += (ok - b * tk - d * tk * tk * tk) * (ok - b * tk - d * tk * tk * tk);
+  for (const auto& [tk, ok] : odd)
+    residual += (ok - b * tk - d * tk * tk * tk) * (ok - b * tk - d * tk * tk * tk);
   const double dof = static_cast<double>(odd.size()) - 2;
   const double variance = residual / dof;
   return {b, std::sqrt(variance * s33 / det)};

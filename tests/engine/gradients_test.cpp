@@ -26,7 +26,7 @@ using testing::expect_gradient_matches;
 using testing::fill_normal;
 using testing::probe_loss;
 
-const std::vector<std::string> kAttentionFunctions = {"softmax", "relu",     "relu2",  "gelu",
+const std::vector<std::string> kAttentionFunctions = {"softmax",  "relu",     "relu2", "gelu",
                                                       "softplus", "identity", "relu6", "sigmoid"};
 
 TEST(LayerNormGradient, MatchesFiniteDifferences) {
@@ -135,8 +135,8 @@ INSTANTIATE_TEST_SUITE_P(BothLosses, LossGradient,
 TEST(Loss, SoftmaxCrossEntropyOfUniformLogitsIsLogClasses) {
   std::vector<float> logits(2 * 10, 0.0f);
   std::vector<int32_t> labels = {3, 7};
-  const LossResult r =
-      classification_loss(LossKind::softmax_xent, logits.data(), labels.data(), 2, 10, 0.0, nullptr);
+  const LossResult r = classification_loss(LossKind::softmax_xent, logits.data(), labels.data(), 2,
+                                           10, 0.0, nullptr);
   EXPECT_NEAR(r.loss, std::log(10.0), 1e-12);
 }
 
@@ -226,18 +226,25 @@ std::vector<ModelCase> model_cases() {
   std::vector<ModelCase> cases;
   for (const auto& kernel : kAttentionKernels) {
     for (const auto& attn : kAttentionFunctions) {
-      cases.push_back({attn + "_gap_" + kernel,
-                       {{"attn", attn}, {"alpha", 1.0}, {"attn_kernel", kernel}}});
+      cases.push_back(
+          {attn + "_gap_" + kernel, {{"attn", attn}, {"alpha", 1.0}, {"attn_kernel", kernel}}});
       cases.push_back({attn + "_cls_qknorm_gate_" + kernel,
-                       {{"attn", attn}, {"alpha", 0.5}, {"pool", "cls"}, {"qk_norm", true},
-                        {"gate", "silu"}, {"attn_kernel", kernel}}});
+                       {{"attn", attn},
+                        {"alpha", 0.5},
+                        {"pool", "cls"},
+                        {"qk_norm", true},
+                        {"gate", "silu"},
+                        {"attn_kernel", kernel}}});
     }
     cases.push_back({"softmax_sincos_sigmoid_xent_" + kernel,
-                     {{"attn", "softmax"}, {"posemb", "sincos2d"}, {"loss", "sigmoid_xent"},
-                      {"label_smoothing", 0.1}, {"attn_kernel", kernel}}});
-    cases.push_back({"relu_sincos_cls_" + kernel,
-                     {{"attn", "relu"}, {"posemb", "sincos2d"}, {"pool", "cls"},
+                     {{"attn", "softmax"},
+                      {"posemb", "sincos2d"},
+                      {"loss", "sigmoid_xent"},
+                      {"label_smoothing", 0.1},
                       {"attn_kernel", kernel}}});
+    cases.push_back(
+        {"relu_sincos_cls_" + kernel,
+         {{"attn", "relu"}, {"posemb", "sincos2d"}, {"pool", "cls"}, {"attn_kernel", kernel}}});
   }
   return cases;
 }

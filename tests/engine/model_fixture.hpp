@@ -16,10 +16,14 @@ namespace vitsweep::testing {
 
 // 8x8 images with 2 channels, patch 4 (4 patches), width 16, 2 heads, depth 2, MLP 24, 5 classes.
 inline TrialConfig tiny_config(const OrderedJson& overrides = OrderedJson::object()) {
-  OrderedJson settings = {{"dataset", "synthetic"}, {"synthetic_size", 8},
-                          {"synthetic_channels", 2}, {"synthetic_classes", 5},
-                          {"patch", 4},             {"width", 16},
-                          {"heads", 2},             {"depth", 2},
+  OrderedJson settings = {{"dataset", "synthetic"},
+                          {"synthetic_size", 8},
+                          {"synthetic_channels", 2},
+                          {"synthetic_classes", 5},
+                          {"patch", 4},
+                          {"width", 16},
+                          {"heads", 2},
+                          {"depth", 2},
                           {"mlp_dim", 24}};
   for (const auto& [k, v] : overrides.items()) settings[k] = v;
   return parse_trial_config(settings, "test");
@@ -33,15 +37,19 @@ inline void randomize_parameters(const engine::ParameterLayout& layout, float* v
   for (const auto& t : layout.tensors()) {
     Random random(hash_words(seed, fnv1a(t.name)));
     float* p = values + t.offset;
-    const bool is_norm_weight = t.name.find("norm") != std::string::npos &&
-                                t.name.ends_with(".weight");
+    const bool is_norm_weight =
+        t.name.find("norm") != std::string::npos && t.name.ends_with(".weight");
     for (int64_t i = 0; i < t.size; ++i) {
       const double z = random.normal();
       double v;
-      if (is_norm_weight) v = 1.0 + 0.2 * z;
-      else if (t.name.ends_with(".bias")) v = 0.1 * z;
-      else if (t.shape.size() >= 2 && t.decay) v = z * 1.2 / std::sqrt(static_cast<double>(t.size / t.shape[0]));
-      else v = 0.5 * z;  // pos_embed, cls_token
+      if (is_norm_weight)
+        v = 1.0 + 0.2 * z;
+      else if (t.name.ends_with(".bias"))
+        v = 0.1 * z;
+      else if (t.shape.size() >= 2 && t.decay)
+        v = z * 1.2 / std::sqrt(static_cast<double>(t.size / t.shape[0]));
+      else
+        v = 0.5 * z;  // pos_embed, cls_token
       p[i] = static_cast<float>(v);
     }
   }

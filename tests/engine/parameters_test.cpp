@@ -84,9 +84,7 @@ std::vector<std::pair<std::string, const float*>> fields(const ModelTensors& m,
   return out;
 }
 
-void PrintTo(const Variant& v, std::ostream* os) {
-  *os << v.name;
-}
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 
 class ParameterTable : public ::testing::TestWithParam<Variant> {};
 

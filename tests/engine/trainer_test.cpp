@@ -186,8 +186,9 @@ TEST(Trainer, ACheckpointFromBeforeAKeyExistedResumesAtThatKeysDefault) {
   older.erase("simulate_s");
   older.erase("gate");
   EXPECT_NO_THROW(check_resume_compatible(older, config, "ck.safetensors"));
-  const std::string error = thrown_message(
-      [&] { check_resume_compatible(older, small_config({{"gate", "silu"}}), "ck.safetensors"); });
+  const std::string error = thrown_message([&] {
+    check_resume_compatible(older, small_config({{"gate", "silu"}}), "ck.safetensors");
+  });
   EXPECT_EQ(error,
             "ck.safetensors: cannot resume with gate=\"silu\": the checkpoint was written before "
             "'gate' existed, so it ran with the default \"none\"");

@@ -1,8 +1,9 @@
 // The engine against the independent PyTorch twin (tests/reference): logits, loss and every
 // gradient at the fixture's weights, then three optimizer updates (learning rates, gradient
-// norms, losses, final weights), with each attention kernel (fused and matmul). Fixtures are computed in float64; tolerances are documented in
-// tests/reference/README.md. VITSWEEP_TWIN_FIXTURES points at another folder of fixtures (the
-// live test regenerates them with torch and runs this program on them).
+// norms, losses, final weights), with each attention kernel (fused and matmul). Fixtures are
+// computed in float64; tolerances are documented in tests/reference/README.md.
+// VITSWEEP_TWIN_FIXTURES points at another folder of fixtures (the live test regenerates them with
+// torch and runs this program on them).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -60,8 +61,8 @@ class TwinFixture : public ::testing::TestWithParam<TwinCase> {};
 
 TEST(TwinFixtures, FolderHoldsTheRequiredCases) {
   const auto cases = fixture_cases();
-  for (const char* required : {"softmax", "relu_alpha1", "relu2_alpha05_qknorm", "gelu_gate_silu",
-                               "sigmoid_cls"}) {
+  for (const char* required :
+       {"softmax", "relu_alpha1", "relu2_alpha05_qknorm", "gelu_gate_silu", "sigmoid_cls"}) {
     EXPECT_NE(std::find(cases.begin(), cases.end(), required), cases.end())
         << required << " missing from " << fixture_folder();
   }
@@ -93,9 +94,9 @@ TEST_P(TwinFixture, MatchesPyTorch) {
   for (size_t i = 0; i < want_logits.size(); ++i) {
     EXPECT_NEAR(logits[i], want_logits[i], 1e-5 * logit_scale) << "logit " << i;
   }
-  const LossResult loss = classification_loss(loss_kind, logits, labels.data(), batch,
-                                              shape.classes, config.label_smoothing,
-                                              d_logits.data());
+  const LossResult loss =
+      classification_loss(loss_kind, logits, labels.data(), batch, shape.classes,
+                          config.label_smoothing, d_logits.data());
   const double want_loss = file.f32("output.loss")[0];
   EXPECT_NEAR(loss.loss, want_loss, 1e-5 * std::abs(want_loss));
 

@@ -53,15 +53,18 @@ std::vector<std::string> train(std::vector<std::string> sets) {
 
 std::vector<BadInput> config_cases() {
   return {
-      {"alpha_nan", train({"alpha=nan"}), 2, "key 'alpha': expected a number in [-16, 16], got \"nan\""},
+      {"alpha_nan", train({"alpha=nan"}), 2,
+       "key 'alpha': expected a number in [-16, 16], got \"nan\""},
       {"alpha_inf", train({"alpha=inf"}), 2, "expected a number in [-16, 16], got \"inf\""},
       {"alpha_text", train({"alpha=one"}), 2, "got \"one\""},
       {"alpha_overflow", train({"alpha=1e999"}), 2, "got \"1e999\""},
       {"alpha_out_of_range", train({"alpha=17"}), 2, "expected a number in [-16, 16], got 17"},
       {"unknown_attn", train({"attn=rleu"}), 2, "(did you mean 'relu'?)"},
-      {"width_not_divisible", train({"width=100", "heads=3"}), 2, "width 100 is not divisible by heads 3"},
+      {"width_not_divisible", train({"width=100", "heads=3"}), 2,
+       "width 100 is not divisible by heads 3"},
       {"patch_not_dividing", train({"patch=5"}), 2, "patch 5 does not divide the 28x28 images"},
-      {"zero_width", train({"width=0"}), 2, "key 'width': expected an integer in [1, 65536], got 0"},
+      {"zero_width", train({"width=0"}), 2,
+       "key 'width': expected an integer in [1, 65536], got 0"},
       {"negative_depth", train({"depth=-1"}), 2, "key 'depth'"},
       {"zero_heads", train({"heads=0"}), 2, "key 'heads'"},
       {"batch_zero", train({"batch_size=0"}), 2, "key 'batch_size': expected an integer in [1,"},
@@ -72,8 +75,10 @@ std::vector<BadInput> config_cases() {
       {"unknown_key", train({"alpah=1"}), 2, "unknown key 'alpah' (did you mean 'alpha'?)"},
       {"bool_as_text", train({"qk_norm=yes"}), 2, "key 'qk_norm': expected true or false"},
       {"missing_equals", train({"alpha"}), 2, "expected KEY=VALUE"},
-      {"sincos_width", train({"posemb=sincos2d", "width=66", "heads=3"}), 2, "needs width divisible by 4"},
-      {"unknown_preset", train({"model=Q/16"}), 2, "expected one of nano, micro, mini, Ti, S, B, L"},
+      {"sincos_width", train({"posemb=sincos2d", "width=66", "heads=3"}), 2,
+       "needs width divisible by 4"},
+      {"unknown_preset", train({"model=Q/16"}), 2,
+       "expected one of nano, micro, mini, Ti, S, B, L"},
       {"bad_patch_suffix", train({"model=S/0"}), 2, "optionally followed by /PATCH"},
       {"label_smoothing_range", train({"label_smoothing=2"}), 2, "key 'label_smoothing'"},
       {"val_fraction_range", train({"val_fraction=0.9"}), 2, "expected a number in [0, 0.5]"},
@@ -85,19 +90,24 @@ std::vector<BadInput> config_cases() {
       {"ranks_without_launcher", train({"ranks=2"}), 2, "ranks=2 needs 2 MPI ranks: start it with"},
       {"unknown_precision", train({"precision=fp16"}), 2, "expected one of f32, bf16"},
       {"unknown_dataset", train({"dataset=imagenet"}), 2, "key 'dataset': expected one of"},
-      {"crop_without_padding", train({"augment=crop", "crop_padding=0"}), 2, "needs crop_padding >= 1"},
+      {"crop_without_padding", train({"augment=crop", "crop_padding=0"}), 2,
+       "needs crop_padding >= 1"},
       {"zero_eps", train({"eps=0"}), 2, "key 'eps'"},
       {"beta_above_one", train({"beta1=1.5"}), 2, "key 'beta1'"},
       {"subset_larger_than_data",
        train({"dataset=synthetic", "synthetic_train=100", "train_subset=500"}), 2, "train_subset"},
-      {"resume_and_init", {"train", "--resume", "/etc/hostname", "--init-from", "/etc/hostname"}, 2,
+      {"resume_and_init",
+       {"train", "--resume", "/etc/hostname", "--init-from", "/etc/hostname"},
+       2,
        "--resume and --init-from cannot be combined"},
       {"missing_config_file", {"train", "--config", "/nonexistent.json"}, 2, "/nonexistent.json"},
       {"unknown_command", {"trian"}, 2, "unknown command 'trian' (did you mean 'train'?)"},
       // Taken as plain text like any non-literal, and named in a line cut short.
       {"set_nested_60k", train({kNestedSetting.text()}), 2,
-       "--set alpha=" + std::string(51, '[') + "...: key 'alpha': expected a number in [-16, 16], "
-       "got \"" + std::string(36, '[') + "..."},
+       "--set alpha=" + std::string(51, '[') +
+           "...: key 'alpha': expected a number in [-16, 16], "
+           "got \"" +
+           std::string(36, '[') + "..."},
   };
 }
 
@@ -130,29 +140,59 @@ std::vector<std::pair<std::string, std::string>> files() {
 std::vector<BadInput> file_cases() {
   return {
       {"sweep_malformed", {"plan", "malformed.json"}, 2, "malformed.json:3:"},
-      {"sweep_unknown_top_key", {"plan", "gird.json"}, 2, "unknown key 'gird' (did you mean 'grid'?)"},
-      {"sweep_wrong_type", {"plan", "wrong_type.json"}, 2, "grid.alpha[3]: expected a number in [-16, 16], got \"one\""},
+      {"sweep_unknown_top_key",
+       {"plan", "gird.json"},
+       2,
+       "unknown key 'gird' (did you mean 'grid'?)"},
+      {"sweep_wrong_type",
+       {"plan", "wrong_type.json"},
+       2,
+       "grid.alpha[3]: expected a number in [-16, 16], got \"one\""},
       {"sweep_empty_grid", {"plan", "empty_grid.json"}, 2, "grid.alpha"},
       {"sweep_duplicate_key", {"plan", "duplicate.json"}, 2, "duplicate key 'grid.alpha'"},
       {"sweep_zip_lengths", {"plan", "zip_lengths.json"}, 2, "zip[0]"},
       {"sweep_zero_step", {"plan", "zero_step.json"}, 2, "grid.alpha"},
-      {"sweep_bad_trial", {"plan", "bad_trial.json"}, 2, "trial 1 (width=100, heads=8): width 100 is not divisible by heads 8"},
+      {"sweep_bad_trial",
+       {"plan", "bad_trial.json"},
+       2,
+       "trial 1 (width=100, heads=8): width 100 is not divisible by heads 8"},
       {"sweep_nan_text", {"plan", "nan_text.json"}, 2, "got \"NaN\""},
       {"sweep_no_name", {"plan", "no_name.json"}, 2, "name"},
       {"sweep_bad_seeds", {"plan", "bad_seeds.json"}, 2, "seeds"},
-      {"sweep_unknown_config_key", {"plan", "unknown_config_key.json"}, 2, "unknown config key 'learning_rate'"},
-      {"sweep_millions_refused", {"run", "huge.json", "--db", "huge.db"}, 2, "up to 1000000000 trials"},
-      {"config_not_object", {"train", "--config", "config_not_object.json"}, 2, "expected an object"},
-      {"config_duplicate", {"train", "--config", "config_duplicate.json"}, 2, "duplicate key 'alpha'"},
-      {"sweep_nested_100k", {"plan", "nested_sweep.json"}, 2,
+      {"sweep_unknown_config_key",
+       {"plan", "unknown_config_key.json"},
+       2,
+       "unknown config key 'learning_rate'"},
+      {"sweep_millions_refused",
+       {"run", "huge.json", "--db", "huge.db"},
+       2,
+       "up to 1000000000 trials"},
+      {"config_not_object",
+       {"train", "--config", "config_not_object.json"},
+       2,
+       "expected an object"},
+      {"config_duplicate",
+       {"train", "--config", "config_duplicate.json"},
+       2,
+       "duplicate key 'alpha'"},
+      {"sweep_nested_100k",
+       {"plan", "nested_sweep.json"},
+       2,
        kNestedSweep.error("nested_sweep.json")},
-      {"config_nested_100k", {"train", "--config", "nested_config.json"}, 2,
+      {"config_nested_100k",
+       {"train", "--config", "nested_config.json"},
+       2,
        kNestedConfig.error("nested_config.json")},
-      {"worker_config_nested_100k", {"worker", "trial"}, 2,
+      {"worker_config_nested_100k",
+       {"worker", "trial"},
+       2,
        kNestedConfig.error("trial/config.json")},
-      {"mnist_missing", train({"dataset=mnist", "data_dir=/nonexistent"}), 1, "mnist not found in /nonexistent"},
-      {"fashion_missing", train({"data_dir=/nonexistent"}), 1, "apt-get install dataset-fashion-mnist"},
-      {"fashion_truncated", train({"data_dir=truncated"}), 1, "truncated/train-images-idx3-ubyte.gz"},
+      {"mnist_missing", train({"dataset=mnist", "data_dir=/nonexistent"}), 1,
+       "mnist not found in /nonexistent"},
+      {"fashion_missing", train({"data_dir=/nonexistent"}), 1,
+       "apt-get install dataset-fashion-mnist"},
+      {"fashion_truncated", train({"data_dir=truncated"}), 1,
+       "truncated/train-images-idx3-ubyte.gz"},
   };
 }
 
@@ -163,14 +203,15 @@ class BadInputTest : public ::testing::Test {
     for (const auto& [name, text] : files()) testing::write_file(dir.file(name), text);
     // A Fashion-MNIST folder whose training images are cut short mid-stream.
     std::filesystem::create_directories(dir.file("truncated"));
-    for (const char* f : {"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                          "t10k-labels-idx1-ubyte.gz"}) {
+    for (const char* f :
+         {"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
       std::filesystem::copy_file(std::string("/usr/share/datasets/fashion-mnist/") + f,
                                  dir.file(std::string("truncated/") + f));
     }
     const std::string images =
         testing::read_file("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
-    testing::write_file(dir.file("truncated/train-images-idx3-ubyte.gz"), images.substr(0, images.size() / 3));
+    testing::write_file(dir.file("truncated/train-images-idx3-ubyte.gz"),
+                        images.substr(0, images.size() / 3));
   }
   TempDir dir;
 };
@@ -197,7 +238,8 @@ TEST_F(BadInputTest, EveryCaseExitsWithOneClearLine) {
     EXPECT_THAT(r.err, ::testing::HasSubstr(c.expected)) << c.name;
     const bool usage_hint = r.err.find("Run 'sweep --help'") != std::string::npos;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), usage_hint ? 2 : 1)
-        << c.name << " printed more than one line:\n" << r.err;
+        << c.name << " printed more than one line:\n"
+        << r.err;
     EXPECT_LT(r.err.size(), 400u) << c.name << " printed a line too long to read";
     EXPECT_TRUE(r.out.empty() || c.args[0] == "plan") << c.name << " wrote to stdout: " << r.out;
     // Not a speed target: expanding the 10^9-trial grid would take hours of CPU, every refusal
@@ -205,7 +247,8 @@ TEST_F(BadInputTest, EveryCaseExitsWithOneClearLine) {
     // machine.
     EXPECT_LT(seconds, 10.0) << c.name << " used too much CPU (a huge grid must not be expanded)";
   }
-  EXPECT_FALSE(std::filesystem::exists(dir.file("huge.db"))) << "nothing stored for a refused sweep";
+  EXPECT_FALSE(std::filesystem::exists(dir.file("huge.db")))
+      << "nothing stored for a refused sweep";
   RecordProperty("bad_inputs", static_cast<int>(cases.size()));
   std::printf("bad inputs tried: %zu\n", cases.size());
 }

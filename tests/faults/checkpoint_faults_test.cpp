@@ -49,8 +49,7 @@ TEST(SafetensorsFaults, GoodFileRoundTrips) {
 }
 
 TEST(SafetensorsFaults, EachDefectIsNamed) {
-  const std::string good_header =
-      R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  const std::string good_header = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   const std::string data(8, '\0');
   struct Case {
     std::string bytes, expected;
@@ -58,22 +57,28 @@ TEST(SafetensorsFaults, EachDefectIsNamed) {
       {"abc", "expected at least 8"},
       {header_file(good_header, data).substr(0, 20), "header length"},
       {header_file("not json", data), "not a JSON object"},
-      {header_file(R"({"w":{"dtype":"F99","shape":[2],"data_offsets":[0,8]}})", data), "unknown dtype"},
-      {header_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data), "needs 12 bytes"},
-      {header_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,80]}})", data), "outside the 8 bytes"},
+      {header_file(R"({"w":{"dtype":"F99","shape":[2],"data_offsets":[0,8]}})", data),
+       "unknown dtype"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data),
+       "needs 12 bytes"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,80]}})", data),
+       "outside the 8 bytes"},
       {header_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", data), "outside"},
       {header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                    R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                    data),
        "overlaps"},
-      {header_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data), "unused bytes"},
+      {header_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data),
+       "unused bytes"},
       {header_file(good_header, data + "xx"), "after the last tensor"},
-      {header_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", data),
+      {header_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})",
+                   data),
        "too large"},
       {header_file(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", data),
        "bad shape: dimension 0 is -1, expected an integer >= 0"},
   };
-  for (const auto& c : cases) EXPECT_THAT(parse_error(c.bytes), HasSubstr(c.expected)) << c.expected;
+  for (const auto& c : cases)
+    EXPECT_THAT(parse_error(c.bytes), HasSubstr(c.expected)) << c.expected;
   // A header length far beyond the file is refused before reading (no 2^62-byte allocation).
   std::string huge(16, '\0');
   const uint64_t n = uint64_t{1} << 62;
@@ -84,15 +89,14 @@ TEST(SafetensorsFaults, EachDefectIsNamed) {
 // elements * dtype bytes must not wrap at 2^64 into the size data_offsets give.
 TEST(SafetensorsFaults, ByteCountsPast2To64AreRefused) {
   auto i64 = [](const std::string& shape, const std::string& offsets, size_t data_bytes) {
-    return header_file(R"({"w":{"dtype":"I64","shape":)" + shape + R"(,"data_offsets":)" +
-                           offsets + "}}",
-                       std::string(data_bytes, '\x01'));
+    return header_file(
+        R"({"w":{"dtype":"I64","shape":)" + shape + R"(,"data_offsets":)" + offsets + "}}",
+        std::string(data_bytes, '\x01'));
   };
   // The largest shape the data holds is read; one element more is not.
   const std::string fits = i64("[2]", "[0,16]", 16);
-  const auto file =
-      SafetensorsFile::parse(std::span(reinterpret_cast<const uint8_t*>(fits.data()), fits.size()),
-                             "ck.safetensors");
+  const auto file = SafetensorsFile::parse(
+      std::span(reinterpret_cast<const uint8_t*>(fits.data()), fits.size()), "ck.safetensors");
   EXPECT_EQ(file.integers("w"), (std::vector<int64_t>{0x0101010101010101, 0x0101010101010101}));
   EXPECT_THAT(parse_error(i64("[3]", "[0,16]", 16)),
               HasSubstr("I64 [3] needs 24 bytes, data_offsets give 16"));
@@ -178,7 +182,8 @@ TEST(SafetensorsFaults, TruncatedFileOnDiskIsNamed) {
   writer.write(dir.file("a.safetensors"));
   const std::string bytes = testing::read_file(dir.file("a.safetensors"));
   testing::write_file(dir.file("cut.safetensors"), bytes.substr(0, bytes.size() - 100));
-  const std::string message = thrown_message([&] { SafetensorsFile::read(dir.file("cut.safetensors")); });
+  const std::string message =
+      thrown_message([&] { SafetensorsFile::read(dir.file("cut.safetensors")); });
   EXPECT_THAT(message, HasSubstr(dir.file("cut.safetensors")));
   EXPECT_THAT(message, HasSubstr("outside the 3900 bytes of data"));
 }
@@ -305,11 +310,11 @@ TEST_F(CheckpointCli, ResumeWithAnotherConfigIsRefusedNamingTheKey) {
 }
 
 TEST_F(CheckpointCli, InitFromAModelOfAnotherShapeIsRefusedNamingTheTensor) {
-  const auto r = testing::run_sweep(
-      {"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64", "--set",
-       "synthetic_test=32", "--set", "model=micro/4", "--set", "epochs=1", "--set",
-       "batch_size=16", "--init-from", "ck.safetensors"},
-      dir.path());
+  const auto r =
+      testing::run_sweep({"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64",
+                          "--set", "synthetic_test=32", "--set", "model=micro/4", "--set",
+                          "epochs=1", "--set", "batch_size=16", "--init-from", "ck.safetensors"},
+                         dir.path());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("expected shape"));
 }
@@ -328,11 +333,12 @@ TEST_F(CheckpointCli, MismatchedOptimizerStateIsDetectedOnResume) {
   const std::string good_weights = testing::read_file(dir.file("ck.safetensors"));
   const auto r2 = testing::run_sweep(
       {"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64", "--set",
-       "synthetic_test=32", "--set", "model=nano/4", "--set", "epochs=2", "--set",
-       "batch_size=16", "--set", "threads=1", "--save", "ck.safetensors"},
+       "synthetic_test=32", "--set", "model=nano/4", "--set", "epochs=2", "--set", "batch_size=16",
+       "--set", "threads=1", "--save", "ck.safetensors"},
       dir.path());
   ASSERT_EQ(r2.exit_code, 0);
-  testing::write_file(dir.file("ck.safetensors"), good_weights);  // epoch 1 weights, epoch 2 moments
+  testing::write_file(dir.file("ck.safetensors"),
+                      good_weights);  // epoch 1 weights, epoch 2 moments
   // The weights file's config (epochs=1): a resume may not change the cosine schedule's length.
   const auto r =
       testing::run_sweep({"train", "--set", "dataset=synthetic", "--set", "synthetic_train=64",

@@ -16,8 +16,8 @@
 namespace vitsweep {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::eventually;
+using ::testing::HasSubstr;
 using testing::TempDir;
 
 constexpr const char* kTinySweep = R"({
@@ -42,12 +42,15 @@ std::vector<std::string> run_args(const std::string& db) {
 }
 
 std::vector<std::string> as_nobody(std::vector<std::string> args) {
-  std::vector<std::string> argv = {"/usr/sbin/runuser", "-u", "nobody", "--", testing::sweep_program()};
+  std::vector<std::string> argv = {"/usr/sbin/runuser", "-u", "nobody", "--",
+                                   testing::sweep_program()};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
 
-int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+int lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
 
 TEST(DatabaseFaults, ReadOnlyFileIsRefusedAndLeftUnchanged) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the program as another user";
@@ -56,7 +59,10 @@ TEST(DatabaseFaults, ReadOnlyFileIsRefusedAndLeftUnchanged) {
   ASSERT_EQ(testing::run_sweep(run_args("db/r.db"), dir.path()).exit_code, 0);
   const std::string db = dir.file("db/r.db");
   // Checkpoint the WAL into the file so the bytes compared below are the whole database.
-  { store::Database(db, store::Database::Access::read_write).exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+  {
+    store::Database(db, store::Database::Access::read_write)
+        .exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
   std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
   std::filesystem::permissions(dir.file("db"), std::filesystem::perms(0755));
   std::filesystem::permissions(db, std::filesystem::perms(0444));
@@ -93,8 +99,10 @@ TEST(DatabaseFaults, AnotherWriterHoldingTheLockIsWaitedForThenNamed) {
       dir.path(), dir.file("holder.out"), dir.file("holder.err"));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const auto start = std::chrono::steady_clock::now();
-  const auto r = testing::run_sweep(run_args("r.db"), dir.path(), {"VITSWEEP_BUSY_TIMEOUT_MS=1000"});
-  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto r =
+      testing::run_sweep(run_args("r.db"), dir.path(), {"VITSWEEP_BUSY_TIMEOUT_MS=1000"});
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("r.db"));
   EXPECT_THAT(r.err, HasSubstr("held the write lock for more than 1 s"));
@@ -153,7 +161,8 @@ TEST(DatabaseFaults, RepeatedKillNineOfTheRunnerLosesNothing) {
   std::uniform_int_distribution<int> delay_ms(200, 2500);
   constexpr int kCycles = 15;
   for (int cycle = 0; cycle < kCycles; ++cycle) {
-    const pid_t runner = testing::start_sweep(run_args("r.db"), dir.path(), dir.file("out"), dir.file("err"));
+    const pid_t runner =
+        testing::start_sweep(run_args("r.db"), dir.path(), dir.file("out"), dir.file("err"));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
     ::kill(runner, SIGKILL);
     testing::wait_for_exit(runner);
@@ -182,12 +191,14 @@ TEST(DatabaseFaults, RepeatedKillNineOfTheRunnerLosesNothing) {
 TEST(DatabaseFaults, SigtermStopsTheRunnerCleanly) {
   TempDir dir;
   testing::write_file(dir.file("sweep.json"), kSlowSweep);
-  const pid_t runner = testing::start_sweep(run_args("r.db"), dir.path(), dir.file("out"), dir.file("err"));
+  const pid_t runner =
+      testing::start_sweep(run_args("r.db"), dir.path(), dir.file("out"), dir.file("err"));
   ASSERT_TRUE(eventually(
       [&] {
         try {
           return std::filesystem::exists(dir.file("r.db")) &&
-                 query_one(dir.file("r.db"), "SELECT count(*) FROM trials WHERE status = 'running'") != "0";
+                 query_one(dir.file("r.db"),
+                           "SELECT count(*) FROM trials WHERE status = 'running'") != "0";
         } catch (const std::exception&) {
           return false;
         }
@@ -196,7 +207,8 @@ TEST(DatabaseFaults, SigtermStopsTheRunnerCleanly) {
   ::kill(runner, SIGTERM);
   EXPECT_EQ(testing::wait_for_exit(runner), 1);
   EXPECT_THAT(testing::read_file(dir.file("err")), HasSubstr("interrupted"));
-  EXPECT_EQ(query_one(dir.file("r.db"), "SELECT count(*) FROM trials WHERE status = 'running'"), "0");
+  EXPECT_EQ(query_one(dir.file("r.db"), "SELECT count(*) FROM trials WHERE status = 'running'"),
+            "0");
   EXPECT_TRUE(testing::worker_pids(dir.path()).empty());
 }
 

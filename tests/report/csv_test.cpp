@@ -22,9 +22,7 @@ TEST(Csv, CommaQuoteAndLineBreaksAreQuoted) {
   EXPECT_EQ(csv_field("\""), "\"\"\"\"");
 }
 
-TEST(Csv, RecordsEndWithCrlf) {
-  EXPECT_EQ(csv_record({"a", "b,c", ""}), "a,\"b,c\",\r\n");
-}
+TEST(Csv, RecordsEndWithCrlf) { EXPECT_EQ(csv_record({"a", "b,c", ""}), "a,\"b,c\",\r\n"); }
 
 TEST(Csv, TableWritesNullAsEmptyAndRealsExactlyOrWithPrecision) {
   ValueTable t;

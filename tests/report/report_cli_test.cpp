@@ -102,8 +102,16 @@ TEST_F(ReportCli, ReportWritesTheFolderAndNamesSkippedFigures) {
 TEST_F(ReportCli, CompareGivesPairedDifferencesInEachFormat) {
   // relu against softmax at alpha 1, qk-norm off, no gate: seeds 0 and 1 give 0.5 - 0.75 and
   // 0.75 - 0.875: mean -0.1875, se 0.0625, t(1) = 12.7062.
-  const std::vector<std::string> args = {"compare", "--db",    db,        "--key", "attn",
-                                         "--a",     "softmax", "--b",     "relu",  "--where",
+  const std::vector<std::string> args = {"compare",
+                                         "--db",
+                                         db,
+                                         "--key",
+                                         "attn",
+                                         "--a",
+                                         "softmax",
+                                         "--b",
+                                         "relu",
+                                         "--where",
                                          "qk_norm = 0 AND gate = 'none' AND (alpha = 1 OR attn = "
                                          "'softmax')"};
   auto with = [&](std::vector<std::string> extra) {
@@ -114,7 +122,7 @@ TEST_F(ReportCli, CompareGivesPairedDifferencesInEachFormat) {
   const auto csv = with({"--format", "csv"});
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   EXPECT_THAT(csv.out, ::testing::StartsWith("n,a_mean,b_mean,diff,se,ci_low,ci_high,verdict\r\n"
-                                              "2,0.8125,0.625,-0.1875,0.06"));
+                                             "2,0.8125,0.625,-0.1875,0.06"));
   EXPECT_THAT(csv.out, HasSubstr(",-0.98163779601"));  // -0.1875 - 12.7062 * 0.0625
   EXPECT_THAT(csv.out, ::testing::EndsWith(",interval holds 0\r\n"));
   EXPECT_THAT(csv.err, HasSubstr("note: pooled per-trial std of test_acc in sweep grid:"));

@@ -9,9 +9,7 @@
 namespace vitsweep::runner {
 namespace {
 
-std::string nested_lists(size_t depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
+std::string nested_lists(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 TEST(ProtocolDecode, WellFormedEventsDecode) {
   const auto end = decode(R"({"event":"end","outcome":{"status":"done","epochs":[{"epoch":1}]}})");

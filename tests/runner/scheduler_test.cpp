@@ -43,7 +43,8 @@ TrialSlot ended_with(TrialStatus status) {
 }
 
 TEST(ClassifyExit, ReportedOutcomesBecomeTheirStatus) {
-  EXPECT_EQ(classify_exit(ended_with(TrialStatus::done), exited(0), "", false).status, TrialStatus::done);
+  EXPECT_EQ(classify_exit(ended_with(TrialStatus::done), exited(0), "", false).status,
+            TrialStatus::done);
   const auto diverged = classify_exit(ended_with(TrialStatus::diverged), exited(0), "", false);
   EXPECT_EQ(diverged.status, TrialStatus::diverged);
   EXPECT_EQ(diverged.error, "diverged at step 7: loss is nan");
@@ -64,7 +65,8 @@ TEST(ClassifyExit, AnyOtherExitIsAFailureWithItsLastLogLine) {
   EXPECT_EQ(classify_exit(running, exited(3), "--- attempt 1 by h:1:2 ---", false).error,
             "exited with status 3");
   // "end" then a non-zero exit is still a failure: the worker did not finish cleanly.
-  EXPECT_EQ(classify_exit(ended_with(TrialStatus::done), exited(1), "", false).status, TrialStatus::failed);
+  EXPECT_EQ(classify_exit(ended_with(TrialStatus::done), exited(1), "", false).status,
+            TrialStatus::failed);
 }
 
 TEST(ClassifyExit, ASignalWhileStoppingIsAStopNotACrash) {
@@ -78,7 +80,10 @@ TEST(ApplyEvent, ProgressEpochsAndTheOutcomeLandInTheSlot) {
   TrialSlot slot;
   TrialEvent start;
   start.kind = TrialEvent::Kind::start;
-  start.start = {.epochs_done = 2, .steps_per_epoch = 10, .total_steps = 50, .params = 1234,
+  start.start = {.epochs_done = 2,
+                 .steps_per_epoch = 10,
+                 .total_steps = 50,
+                 .params = 1234,
                  .flops_per_image = 5e6};
   apply_event(slot, start);
   EXPECT_EQ(slot.trial.epoch, 2);
@@ -143,12 +148,11 @@ std::string epoch_line(int64_t epoch, double acc) {
   record.test.images = 100;
   return encode_epoch(record);
 }
-std::string end_line(TrialStatus status, double acc) {
-  return encode_end(outcome(status, acc));
-}
+std::string end_line(TrialStatus status, double acc) { return encode_end(outcome(status, acc)); }
 
 Script finishes(double acc) {
-  return {{start_line(), epoch_line(1, acc - 0.1), epoch_line(2, acc), end_line(TrialStatus::done, acc)},
+  return {{start_line(), epoch_line(1, acc - 0.1), epoch_line(2, acc),
+           end_line(TrialStatus::done, acc)},
           exited(0)};
 }
 
@@ -228,8 +232,8 @@ class SchedulerTest : public ::testing::Test {
     std::vector<store::TrialToStore> trials;
     for (int i = 0; i < 4; ++i) {
       const std::string hash = "trial" + std::to_string(i);
-      trials.push_back({hash, fmt::format(R"({{"seed":{}}})", i),
-                        OrderedJson{{"seed", i}, {"epochs", 2}}, i});
+      trials.push_back(
+          {hash, fmt::format(R"({{"seed":{}}})", i), OrderedJson{{"seed", i}, {"epochs", 2}}, i});
     }
     sweep_id = store.register_sweep({"s", "", "s.json", OrderedJson::object()}, trials).sweep_id;
     store.prepare_run(sweep_id, {});
@@ -276,17 +280,19 @@ class SchedulerTest : public ::testing::Test {
 
 TEST_F(SchedulerTest, RunsEveryTrialOnceAtMostCapacityAtATimeAndRecordsEpochs) {
   ScriptedLauncher launcher(2);
-  for (int i = 0; i < 4; ++i) launcher.script("trial" + std::to_string(i), {finishes(0.8 + i / 100.0)});
+  for (int i = 0; i < 4; ++i)
+    launcher.script("trial" + std::to_string(i), {finishes(0.8 + i / 100.0)});
   const RunSummary summary = run(launcher);
   EXPECT_EQ(summary.counts.done, 4);
   EXPECT_THAT(launcher.started, ElementsAre("trial0", "trial1", "trial2", "trial3"));
   EXPECT_EQ(launcher.max_running, 2);
-  store::Statement epochs = store.db().prepare(
-      "SELECT count(*), max(test_acc) FROM epochs WHERE trial = 'trial3'");
+  store::Statement epochs =
+      store.db().prepare("SELECT count(*), max(test_acc) FROM epochs WHERE trial = 'trial3'");
   epochs.step();
   EXPECT_EQ(epochs.integer(0), 2);
   EXPECT_DOUBLE_EQ(epochs.real(1), 0.83);
-  store::Statement done = store.db().prepare("SELECT test_acc, params FROM trials WHERE hash = 'trial3'");
+  store::Statement done =
+      store.db().prepare("SELECT test_acc, params FROM trials WHERE hash = 'trial3'");
   done.step();
   EXPECT_DOUBLE_EQ(done.real(0), 0.83);
   EXPECT_EQ(done.integer(1), 100);
@@ -307,7 +313,8 @@ TEST_F(SchedulerTest, AFailureIsRetriedUntilMaxAttemptsThenStaysFailed) {
   ASSERT_GE(finished.size(), 2u);
   EXPECT_EQ(finished[0].finish.error, "killed by SIGSEGV");
   EXPECT_TRUE(finished[0].will_retry);
-  store::Statement attempts = store.db().prepare("SELECT attempts, error FROM trials WHERE hash = 'trial1'");
+  store::Statement attempts =
+      store.db().prepare("SELECT attempts, error FROM trials WHERE hash = 'trial1'");
   attempts.step();
   EXPECT_EQ(attempts.integer(0), 2);
   EXPECT_EQ(attempts.text(1), "worker error (exited with status 1)");
@@ -374,7 +381,8 @@ TEST_F(SchedulerTest, TrialsAbandonedByADeadRunnerAreRequeuedFirst) {
   }();
   EXPECT_EQ(summary.counts.done, 4);
   EXPECT_THAT(notes, ElementsAre(HasSubstr("re-queued 1 trial(s)")));
-  store::Statement attempts = store.db().prepare("SELECT attempts FROM trials WHERE hash = 'trial0'");
+  store::Statement attempts =
+      store.db().prepare("SELECT attempts FROM trials WHERE hash = 'trial0'");
   attempts.step();
   EXPECT_EQ(attempts.integer(0), 1);  // the dead runner's attempt was given back
 }

@@ -94,7 +94,8 @@ void drop_key_from_results_view(const std::string& path, const std::string& key)
 }
 
 bool results_view_has_column(Database& db, const std::string& name) {
-  Statement columns = db.prepare("SELECT count(*) FROM pragma_table_info('results') WHERE name = ?");
+  Statement columns =
+      db.prepare("SELECT count(*) FROM pragma_table_info('results') WHERE name = ?");
   columns.bind(1, name);
   columns.step();
   return columns.integer(0) == 1;
@@ -262,8 +263,9 @@ TEST(ResultsStore, DamagedStoredConfigIsRefusedByName) {
   };
   const std::string nested = std::string(100'000, '[') + std::string(100'000, ']');
   EXPECT_EQ(claim_with_config(R"({"alpha": )" + nested + "}"),
-            dir.file("r.db") + ": trials.config of t0000:1:74: lists and objects nest deeper "
-                               "than 64 levels");
+            dir.file("r.db") +
+                ": trials.config of t0000:1:74: lists and objects nest deeper "
+                "than 64 levels");
   EXPECT_EQ(claim_with_config(R"({"alpha": )"),
             dir.file("r.db") + ": trials.config of t0000 is not a JSON object");
   EXPECT_EQ(store.status_counts(sweep).queued, 1) << "a refused claim takes nothing";
@@ -272,7 +274,8 @@ TEST(ResultsStore, DamagedStoredConfigIsRefusedByName) {
 TEST(ResultsStore, ConcurrentConnectionsClaimEveryTrialExactlyOnce) {
   TempDir dir;
   const std::string path = dir.file("r.db");
-  const int64_t sweep = ResultsStore(path).register_sweep({"a", "", "", {}}, make_trials(200)).sweep_id;
+  const int64_t sweep =
+      ResultsStore(path).register_sweep({"a", "", "", {}}, make_trials(200)).sweep_id;
   std::vector<std::vector<std::string>> claimed(4);
   std::vector<std::thread> threads;
   for (int w = 0; w < 4; ++w) {
@@ -334,8 +337,10 @@ TEST(ResultsStore, AZombieRunnerIsDead) {
   if (child == 0) ::_exit(0);
   ASSERT_GT(child, 0);
   ASSERT_TRUE(vitsweep::testing::eventually(
-      [&] { return vitsweep::testing::read_proc_file(fmt::format("/proc/{}/stat", child))
-                       .find(") Z") != std::string::npos; },
+      [&] {
+        return vitsweep::testing::read_proc_file(fmt::format("/proc/{}/stat", child)).find(") Z") !=
+               std::string::npos;
+      },
       10));
   store.claim_next_trial(sweep, {fmt::format("this-host:{}:100", child), "this-host", child}, 100,
                          3600);
@@ -362,8 +367,9 @@ TEST(ResultsStore, DoneWithoutTestAccuracyIsRefused) {
   ResultsStore store(dir.file("r.db"));
   const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(1)).sweep_id;
   const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
-  EXPECT_THROW(store.finish_trial(claim->hash, {TrialStatus::done, "", TrialOutcome{}, 1, 0, 0}, 101),
-               Error);
+  EXPECT_THROW(
+      store.finish_trial(claim->hash, {TrialStatus::done, "", TrialOutcome{}, 1, 0, 0}, 101),
+      Error);
   EXPECT_EQ(store.status_counts(sweep).running, 1);
   EXPECT_EQ(store.status_counts(sweep).done, 0);
 }

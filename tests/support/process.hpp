@@ -112,7 +112,8 @@ inline std::vector<pid_t> worker_pids(const std::string& fragment) {
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';
     }
-    if (cmdline.find(" worker ") != std::string::npos && cmdline.find(fragment) != std::string::npos) {
+    if (cmdline.find(" worker ") != std::string::npos &&
+        cmdline.find(fragment) != std::string::npos) {
       pids.push_back(static_cast<pid_t>(std::stol(name)));
     }
   }

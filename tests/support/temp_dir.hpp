@@ -13,7 +13,8 @@ namespace vitsweep::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vitsweep-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "vitsweep-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() {

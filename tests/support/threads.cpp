@@ -48,9 +48,7 @@ TestThreads::TestThreads(int tbb_threads, int openmp_threads)
   set_test_threads(tbb_threads, openmp_threads);
 }
 
-TestThreads::~TestThreads() {
-  set_test_threads(previous_tbb_, previous_openmp_);
-}
+TestThreads::~TestThreads() { set_test_threads(previous_tbb_, previous_openmp_); }
 
 int tbb_threads_meeting(int wanted, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -87,9 +85,7 @@ int openmp_team_threads() {
   return static_cast<int>(seen.size());
 }
 
-TbbThreadRecorder::TbbThreadRecorder() {
-  observe(true);
-}
+TbbThreadRecorder::TbbThreadRecorder() { observe(true); }
 
 TbbThreadRecorder::~TbbThreadRecorder() {
   observe(false);  // waits for callbacks under way, inside libtbb, unseen by ThreadSanitizer

@@ -17,9 +17,7 @@ TrialConfig config_from(std::string_view json) {
   return parse_trial_config(parse_json_strict(json, "test"), "test");
 }
 
-std::string hash_of(std::string_view json) {
-  return trial_hash(config_from(json));
-}
+std::string hash_of(std::string_view json) { return trial_hash(config_from(json)); }
 
 TEST(CanonicalJson, SortedCompactShortestNumbers) {
   EXPECT_EQ(canonical_json(OrderedJson::parse(R"({"b": 0.5, "a": [1.0, true]})")),
@@ -35,11 +33,11 @@ TEST(CanonicalJson, SortedCompactShortestNumbers) {
 }
 
 TEST(Normalize, DropsKeysThatCannotMatter) {
-  EXPECT_THAT(irrelevant_keys(TrialConfig{}),
-              ElementsAre("data_dir", "crop_padding", "synthetic_size", "synthetic_channels",
-                          "synthetic_classes", "synthetic_train", "synthetic_test", "model",
-                          "alpha", "scale_length", "attn_kernel", "momentum", "threads",
-                          "ranks", "simulate_s"));
+  EXPECT_THAT(
+      irrelevant_keys(TrialConfig{}),
+      ElementsAre("data_dir", "crop_padding", "synthetic_size", "synthetic_channels",
+                  "synthetic_classes", "synthetic_train", "synthetic_test", "model", "alpha",
+                  "scale_length", "attn_kernel", "momentum", "threads", "ranks", "simulate_s"));
   const TrialConfig point_wise = config_from(R"({"attn": "relu", "optimizer": "sgd",
     "dataset": "synthetic", "augment": "crop+flip"})");
   EXPECT_THAT(irrelevant_keys(point_wise),
@@ -61,7 +59,8 @@ TEST(Normalize, ScaleLengthMattersOnlyWhenItChangesTheConstant) {
   EXPECT_NE(hash_of("{" + relu + "}"), hash_of("{" + relu + R"(, "scale_length": 16})"));
   EXPECT_EQ(hash_of(R"({"attn": "relu", "alpha": 0})"),
             hash_of(R"({"attn": "relu", "alpha": 0, "scale_length": 16})"));
-  EXPECT_EQ(hash_of(R"({"attn": "softmax"})"), hash_of(R"({"attn": "softmax", "scale_length": 16})"));
+  EXPECT_EQ(hash_of(R"({"attn": "softmax"})"),
+            hash_of(R"({"attn": "softmax", "scale_length": 16})"));
 }
 
 TEST(Normalize, AttentionKernelMattersOnlyUnderBf16) {

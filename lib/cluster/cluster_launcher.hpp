@@ -1,7 +1,8 @@
 // The coordinator's launcher for a sweep across machines: rank 0's own node runs trials as child
 // processes (runner::LocalLauncher), every other node through its node worker (node_worker.hpp),
 // by messages (sweep_messages.hpp). To the scheduler it is one TrialLauncher whose slots are the
-// slots of every node.
+// slots of every node, and for each other node one more: a trial it holds ahead and starts the
+// moment one of its slots frees.
 #pragma once
 
 #include <mpi.h>
@@ -24,7 +25,8 @@ class ClusterLauncher : public runner::TrialLauncher {
   ClusterLauncher(MPI_Comm world, runner::WorkerCommand local_command, int local_jobs,
                   const std::vector<RemoteNode>& nodes);
 
-  int capacity() const override { return static_cast<int>(slots_.size()); }
+  // Trials that run at once (not counting those other nodes hold ahead of a free slot).
+  int capacity() const override { return running_capacity_; }
   std::optional<runner::LaunchSlot> free_slot() const override;
   void start(const runner::LaunchSlot& slot, const runner::TrialLaunch& launch) override;
   std::vector<runner::LaunchReport> wait(double timeout_s) override;
@@ -36,10 +38,14 @@ class ClusterLauncher : public runner::TrialLauncher {
  private:
   struct Slot {
     int rank = 0;       // 0: this process's own children
-    int node_slot = 0;  // the slot's number on its node
+    int node_slot = 0;  // rank 0's: the slot's number in local_ (other nodes pick their own)
     std::string host;
-    std::string hash;  // the trial in it, empty when free
+    std::string hash;    // the trial in it, empty when free
+    bool ahead = false;  // a trial another node holds until one of its slots frees
+    double started_at = 0;
   };
+  // Whether recent trials were short enough to hold one ahead on each node.
+  bool trials_are_short() const;
   void take_reports(const std::vector<runner::LaunchReport>& reports,
                     std::vector<runner::LaunchReport>& out);
   Slot* slot_of(const std::string& hash);
@@ -48,6 +54,9 @@ class ClusterLauncher : public runner::TrialLauncher {
   runner::LocalLauncher local_;
   std::vector<Slot> slots_;
   std::vector<int> node_ranks_;
+  int running_capacity_ = 0;
+  int64_t finished_ = 0;       // trials that exited
+  double recent_trial_s_ = 0;  // their recent mean length, start message to exit
 };
 
 }  // namespace vitsweep::cluster

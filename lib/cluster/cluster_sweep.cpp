@@ -3,7 +3,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -14,6 +16,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/machine.hpp"
+#include "runner/protocol.hpp"
 #include "runner/sweep_run.hpp"
 
 namespace vitsweep::cluster {
@@ -72,32 +75,72 @@ std::string describe_slots(const NodeHello& node) {
                      node.threads == 1 ? "" : "s");
 }
 
+// What a trial stopped before it started says: an end "killed" and a clean exit, so that rank 0
+// records it killed (it resumes on the next run) whether or not it is stopping itself.
+void report_never_started(const runner::TrialLaunch& launch, const std::string& host,
+                          std::vector<runner::LaunchReport>& reports) {
+  TrialOutcome outcome;
+  outcome.status = TrialStatus::killed;
+  outcome.message = fmt::format("stopped on {} before it started", host);
+  reports.push_back(
+      {runner::LaunchReport::Kind::line, launch.hash, runner::encode_end(outcome), {}, {}});
+  reports.push_back({runner::LaunchReport::Kind::exited, launch.hash, {}, {}, outcome.message});
+}
+
 // The node worker's loop: runs what rank 0 starts, stops what it stops, and reports everything
-// its trials say; returns at shutdown. SIGTERM (the launcher passes it on) stops its trials at a
-// step boundary; their "killed" ends reach rank 0 like any other report.
+// its trials say; returns at shutdown. Rank 0 sends a trial ahead of a free slot
+// (cluster_launcher.cpp): it waits here and starts the moment a slot frees, without a round trip
+// to rank 0. SIGTERM (the launcher passes it on) stops its trials at a step boundary; their
+// "killed" ends reach rank 0 like any other report, and a waiting trial ends killed unstarted.
 void serve_trials(MPI_Comm world, const NodeHello& node, runner::WorkerCommand command) {
   runner::LocalLauncher local(std::move(command), node.jobs);
   std::set<std::string> running;
+  std::deque<runner::TrialLaunch> waiting;
+  std::vector<runner::LaunchReport> reports;
   bool stopping = false;
+  auto start_waiting = [&] {
+    while (!stopping && !waiting.empty()) {
+      const auto slot = local.free_slot();
+      if (!slot) return;
+      local.start(*slot, waiting.front());
+      running.insert(waiting.front().hash);
+      waiting.pop_front();
+    }
+  };
   while (true) {
     if (!stopping && interrupt_requested()) {
       stopping = true;
       for (const auto& hash : running) local.stop(hash, runner::StopMode::at_step_boundary);
+      for (const auto& launch : waiting) report_never_started(launch, node.host, reports);
+      waiting.clear();
     }
-    const std::vector<runner::LaunchReport> reports = local.wait(kNodePollSeconds);
-    for (const auto& r : reports) {
+    for (auto& r : local.wait(kNodePollSeconds)) {
       if (r.kind == runner::LaunchReport::Kind::exited) running.erase(r.hash);
+      reports.push_back(std::move(r));
     }
+    start_waiting();
     if (!reports.empty()) send_message(world, 0, MessageTag::report, to_json(reports));
+    reports.clear();
     while (const auto message = receive_message(world)) {
       if (message->tag == MessageTag::shutdown) return;
       if (message->tag == MessageTag::start) {
         const StartTrial start = start_from_json(message->body);
-        local.start({start.slot, node.host}, start.launch);
-        running.insert(start.launch.hash);
+        if (stopping) {
+          report_never_started(start.launch, node.host, reports);
+        } else {
+          waiting.push_back(start.launch);
+          start_waiting();
+        }
       } else if (message->tag == MessageTag::stop) {
         const StopTrial stop = stop_from_json(message->body);
-        local.stop(stop.hash, stop.mode);
+        const auto queued = std::find_if(waiting.begin(), waiting.end(),
+                                         [&](const auto& l) { return l.hash == stop.hash; });
+        if (queued == waiting.end()) {
+          local.stop(stop.hash, stop.mode);
+          continue;
+        }
+        report_never_started(*queued, node.host, reports);
+        waiting.erase(queued);
       } else {
         fail("internal: a node worker got an unexpected message (tag {}) from rank {}",
              static_cast<int>(message->tag), message->from);

@@ -36,8 +36,7 @@ NodeHello hello_from_json(const Json& j) {
 }
 
 OrderedJson to_json(const StartTrial& s) {
-  return {{"slot", s.slot},
-          {"hash", s.launch.hash},
+  return {{"hash", s.launch.hash},
           {"config", s.launch.config},
           {"attempt", s.launch.attempt},
           {"runner_id", s.launch.runner_id}};
@@ -45,7 +44,6 @@ OrderedJson to_json(const StartTrial& s) {
 
 StartTrial start_from_json(const Json& j) {
   StartTrial s;
-  s.slot = j.at("slot").get<int>();
   s.launch.hash = j.at("hash").get<std::string>();
   s.launch.config = j.at("config");
   s.launch.attempt = j.at("attempt").get<int64_t>();

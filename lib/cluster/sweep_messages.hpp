@@ -43,8 +43,8 @@ struct NodeHello {
   bool sees_runs_dir = false;
 };
 
+// The node starts it in its first free slot, or as soon as one frees.
 struct StartTrial {
-  int slot = 0;  // the node's own slot number
   runner::TrialLaunch launch;
 };
 

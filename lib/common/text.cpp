@@ -105,25 +105,13 @@ std::optional<double> parse_duration(std::string_view text) {
     }
     return days * 86400 + total;
   }
+  // An optional unit suffix: s, m, h or d.
+  constexpr std::string_view kUnits = "smhd";
+  constexpr double kUnitSeconds[] = {1, 60, 3600, 86400};
   double unit = 1;
-  switch (text.back()) {
-    case 's':
-      unit = 1;
-      text.remove_suffix(1);
-      break;
-    case 'm':
-      unit = 60;
-      text.remove_suffix(1);
-      break;
-    case 'h':
-      unit = 3600;
-      text.remove_suffix(1);
-      break;
-    case 'd':
-      unit = 86400;
-      text.remove_suffix(1);
-      break;
-    default: break;
+  if (const size_t u = kUnits.find(text.back()); u != std::string_view::npos) {
+    unit = kUnitSeconds[u];
+    text.remove_suffix(1);
   }
   const std::string number(text);
   char* end = nullptr;

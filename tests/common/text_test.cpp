@@ -41,6 +41,20 @@ TEST(FormatDuration, ReadsNaturally) {
   EXPECT_EQ(format_duration(7380), "2h 03m");
 }
 
+// --deadline's durations: a number with an optional unit, or Slurm's [D-]HH:MM:SS.
+TEST(Text, ParseDurationTakesUnitsAndSlurmTimes) {
+  EXPECT_EQ(parse_duration("90"), 90.0);
+  EXPECT_EQ(parse_duration("90s"), 90.0);
+  EXPECT_EQ(parse_duration("2m"), 120.0);
+  EXPECT_EQ(parse_duration("1.5h"), 5400.0);
+  EXPECT_EQ(parse_duration("1d"), 86400.0);
+  EXPECT_EQ(parse_duration("1:30"), 90.0);
+  EXPECT_EQ(parse_duration("1-02:00:00"), 93600.0);
+  EXPECT_FALSE(parse_duration("5x").has_value());
+  EXPECT_FALSE(parse_duration("h").has_value());
+  EXPECT_FALSE(parse_duration("-1m").has_value());
+}
+
 }  // namespace
 }  // namespace vitsweep
 

@@ -3,7 +3,8 @@
 # e.g. scripts/build.sh -DVITSWEEP_WERROR=ON. The program ends up at build/sweep.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" > build.log 2>&1 || { cat build.log; exit 1; }
+source scripts/compiler_cache.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${cache_args[@]}" "$@" > build.log 2>&1 || { cat build.log; exit 1; }
 cmake --build build -j"$(nproc)" >> build.log 2>&1 || { tail -n 60 build.log; exit 1; }
 rm -f build.log
 echo "build.sh: built build/sweep"

@@ -10,8 +10,9 @@ seconds=${1:-25}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(sweep_file safetensors idx cifar)
+source scripts/compiler_cache.sh
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITSWEEP_FUZZ=ON \
-  -DVITSWEEP_TESTS=ON > build-fuzz.log 2>&1 || { cat build-fuzz.log; exit 1; }
+  -DVITSWEEP_TESTS=ON "${cache_args[@]}" > build-fuzz.log 2>&1 || { cat build-fuzz.log; exit 1; }
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >> build-fuzz.log 2>&1 \
   || { tail -n 60 build-fuzz.log; exit 1; }
 rm -f build-fuzz.log

@@ -20,6 +20,8 @@ done
 packages=(
   # toolchain
   cmake g++ make git pkg-config ca-certificates
+  # compiler cache: rebuilds and CI's fresh clones reuse unchanged objects (compiler_cache.sh)
+  ccache
   # libraries the engine, store and CLI link (Debian's dnnl CMake config also wants OpenCL)
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libtbb-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev zlib1g-dev
   # tests

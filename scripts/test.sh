@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
+source scripts/compiler_cache.sh
 
 # Configures build folder $1 with the CMake options that follow and builds `targets` (default:
 # everything); the log goes to $1.log, shown on failure.
@@ -17,7 +18,7 @@ build_into() {
   shift
   local build=(cmake --build "$dir" -j"$(nproc)")
   if [ "${#targets[@]}" -gt 0 ]; then build+=(--target "${targets[@]}"); fi
-  cmake -S . -B "$dir" -DVITSWEEP_WERROR=ON "$@" > "$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+  cmake -S . -B "$dir" -DVITSWEEP_WERROR=ON "${cache_args[@]}" "$@" > "$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
   "${build[@]}" >> "$dir.log" 2>&1 || { tail -n 60 "$dir.log"; exit 1; }
   rm -f "$dir.log"
 }

@@ -26,7 +26,7 @@ using ::testing::Not;
 using testing::run_sweep;
 using testing::TempDir;
 
-constexpr const char* kSweep = testing::kSlowSweep;
+const std::string kSweep = testing::slow_sweep();
 
 struct TrialRow {
   std::string status;
@@ -258,11 +258,13 @@ TEST_F(SweepRun, FinishedTrialsAreLinkedIntoOtherSweepsNotRerun) {
 }
 
 TEST_F(SweepRun, LogEveryStoresStepMetrics) {
-  // 4096 images / 32 per batch = 128 steps per epoch, 1 epoch: steps 25, 50, 75, 100, 125.
-  const auto r = run_sweep(run_args({"--set", "epochs=1", "--log-every", "25"}), dir.path());
+  // Batches of 32, 1 epoch, a record every 8 steps: 4096 images give steps 8, 16, ..., 128.
+  const int64_t logged = testing::kSecondOfTrainingImages / 32 / 8;
+  const auto r = run_sweep(run_args({"--set", "epochs=1", "--log-every", "8"}), dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(count(db(), "SELECT count(*) FROM metrics WHERE name = 'step_loss'"), 4 * 5);
-  EXPECT_EQ(count(db(), "SELECT count(DISTINCT step) FROM metrics WHERE name = 'step_lr'"), 5);
+  EXPECT_EQ(count(db(), "SELECT count(*) FROM metrics WHERE name = 'step_loss'"), 4 * logged);
+  EXPECT_EQ(count(db(), "SELECT count(DISTINCT step) FROM metrics WHERE name = 'step_lr'"),
+            logged);
   EXPECT_EQ(count(db(),
                   "SELECT count(*) FROM metrics WHERE name = 'step_loss' AND "
                   "(value IS NULL OR epoch != 1)"),

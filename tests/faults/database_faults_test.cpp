@@ -28,7 +28,7 @@ constexpr const char* kTinySweep = R"({
   "seeds": 2
 })";
 
-using testing::kSlowSweep;
+const std::string kSlowSweep = testing::slow_sweep();
 
 std::string query_one(const std::string& db, const std::string& sql) {
   store::Database database(db, store::Database::Access::read_only);

@@ -19,8 +19,8 @@ void add_bench_command(CLI::App& app) {
       "Time training steps (forward, backward, AdamW) on named configurations and print JSON:\n"
       "img/s, ms/step, a per-phase breakdown, and model-FLOP utilisation against the oneDNN f32\n"
       "GEMM ceiling measured in the same run, and the process's peak resident memory (one case\n"
-      "and one --attn per run for a per-configuration figure). Cases: fmnist-mini, S/16-224,\n"
-      "S/8-224. With --attention: the attention core alone (no projections), each function with\n"
+      "and one --attn per run for a per-configuration figure). Cases: fmnist-mini, fmnist-nano,\n"
+      "fmnist-micro (the sweeps' nano/4 and micro/4 with qk-norm), S/16-224, S/8-224. With --attention: the attention core alone (no projections), each function with\n"
       "the fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
       "S/16-224-cls (L=197).\n"
       "Under mpirun -np R: data parallel steps of the same global batch (rank 0 prints), with the\n"
@@ -28,6 +28,7 @@ void add_bench_command(CLI::App& app) {
   struct Options {
     engine::BenchmarkRequest request;
     int threads = 0;
+    bool vs_pytorch = false;
     int64_t bucket_kib = engine::DataParallel::kDefaultBucketBytes / 1024;
   };
   auto o = std::make_shared<Options>();
@@ -40,6 +41,9 @@ void add_bench_command(CLI::App& app) {
   bench->add_option("--set", r.options.settings,
                     "KEY=VALUE override of the cases' settings, e.g. attn_kernel=matmul "
                     "(repeatable)");
+  bench->add_flag("--vs-pytorch", o->vs_pytorch,
+                  "Time the PyTorch twin (tests/reference/bench_twin.py, /usr/bin/python3) on each "
+                  "case and --attn right after the engine, and print the ratio");
   bench->add_flag("--attention", r.attention_core,
                   "Time the attention core alone, fused against matmul, instead of training steps");
   bench->add_option("--steps", r.options.steps, "Timed steps per case")
@@ -63,6 +67,7 @@ void add_bench_command(CLI::App& app) {
     request.replicas = replicas ? &*replicas : nullptr;
     engine::ThreadBudget threads(o->threads > 0 ? o->threads : cluster::default_threads(session));
     request.threads = threads.threads();
+    if (o->vs_pytorch) request.pytorch.emplace();
     // Rank 0 prints; the other ranks only take part.
     const bool reporter = session.rank() == 0;
     const OrderedJson out = engine::run_benchmarks(request, [reporter](const std::string& line) {

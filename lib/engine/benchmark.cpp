@@ -51,6 +51,10 @@ TrialConfig case_config(const BenchmarkCase& bench, const std::string& attn,
 const std::vector<BenchmarkCase>& benchmark_cases() {
   static const std::vector<BenchmarkCase> cases = {
       {"fmnist-mini", {{"dataset", "fashion-mnist"}, {"model", "mini/4"}, {"batch_size", 128}}},
+      {"fmnist-nano",
+       {{"dataset", "fashion-mnist"}, {"model", "nano/4"}, {"qk_norm", true}, {"batch_size", 128}}},
+      {"fmnist-micro",
+       {{"dataset", "fashion-mnist"}, {"model", "micro/4"}, {"qk_norm", true}, {"batch_size", 128}}},
       {"S/16-224",
        {{"dataset", "synthetic"},
         {"synthetic_size", 224},
@@ -356,6 +360,25 @@ OrderedJson attention_core_results(const std::vector<BenchmarkCase>& cases,
   return results;
 }
 
+// The twin on the engine's case, attention and threads: result["pytorch"] and the speed-up.
+void add_pytorch_twin(const PytorchTwin& twin, const BenchmarkRequest& request, OrderedJson& result,
+                      const std::function<void(const std::string&)>& log) {
+  const std::string name = result["name"], attn = result["attn"];
+  OrderedJson torch = benchmark_pytorch_twin(twin, name, attn, request.threads,
+                                             request.options.steps, request.options.warmup_steps);
+  if (torch.value("tokens", OrderedJson()) != result["tokens"] ||
+      torch.value("batch", OrderedJson()) != result["batch"]) {
+    fail("--vs-pytorch: the twin's {} has {} tokens and batch {}, the engine's {} and {}", name,
+         torch.value("tokens", OrderedJson()).dump(), torch.value("batch", OrderedJson()).dump(),
+         result["tokens"].dump(), result["batch"].dump());
+  }
+  const double torch_ms = torch["ms_per_step"].get<double>();
+  result["engine_speedup"] = torch_ms / result["ms_per_step"].get<double>();
+  result["pytorch"] = std::move(torch);
+  log(fmt::format("{} {}: PyTorch {:.1f} ms/step, engine {:.2f}x faster", name, attn, torch_ms,
+                  result["engine_speedup"].get<double>()));
+}
+
 // Fills out["configs"]; a bf16 case adds the bf16 ceiling its MFU is measured against.
 void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRequest& request,
                       OrderedJson& out, const std::function<void(const std::string&)>& log) {
@@ -372,6 +395,7 @@ void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRe
       log(fmt::format("{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%", c.name, attn,
                       result["img_per_s"].get<double>(), result["ms_per_step_median"].get<double>(),
                       100 * result["mfu"].get<double>()));
+      if (request.pytorch) add_pytorch_twin(*request.pytorch, request, result, log);
       out["configs"].push_back(result);
     }
   }
@@ -385,6 +409,18 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
       request.attention_core
           ? select_cases(attention_benchmark_cases(), request.cases, {})
           : select_cases(benchmark_cases(), request.cases, {"fmnist-mini", "S/16-224"});
+  if (request.pytorch) {
+    // The twin runs the cases as they are named: no overrides, no attention core, one process.
+    if (request.attention_core) fail_usage("--vs-pytorch: times training steps, not --attention");
+    if (!request.options.settings.empty()) {
+      fail_usage("--vs-pytorch: the PyTorch twin cannot apply --set {}",
+                 request.options.settings.front());
+    }
+    if (request.replicas && request.replicas->size() > 1) {
+      fail_usage("--vs-pytorch: the PyTorch twin runs in one process, not under mpirun");
+    }
+    check_pytorch_twin(*request.pytorch);
+  }
   const BuildInfo info = build_info();
   OrderedJson out = OrderedJson::object();
   out["engine"] = "vitsweep " + info.version + " (" + info.git_commit + ")";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "config/trial_config.hpp"
 #include "engine/data_parallel.hpp"
 #include "engine/matmul.hpp"
+#include "engine/pytorch_twin_bench.hpp"
 #include "engine/replica_group.hpp"
 
 namespace vitsweep::engine {
@@ -20,8 +22,9 @@ struct BenchmarkCase {
   OrderedJson settings;  // trial config keys
 };
 
-// The named cases: fmnist-mini (the default Fashion-MNIST model, batch 128), S/16-224 (ViT-S/16
-// at 224x224x3, 1000 classes, batch 16), S/8-224 (784 tokens, batch 4).
+// The named cases: fmnist-mini (the default Fashion-MNIST model, batch 128), fmnist-nano and
+// fmnist-micro (nano/4 and micro/4 with qk-norm, batch 128: the sweeps' own trials), S/16-224
+// (ViT-S/16 at 224x224x3, 1000 classes, batch 16), S/8-224 (784 tokens, batch 4).
 const std::vector<BenchmarkCase>& benchmark_cases();
 
 // Cases for the attention core alone: L = 49 (fmnist-mini, the default Fashion-MNIST model,
@@ -60,7 +63,10 @@ OrderedJson benchmark_attention_core(const BenchmarkCase& bench,
 // A whole `sweep bench` run: the selected cases (by name, `names` empty: the defaults), the GEMM
 // ceilings and the process's peak memory, as one JSON document. Training cases get their
 // model-FLOP utilisation against the ceiling of the precision they ran in. `log` receives one
-// human line per case. Unknown case names throw a UsageError with a did-you-mean.
+// human line per case. Unknown case names throw a UsageError with a did-you-mean. With `pytorch`,
+// each training case and attention function is followed by the PyTorch twin on the same case and
+// threads; the case's object gains "pytorch" (the twin's object) and "engine_speedup" (the twin's
+// mean ms per step over the engine's).
 struct BenchmarkRequest {
   std::vector<std::string> cases;
   std::vector<std::string> attns = {"softmax", "relu"};
@@ -68,6 +74,7 @@ struct BenchmarkRequest {
   BenchmarkOptions options;
   int threads = 0;                   // the thread budget in force, for the report
   ReplicaGroup* replicas = nullptr;  // under mpirun: data parallel training steps
+  std::optional<PytorchTwin> pytorch;  // time the PyTorch twin beside each training case
 };
 OrderedJson run_benchmarks(const BenchmarkRequest& request,
                            const std::function<void(const std::string&)>& log);

@@ -7,22 +7,86 @@
 
 namespace vitsweep::engine {
 
+namespace {
+
+// Rows normalised side by side. A row's sums are chains of dependent additions (kept in their
+// order), and at the sweeps' widths (32, and 16 in qk-norm) one chain at a time leaves the adder
+// waiting on its own latency; R independent chains fill it. The bits are those of one row at a
+// time for widths that are multiples of 8 (layernorm_test); at other widths the compiler may fuse
+// a multiply-add where it did not before, which moves a sum by one unit in the last place.
+constexpr int64_t kRowsAtOnce = 8;
+
+// Rows [r, r + R) of layernorm_forward.
+template <int64_t R>
+void layernorm_forward_rows(const float* x, const float* weight, const float* bias, float* y,
+                            float* mean, float* rstd, int64_t r, int64_t cols) {
+  const float* in = x + r * cols;
+  float sum[R] = {}, squares[R] = {}, m[R], s[R];
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t j = 0; j < R; ++j) sum[j] += in[j * cols + c];
+  }
+  for (int64_t j = 0; j < R; ++j) m[j] = sum[j] / cols;
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t j = 0; j < R; ++j) {
+      const float d = in[j * cols + c] - m[j];
+      squares[j] += d * d;
+    }
+  }
+  for (int64_t j = 0; j < R; ++j) {
+    s[j] = 1.0f / std::sqrt(squares[j] / cols + kLayerNormEps);
+    const float* row = in + j * cols;
+    float* out = y + (r + j) * cols;
+    for (int64_t c = 0; c < cols; ++c) out[c] = (row[c] - m[j]) * s[j] * weight[c] + bias[c];
+    mean[r + j] = m[j];
+    rstd[r + j] = s[j];
+  }
+}
+
+// Rows [r, r + R) of layernorm_backward's dx.
+template <int64_t R>
+void layernorm_backward_rows(const float* dy, const float* x, const float* weight,
+                             const float* mean, const float* rstd, float* dx, int64_t r,
+                             int64_t cols) {
+  // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * weight
+  float sum_dxhat[R] = {}, sum_dxhat_xhat[R] = {};
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t j = 0; j < R; ++j) {
+      const int64_t i = (r + j) * cols + c;
+      const float dxhat = dy[i] * weight[c];
+      sum_dxhat[j] += dxhat;
+      sum_dxhat_xhat[j] += dxhat * (x[i] - mean[r + j]) * rstd[r + j];
+    }
+  }
+  for (int64_t j = 0; j < R; ++j) {
+    const float* g = dy + (r + j) * cols;
+    const float* in = x + (r + j) * cols;
+    float* out = dx + (r + j) * cols;
+    const float m = mean[r + j], s = rstd[r + j];
+    const float mean_dxhat = sum_dxhat[j] / cols, mean_dxhat_xhat = sum_dxhat_xhat[j] / cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float xhat = (in[c] - m) * s;
+      const float grad = s * (g[c] * weight[c] - mean_dxhat - xhat * mean_dxhat_xhat);
+      out[c] += grad;
+    }
+  }
+}
+
+// fn.template operator()<R>(r) over [begin, end): kRowsAtOnce rows at a time, then one by one.
+template <typename Fn>
+void in_row_blocks(int64_t begin, int64_t end, Fn&& fn) {
+  int64_t r = begin;
+  for (; r + kRowsAtOnce <= end; r += kRowsAtOnce) fn.template operator()<kRowsAtOnce>(r);
+  for (; r < end; ++r) fn.template operator()<1>(r);
+}
+
+}  // namespace
+
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
                        float* mean, float* rstd, int64_t rows, int64_t cols) {
   parallel_ranges(rows, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* in = x + r * cols;
-      float* out = y + r * cols;
-      float sum = 0;
-      for (int64_t c = 0; c < cols; ++c) sum += in[c];
-      const float m = sum / cols;
-      float squares = 0;
-      for (int64_t c = 0; c < cols; ++c) squares += (in[c] - m) * (in[c] - m);
-      const float s = 1.0f / std::sqrt(squares / cols + kLayerNormEps);
-      for (int64_t c = 0; c < cols; ++c) out[c] = (in[c] - m) * s * weight[c] + bias[c];
-      mean[r] = m;
-      rstd[r] = s;
-    }
+    in_row_blocks(begin, end, [&]<int64_t R>(int64_t r) {
+      layernorm_forward_rows<R>(x, weight, bias, y, mean, rstd, r, cols);
+    });
   });
 }
 
@@ -30,25 +94,9 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
                         const float* rstd, float* dx, float* dweight, float* dbias, int64_t rows,
                         int64_t cols) {
   parallel_ranges(rows, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* g = dy + r * cols;
-      const float* in = x + r * cols;
-      float* out = dx + r * cols;
-      const float m = mean[r], s = rstd[r];
-      // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * weight
-      float sum_dxhat = 0, sum_dxhat_xhat = 0;
-      for (int64_t c = 0; c < cols; ++c) {
-        const float dxhat = g[c] * weight[c];
-        sum_dxhat += dxhat;
-        sum_dxhat_xhat += dxhat * (in[c] - m) * s;
-      }
-      const float mean_dxhat = sum_dxhat / cols, mean_dxhat_xhat = sum_dxhat_xhat / cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        const float xhat = (in[c] - m) * s;
-        const float grad = s * (g[c] * weight[c] - mean_dxhat - xhat * mean_dxhat_xhat);
-        out[c] += grad;
-      }
-    }
+    in_row_blocks(begin, end, [&]<int64_t R>(int64_t r) {
+      layernorm_backward_rows<R>(dy, x, weight, mean, rstd, dx, r, cols);
+    });
   });
   // dweight and dbias side by side in one deterministic reduction.
   std::vector<float> sums(static_cast<size_t>(2 * cols), 0.0f);

@@ -33,9 +33,17 @@ import vit_twin as vt  # noqa: E402
 CONFIGS = {
     "fmnist-mini": dict(synthetic_size=28, synthetic_channels=1, synthetic_classes=10, patch=4,
                         width=128, depth=6, heads=4, mlp_dim=512, batch_size=128, steps=10),
+    # The sweeps' own trials (Figs. 2-4): nano/4 and micro/4 with qk-norm, run one thread each.
+    "fmnist-nano": dict(synthetic_size=28, synthetic_channels=1, synthetic_classes=10, patch=4,
+                        width=32, depth=2, heads=2, mlp_dim=128, qk_norm=True, batch_size=128,
+                        steps=10),
+    "fmnist-micro": dict(synthetic_size=28, synthetic_channels=1, synthetic_classes=10, patch=4,
+                         width=64, depth=4, heads=4, mlp_dim=256, qk_norm=True, batch_size=128,
+                         steps=10),
     "S/16-224": dict(synthetic_size=224, synthetic_channels=3, synthetic_classes=1000, patch=16,
                      width=384, depth=12, heads=6, mlp_dim=1536, batch_size=16, steps=3),
 }
+DEFAULT_CONFIGS = ("fmnist-mini", "S/16-224")
 ATTNS = ("softmax", "relu")
 
 COMMON = dict(
@@ -140,8 +148,9 @@ def bench(name, attn, args):
         assert torch.isfinite(loss), f"{name}/{attn}: loss is {float(loss)}"
         if t >= args.warmup:
             times.append(time.perf_counter() - start)
-        print(f"bench_twin: {name} {attn} step {t} {1e3 * (time.perf_counter() - start):.0f} ms",
-              file=sys.stderr, flush=True)
+        if not args.quiet:
+            ms = 1e3 * (time.perf_counter() - start)
+            print(f"bench_twin: {name} {attn} step {t} {ms:.0f} ms", file=sys.stderr, flush=True)
     ms = 1e3 * sum(times) / len(times)
     return {
         "name": name, "attn": attn, "batch": B, "img_per_s": round(B / (ms / 1e3), 2),
@@ -157,18 +166,19 @@ def main(argv=None):
                     help="timed steps per config (default: 10 for fmnist-mini, 3 for S/16-224)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS),
-                    help="only this config (repeatable)")
+                    help="only this config (repeatable; default fmnist-mini and S/16-224)")
     ap.add_argument("--attn", action="append", choices=vt.ATTN_KINDS,
                     help="only this attention (repeatable; default softmax and relu)")
     ap.add_argument("--matmul", choices=sorted(OPS), default="torch",
                     help="torch: F.linear and @ (libblas); onednn: convolutions (default torch)")
+    ap.add_argument("--quiet", action="store_true", help="no line per step on stderr")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     self_test_ops(OPS[args.matmul])
     results = []
-    for name in args.config or CONFIGS:
+    for name in args.config or DEFAULT_CONFIGS:
         for attn in args.attn or ATTNS:
             results.append(bench(name, attn, args))
     out = {

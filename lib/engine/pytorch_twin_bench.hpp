@@ -1,0 +1,30 @@
+// `sweep bench --vs-pytorch`: the PyTorch twin (tests/reference/bench_twin.py) times the same
+// case, attention function and threads as the engine, as a subprocess in the same run, so that
+// the ratio of the two is measured under the same machine load.
+#pragma once
+
+#include <string>
+
+#include "common/json.hpp"
+
+namespace vitsweep::engine {
+
+// The twin's script in the source tree this binary was built from.
+std::string default_twin_script();
+
+struct PytorchTwin {
+  std::string python = "/usr/bin/python3";  // Debian's, with python3-torch
+  std::string script = default_twin_script();
+};
+
+// Throws an Error in one line when the script is missing or `python` cannot import torch.
+void check_pytorch_twin(const PytorchTwin& twin);
+
+// Runs the twin on one case (a name bench_twin.py knows) and returns its JSON object for it
+// ("ms_per_step", "tokens", "batch", ...) plus "torch_version" and "blas". OpenBLAS gets
+// `threads` threads, and OPENBLAS_CORETYPE=SkylakeX unless the environment sets it (0.3.21
+// misdetects AVX-512 CPUs).
+OrderedJson benchmark_pytorch_twin(const PytorchTwin& twin, const std::string& case_name,
+                                   const std::string& attn, int threads, int steps, int warmup);
+
+}  // namespace vitsweep::engine

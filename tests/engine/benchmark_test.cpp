@@ -1,0 +1,103 @@
+// `sweep bench`'s cases and its --vs-pytorch plumbing, without asserting on any timing: the
+// sweeps' cases have the shapes the sweeps train, and the twin's figure reaches the JSON (a fake
+// interpreter stands in for PyTorch, printing what bench_twin.py prints).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "engine/benchmark.hpp"
+#include "engine/model_shape.hpp"
+#include "support/temp_dir.hpp"
+#include "support/thrown.hpp"
+
+namespace vitsweep::engine {
+namespace {
+
+TrialConfig config_of(const std::string& name) {
+  const auto& cases = benchmark_cases();
+  const auto it =
+      std::find_if(cases.begin(), cases.end(), [&](const auto& c) { return c.name == name; });
+  if (it == cases.end()) ADD_FAILURE() << "no case " << name;
+  return parse_trial_config(it->settings, name);
+}
+
+TEST(BenchmarkCases, TheSweepsNanoAndMicroTrials) {
+  struct Expected {
+    std::string name;
+    int64_t width, depth, heads;
+  };
+  for (const Expected& e :
+       {Expected{"fmnist-nano", 32, 2, 2}, Expected{"fmnist-micro", 64, 4, 4}}) {
+    SCOPED_TRACE(e.name);
+    const TrialConfig config = config_of(e.name);
+    const ModelShape shape = ModelShape::from_config(config);
+    EXPECT_EQ(shape.tokens, 49);  // 28x28 in 4x4 patches
+    EXPECT_EQ(shape.width, e.width);
+    EXPECT_EQ(shape.depth, e.depth);
+    EXPECT_EQ(shape.heads, e.heads);
+    EXPECT_EQ(shape.classes, 10);
+    EXPECT_EQ(config.batch_size, 128);
+    EXPECT_TRUE(config.qk_norm);
+    EXPECT_EQ(config.optimizer, "adamw");
+    EXPECT_EQ(config.precision, "f32");
+  }
+}
+
+// A stand-in for /usr/bin/python3: "import torch" succeeds, and bench_twin.py's run prints the
+// JSON the real one prints, with the given tokens and 40 ms per step.
+std::string fake_python(const testing::TempDir& dir, int tokens) {
+  const std::string path = dir.file("python3");
+  testing::write_file(path, fmt::format(R"(#!/bin/sh
+case "$*" in *"import torch"*) exit 0;; esac
+echo '{{"torch_version": "fake", "blas": [], "configs": [{{"name": "fmnist-nano",
+  "attn": "relu", "batch": 128, "ms_per_step": 40.0, "tokens": {}}}]}}'
+)",
+                                        tokens));
+  ::chmod(path.c_str(), 0755);
+  return path;
+}
+
+BenchmarkRequest nano_relu_request(const testing::TempDir& dir, int twin_tokens) {
+  BenchmarkRequest request;
+  request.cases = {"fmnist-nano"};
+  request.attns = {"relu"};
+  request.options.warmup_steps = 0;
+  request.options.steps = 1;
+  request.threads = 1;
+  request.pytorch = PytorchTwin{.python = fake_python(dir, twin_tokens),
+                                .script = VITSWEEP_SOURCE_DIR "/tests/reference/bench_twin.py"};
+  return request;
+}
+
+TEST(BenchmarkVsPytorch, PutsTheTwinsTimeAndTheRatioBesideTheEngines) {
+  testing::TempDir dir;
+  const OrderedJson out = run_benchmarks(nano_relu_request(dir, 49), [](const std::string&) {});
+  ASSERT_EQ(out["configs"].size(), 1u);
+  const OrderedJson& result = out["configs"][0];
+  EXPECT_EQ(result["pytorch"]["ms_per_step"], 40.0);
+  EXPECT_EQ(result["pytorch"]["torch_version"], "fake");
+  EXPECT_DOUBLE_EQ(result["engine_speedup"].get<double>(),
+                   40.0 / result["ms_per_step"].get<double>());
+}
+
+TEST(BenchmarkVsPytorch, ATwinOfAnotherShapeIsAnError) {
+  testing::TempDir dir;
+  const std::string message = testing::thrown_message(
+      [&] { run_benchmarks(nano_relu_request(dir, 196), [](const std::string&) {}); });
+  EXPECT_NE(message.find("196 tokens"), std::string::npos) << message;
+}
+
+TEST(BenchmarkVsPytorch, WithoutTorchSaysSoInOneLine) {
+  testing::TempDir dir;
+  BenchmarkRequest request = nano_relu_request(dir, 49);
+  request.pytorch->python = "/bin/false";
+  const std::string message =
+      testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); });
+  EXPECT_EQ(message,
+            "--vs-pytorch: /bin/false cannot import torch (Debian package python3-torch); run "
+            "without --vs-pytorch to time the engine alone");
+}
+
+}  // namespace
+}  // namespace vitsweep::engine

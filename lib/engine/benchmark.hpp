@@ -72,8 +72,8 @@ struct BenchmarkRequest {
   std::vector<std::string> attns = {"softmax", "relu"};
   bool attention_core = false;  // the attention core alone instead of training steps
   BenchmarkOptions options;
-  int threads = 0;                   // the thread budget in force, for the report
-  ReplicaGroup* replicas = nullptr;  // under mpirun: data parallel training steps
+  int threads = 0;                     // the thread budget in force, for the report
+  ReplicaGroup* replicas = nullptr;    // under mpirun: data parallel training steps
   std::optional<PytorchTwin> pytorch;  // time the PyTorch twin beside each training case
 };
 OrderedJson run_benchmarks(const BenchmarkRequest& request,

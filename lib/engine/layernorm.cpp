@@ -71,32 +71,32 @@ void layernorm_backward_rows(const float* dy, const float* x, const float* weigh
   }
 }
 
-// fn.template operator()<R>(r) over [begin, end): kRowsAtOnce rows at a time, then one by one.
+// fn.template operator()<R>(r) over every row: blocks of kRowsAtOnce rows in parallel, then the
+// last rows % kRowsAtOnce one by one. Which rows go together depends only on `rows`, never on how
+// TBB split the loop over threads, so a row's bits do not depend on the thread count at any width.
 template <typename Fn>
-void in_row_blocks(int64_t begin, int64_t end, Fn&& fn) {
-  int64_t r = begin;
-  for (; r + kRowsAtOnce <= end; r += kRowsAtOnce) fn.template operator()<kRowsAtOnce>(r);
-  for (; r < end; ++r) fn.template operator()<1>(r);
+void in_row_blocks(int64_t rows, Fn&& fn) {
+  const int64_t blocks = rows / kRowsAtOnce;
+  parallel_ranges(blocks, 64 / kRowsAtOnce, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) fn.template operator()<kRowsAtOnce>(b * kRowsAtOnce);
+  });
+  for (int64_t r = blocks * kRowsAtOnce; r < rows; ++r) fn.template operator()<1>(r);
 }
 
 }  // namespace
 
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
                        float* mean, float* rstd, int64_t rows, int64_t cols) {
-  parallel_ranges(rows, 64, [&](int64_t begin, int64_t end) {
-    in_row_blocks(begin, end, [&]<int64_t R>(int64_t r) {
-      layernorm_forward_rows<R>(x, weight, bias, y, mean, rstd, r, cols);
-    });
+  in_row_blocks(rows, [&]<int64_t R>(int64_t r) {
+    layernorm_forward_rows<R>(x, weight, bias, y, mean, rstd, r, cols);
   });
 }
 
 void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
                         const float* rstd, float* dx, float* dweight, float* dbias, int64_t rows,
                         int64_t cols) {
-  parallel_ranges(rows, 64, [&](int64_t begin, int64_t end) {
-    in_row_blocks(begin, end, [&]<int64_t R>(int64_t r) {
-      layernorm_backward_rows<R>(dy, x, weight, mean, rstd, dx, r, cols);
-    });
+  in_row_blocks(rows, [&]<int64_t R>(int64_t r) {
+    layernorm_backward_rows<R>(dy, x, weight, mean, rstd, dx, r, cols);
   });
   // dweight and dbias side by side in one deterministic reduction.
   std::vector<float> sums(static_cast<size_t>(2 * cols), 0.0f);

@@ -263,8 +263,7 @@ TEST_F(SweepRun, LogEveryStoresStepMetrics) {
   const auto r = run_sweep(run_args({"--set", "epochs=1", "--log-every", "8"}), dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(count(db(), "SELECT count(*) FROM metrics WHERE name = 'step_loss'"), 4 * logged);
-  EXPECT_EQ(count(db(), "SELECT count(DISTINCT step) FROM metrics WHERE name = 'step_lr'"),
-            logged);
+  EXPECT_EQ(count(db(), "SELECT count(DISTINCT step) FROM metrics WHERE name = 'step_lr'"), logged);
   EXPECT_EQ(count(db(),
                   "SELECT count(*) FROM metrics WHERE name = 'step_loss' AND "
                   "(value IS NULL OR epoch != 1)"),

@@ -167,8 +167,8 @@ TEST_F(MpiSweep, EveryTrialRunsOnceOverTheRanksAndEqualsOneMachine) {
   int64_t most_claimed = 0;
   std::optional<int> exit_status;
   while (!(exit_status = testing::exit_status_if_exited(mpirun))) {
-    most_claimed = std::max(
-        most_claimed, count(db(), "SELECT count(*) FROM trials WHERE status = 'running'"));
+    most_claimed =
+        std::max(most_claimed, count(db(), "SELECT count(*) FROM trials WHERE status = 'running'"));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(*exit_status, 0) << testing::read_file(dir.file("mpi.err"));

@@ -82,7 +82,8 @@ OrderedJson benchmark_pytorch_twin(const PytorchTwin& twin, const std::string& c
                                     std::to_string(steps),
                                     "--warmup",
                                     std::to_string(std::max(warmup, 1))};
-  // torch.set_num_threads does not reach libblas's own OpenBLAS threads.
+  // torch.set_num_threads does not reach libblas's own OpenBLAS threads. (The twin keeps glibc
+  // from handing its freed memory back to the kernel itself: bench_twin.py, keep_freed_memory.)
   std::string command = fmt::format(
       "OPENBLAS_CORETYPE=${{OPENBLAS_CORETYPE:-SkylakeX}} OPENBLAS_NUM_THREADS={}", threads);
   for (const auto& word : words) command.append(" ").append(shell_quote(word));

@@ -125,6 +125,7 @@ def bench(rank, name, attn, args):
 
 
 def main(argv=None):
+    bt.keep_freed_memory()  # the spawned ranks inherit it
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ranks", type=int, default=2, help="processes (default 2)")
     ap.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")

@@ -48,6 +48,17 @@ std::vector<std::string> as_nobody(std::vector<std::string> args) {
   return argv;
 }
 
+// Every trial's log.txt under `runs`, for failure messages.
+std::string trial_logs(const std::string& runs) {
+  std::string text;
+  std::error_code none;
+  for (const auto& trial : std::filesystem::directory_iterator(runs, none)) {
+    text += "--- " + trial.path().filename().string() + "/log.txt\n" +
+            testing::read_file((trial.path() / "log.txt").string());
+  }
+  return text;
+}
+
 int lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
@@ -173,7 +184,7 @@ TEST(DatabaseFaults, RepeatedKillNineOfTheRunnerLosesNothing) {
     }
   }
   const auto final_run = testing::run_sweep(run_args("r.db"), dir.path());
-  ASSERT_EQ(final_run.exit_code, 0) << final_run.err;
+  ASSERT_EQ(final_run.exit_code, 0) << final_run.err << trial_logs(dir.file("runs"));
   const std::string db = dir.file("r.db");
   EXPECT_EQ(query_one(db, "SELECT count(*) FROM trials WHERE status = 'done'"), "4");
   EXPECT_EQ(query_one(db, "SELECT count(*) FROM epochs"), "12") << "each epoch recorded once";

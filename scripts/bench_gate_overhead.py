@@ -43,9 +43,8 @@ def bench(args, model, gate):
 
 
 def interval(values):
+    """The mean and its 95% t-interval; needs two values at least (main checks --repeats)."""
     mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, None
     half = T95[min(len(values) - 2, len(T95) - 1)] * statistics.stdev(values) / len(values) ** 0.5
     return mean, [mean - half, mean + half]
 

@@ -11,9 +11,10 @@ namespace {
 
 // Rows normalised side by side. A row's sums are chains of dependent additions (kept in their
 // order), and at the sweeps' widths (32, and 16 in qk-norm) one chain at a time leaves the adder
-// waiting on its own latency; R independent chains fill it. The bits are those of one row at a
-// time for widths that are multiples of 8 (layernorm_test); at other widths the compiler may fuse
-// a multiply-add where it did not before, which moves a sum by one unit in the last place.
+// waiting on its own latency; R independent chains fill it. Each row keeps the order of its own
+// sums, but the compiler may fuse a multiply-add in the R = 8 code and not in the R = 1 code (seen
+// under ASan, and at width 7 in Release), moving a value by one unit in the last place: rows are
+// grouped by their index (in_row_blocks), so that never depends on the thread count.
 constexpr int64_t kRowsAtOnce = 8;
 
 // Rows [r, r + R) of layernorm_forward.

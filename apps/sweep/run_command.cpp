@@ -1,7 +1,10 @@
 // `sweep plan`, `sweep run`, `sweep status` and the hidden `sweep worker` (one trial in a child
 // process: see lib/runner/protocol.hpp).
 #include <fmt/format.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +16,7 @@
 #include <optional>
 
 #include "cluster/cluster_sweep.hpp"
+#include "cluster/mpi_replica_group.hpp"
 #include "cluster/mpi_session.hpp"
 #include "cluster/slurm.hpp"
 #include "commands.hpp"
@@ -85,15 +89,6 @@ void print_registration(const sweep::SweepSpec& spec, const runner::PreparedSwee
   const store::StatusCounts& c = prepared.counts;
   fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,
              reg.trials, reg.new_trials, c.done + c.diverged, c.queued, db);
-  const auto several_ranks = std::count_if(prepared.trials.begin(), prepared.trials.end(),
-                                           [](const auto& t) { return t.config.ranks > 1; });
-  if (several_ranks > 0) {
-    fmt::print(stderr,
-               "note: {} trial(s) set ranks > 1: a sweep trains every trial in one process for "
-               "now (the same result up to rounding); to train one over several ranks, use "
-               "`mpirun -np R sweep train`\n",
-               several_ranks);
-  }
 }
 
 // Finished trials as lines; a live progress line unless quiet.
@@ -186,14 +181,21 @@ sweep::SweepSpec load_checked_sweep(const RunOptions& o) {
   return spec;
 }
 
+bool has_data_parallel(const runner::PreparedSweep& prepared) {
+  return std::any_of(prepared.trials.begin(), prepared.trials.end(),
+                     [](const auto& t) { return t.config.ranks > 1; });
+}
+
 runner::RunSummary run_here(const RunOptions& o, const std::string& runs,
                             store::ResultsStore& store, const runner::PreparedSweep& prepared,
                             runner::RunnerListener listener) {
   const auto [jobs, threads] =
-      runner::choose_jobs_and_threads(prepared.counts.queued, available_cores(), o.jobs, o.threads);
+      runner::choose_jobs_and_threads(prepared.slots_wanted, available_cores(), o.jobs, o.threads);
   if (prepared.counts.queued > 0) {
-    fmt::print("running {} at a time with {} thread{} each; trial folders in {}\n", jobs, threads,
-               threads == 1 ? "" : "s", runs);
+    fmt::print("running {} at a time with {} thread{} each{}; trial folders in {}\n", jobs, threads,
+               threads == 1 ? "" : "s",
+               has_data_parallel(prepared) ? " (a trial with ranks R > 1 takes R of them)" : "",
+               runs);
   }
   std::fflush(stdout);
   runner::LocalLauncher launcher({runner::current_executable(), runs, threads, o.log_every}, jobs);
@@ -211,7 +213,7 @@ runner::RunSummary run_on_cluster(const RunOptions& o, const std::string& runs,
   std::fflush(stdout);
   const cluster::ClusterRun run{o.jobs, o.threads, o.log_every, runs, runner::current_executable()};
   return cluster::coordinate_sweep(session, store, prepared.registration.sweep_id,
-                                   prepared.counts.queued, run, scheduler_options(o),
+                                   prepared.slots_wanted, run, scheduler_options(o),
                                    std::move(listener));
 }
 
@@ -256,6 +258,13 @@ void run_sweep(const RunOptions& o, cluster::MpiSession& session) {
   if (summary.counts.failed > 0) {
     fail("{} trial(s) failed; see their log.txt in {} (retry with --retry-failed)",
          summary.counts.failed, runs);
+  }
+  if (summary.too_wide > 0) {
+    fail(
+        "{} trial(s) left queued: they set more ranks than the {} slot(s) one machine ran here; "
+        "run them with --jobs at least their ranks (a data parallel trial takes one slot per "
+        "rank, on one machine)",
+        summary.too_wide, summary.widest);
   }
 }
 
@@ -318,8 +327,12 @@ void add_run_command(CLI::App& app) {
       "--runs-dir", o->runs_dir,
       "Trial folders (config, log, checkpoints; default: runs/ beside the database). "
       "Across machines: a shared file system lets a re-queued trial resume on any node");
-  run->add_option("--jobs", o->jobs, "Trials at once, per node (default: fill the cores)");
-  run->add_option("--threads", o->threads, "Threads per trial (default: cores / jobs)");
+  run->add_option("--jobs", o->jobs,
+                  "Slots per node: trials at once, a trial with ranks R taking R of them (default: "
+                  "fill the cores)");
+  run->add_option("--threads", o->threads,
+                  "Threads per slot: per trial, or per rank of a data parallel trial (default: "
+                  "cores / jobs)");
   run->add_flag("--yes,-y", o->yes,
                 fmt::format("Run without asking when above {} trials", runner::kConfirmAbove));
   run->add_flag("--force", o->policy.force, "Re-run trials of this sweep that are already done");
@@ -381,7 +394,20 @@ void add_worker_command(CLI::App& app) {
   worker->add_option("--threads", *threads, "Threads");
   worker->add_option("--log-every", *log_every, "A step event every N steps (0: none)");
   worker->callback([dir, threads, log_every] {
-    const int status = runner::run_trial_worker(*dir, *threads, *log_every, stdout);
+    // Before MPI starts: the runner's SIGUSR1 (via mpirun) must find the handler.
+    install_interrupt_handlers();
+    std::optional<cluster::MpiSession> session;
+    std::optional<cluster::MpiReplicaGroup> replicas;
+    if (cluster::started_by_mpi_launcher()) {
+      // A data parallel trial's rank under the runner's own mpirun (local_launcher.hpp): it
+      // dies with mpirun, as a single worker dies with the runner.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() == 1) throw Error("worker: mpirun ended before this rank started");
+      session.emplace();
+      replicas.emplace(session->world());
+    }
+    const int status = runner::run_trial_worker(*dir, *threads, *log_every, stdout,
+                                                replicas ? &*replicas : nullptr);
     if (status != 0) throw Error(fmt::format("worker exited with {}", status));
   });
 }

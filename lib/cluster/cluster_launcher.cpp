@@ -53,16 +53,25 @@ ClusterLauncher::ClusterLauncher(MPI_Comm world, runner::WorkerCommand local_com
     node_ranks_.push_back(node.rank);
     running_capacity_ += node.hello.jobs;
   }
+  widest_ = most;
 }
 
 bool ClusterLauncher::trials_are_short() const {
   return finished_ > 0 && recent_trial_s_ < kHoldAheadBelowSeconds;
 }
 
+int ClusterLauncher::free_on_node(int rank) const {
+  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [rank](const Slot& s) {
+    return s.rank == rank && !s.ahead && s.hash.empty();
+  }));
+}
+
 std::optional<runner::LaunchSlot> ClusterLauncher::free_slot() const {
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (!slots_[i].hash.empty() || (slots_[i].ahead && !trials_are_short())) continue;
-    return runner::LaunchSlot{static_cast<int>(i), slots_[i].host};
+    const Slot& s = slots_[i];
+    if (!s.hash.empty() || (s.ahead && !trials_are_short())) continue;
+    // A data parallel trial takes free slots of one node; only one-rank trials are held ahead.
+    return runner::LaunchSlot{static_cast<int>(i), s.host, s.ahead ? 1 : free_on_node(s.rank)};
   }
   return std::nullopt;
 }
@@ -72,6 +81,17 @@ void ClusterLauncher::start(const runner::LaunchSlot& slot, const runner::TrialL
   if (!s.hash.empty()) fail("internal: slot {} already runs trial {}", slot.index, s.hash);
   s.hash = launch.hash;
   s.started_at = now_seconds();
+  // The other slots of its node that a data parallel trial takes (the node picks which).
+  int more = runner::trial_ranks(launch.config) - 1;
+  for (Slot& other : slots_) {
+    if (more == 0) break;
+    if (other.rank == s.rank && !other.ahead && other.hash.empty()) {
+      other.hash = launch.hash;
+      other.started_at = s.started_at;
+      --more;
+    }
+  }
+  if (more > 0) fail("internal: trial {} has more ranks than free slots", launch.hash);
   if (s.rank == 0) {
     local_.start({s.node_slot, s.host}, launch);
   } else {
@@ -90,7 +110,9 @@ void ClusterLauncher::take_reports(const std::vector<runner::LaunchReport>& repo
         recent_trial_s_ =
             finished_ == 0 ? seconds : recent_trial_s_ + (seconds - recent_trial_s_) / 16;
         ++finished_;
-        s->hash.clear();
+        for (Slot& taken : slots_) {
+          if (taken.hash == r.hash) taken.hash.clear();
+        }
       }
     }
     out.push_back(r);

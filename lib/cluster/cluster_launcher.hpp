@@ -2,7 +2,9 @@
 // processes (runner::LocalLauncher), every other node through its node worker (node_worker.hpp),
 // by messages (sweep_messages.hpp). To the scheduler it is one TrialLauncher whose slots are the
 // slots of every node, and for each other node one more: a trial it holds ahead and starts the
-// moment one of its slots frees.
+// moment one of its slots frees. A data parallel trial (`ranks` R) takes R free slots of one node,
+// where it runs under that node's own mpirun (runner/local_launcher.hpp); only one-rank trials
+// are held ahead.
 #pragma once
 
 #include <mpi.h>
@@ -27,6 +29,7 @@ class ClusterLauncher : public runner::TrialLauncher {
 
   // Trials that run at once (not counting those other nodes hold ahead of a free slot).
   int capacity() const override { return running_capacity_; }
+  int widest() const override { return widest_; }
   std::optional<runner::LaunchSlot> free_slot() const override;
   void start(const runner::LaunchSlot& slot, const runner::TrialLaunch& launch) override;
   std::vector<runner::LaunchReport> wait(double timeout_s) override;
@@ -44,6 +47,8 @@ class ClusterLauncher : public runner::TrialLauncher {
     bool ahead = false;  // a trial another node holds until one of its slots frees
     double started_at = 0;
   };
+  // Free slots (not counting those held ahead) of the node whose worker is `rank`.
+  int free_on_node(int rank) const;
   // Whether recent trials were short enough to hold one ahead on each node.
   bool trials_are_short() const;
   void take_reports(const std::vector<runner::LaunchReport>& reports,
@@ -55,6 +60,7 @@ class ClusterLauncher : public runner::TrialLauncher {
   std::vector<Slot> slots_;
   std::vector<int> node_ranks_;
   int running_capacity_ = 0;
+  int widest_ = 1;             // the most slots one node has
   int64_t finished_ = 0;       // trials that exited
   double recent_trial_s_ = 0;  // their recent mean length, start message to exit
 };

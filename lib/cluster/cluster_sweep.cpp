@@ -48,7 +48,7 @@ NodeHello describe_node(const SweepSetup& setup, int cores) {
   NodeHello hello;
   hello.host = host_name();
   std::tie(hello.jobs, hello.threads) =
-      runner::choose_jobs_and_threads(setup.queued, cores, setup.jobs, setup.threads);
+      runner::choose_jobs_and_threads(setup.slots_wanted, cores, setup.jobs, setup.threads);
   hello.sees_runs_dir = fs::exists(fs::path(setup.runs_dir) / setup.probe_file);
   return hello;
 }
@@ -101,7 +101,7 @@ void serve_trials(MPI_Comm world, const NodeHello& node, runner::WorkerCommand c
   auto start_waiting = [&] {
     while (!stopping && !waiting.empty()) {
       const auto slot = local.free_slot();
-      if (!slot) return;
+      if (!slot || slot->width < runner::trial_ranks(waiting.front().config)) return;
       local.start(*slot, waiting.front());
       running.insert(waiting.front().hash);
       waiting.pop_front();
@@ -152,7 +152,7 @@ void serve_trials(MPI_Comm world, const NodeHello& node, runner::WorkerCommand c
 }  // namespace
 
 runner::RunSummary coordinate_sweep(MpiSession& session, store::ResultsStore& store,
-                                    int64_t sweep_id, int64_t queued, const ClusterRun& run,
+                                    int64_t sweep_id, int64_t slots_wanted, const ClusterRun& run,
                                     runner::SchedulerOptions options,
                                     runner::RunnerListener listener) {
   SweepSetup setup;
@@ -160,7 +160,7 @@ runner::RunSummary coordinate_sweep(MpiSession& session, store::ResultsStore& st
   setup.probe_file = fmt::format(".probe-{}-{}", host_name(), ::getpid());
   setup.jobs = run.jobs;
   setup.threads = run.threads;
-  setup.queued = queued;
+  setup.slots_wanted = slots_wanted;
   setup.log_every = run.log_every;
   const fs::path probe = fs::path(run.runs_dir) / setup.probe_file;
   fs::create_directories(run.runs_dir);

@@ -28,11 +28,11 @@ struct ClusterRun {
   std::string worker_program;  // the `sweep` executable
 };
 
-// Rank 0, once the sweep is stored and prepared (`queued` trials to run): tells the other ranks
-// what to run, learns each node's slots, runs the scheduler over all of them, then lets every
+// Rank 0, once the sweep is stored and prepared (slots_wanted: PreparedSweep's): tells the other
+// ranks what to run, learns each node's slots, runs the scheduler over all of them, then lets every
 // rank go. `note` receives one-line notices (the nodes and their slots, unshared folders).
 runner::RunSummary coordinate_sweep(MpiSession& session, store::ResultsStore& store,
-                                    int64_t sweep_id, int64_t queued, const ClusterRun& run,
+                                    int64_t sweep_id, int64_t slots_wanted, const ClusterRun& run,
                                     runner::SchedulerOptions options,
                                     runner::RunnerListener listener);
 

@@ -7,7 +7,7 @@ namespace vitsweep::cluster {
 
 OrderedJson to_json(const SweepSetup& s) {
   return {{"error", s.error},        {"runs_dir", s.runs_dir}, {"probe_file", s.probe_file},
-          {"jobs", s.jobs},          {"threads", s.threads},   {"queued", s.queued},
+          {"jobs", s.jobs},          {"threads", s.threads},   {"slots_wanted", s.slots_wanted},
           {"log_every", s.log_every}};
 }
 
@@ -18,7 +18,7 @@ SweepSetup setup_from_json(const Json& j) {
   s.probe_file = j.at("probe_file").get<std::string>();
   s.jobs = j.at("jobs").get<int>();
   s.threads = j.at("threads").get<int>();
-  s.queued = j.at("queued").get<int64_t>();
+  s.slots_wanted = j.at("slots_wanted").get<int64_t>();
   s.log_every = j.at("log_every").get<int64_t>();
   return s;
 }

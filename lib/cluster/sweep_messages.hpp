@@ -33,7 +33,7 @@ struct SweepSetup {
   std::string runs_dir;       // trial folders, as rank 0 names them (absolute)
   std::string probe_file;     // in runs_dir: a node that sees it shares the file system
   int jobs = 0, threads = 0;  // per node, as given on the command line (0: from the node's cores)
-  int64_t queued = 0;         // trials to run, for the default split of a node's cores
+  int64_t slots_wanted = 0;   // for the default split of a node's cores (PreparedSweep's)
   int64_t log_every = 0;
 };
 

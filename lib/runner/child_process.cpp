@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/error.hpp"
 
@@ -31,7 +33,22 @@ std::string current_executable() {
   return std::string(buffer, static_cast<size_t>(n));
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) {
+std::string find_on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path ? path : "";
+  while (!rest.empty()) {
+    const size_t colon = rest.find(':');
+    const std::string_view dir = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    if (dir.empty()) continue;
+    const std::string candidate = fmt::format("{}/{}", dir, program);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+                           const std::optional<std::vector<std::string>>& environment) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) fail("cannot create a pipe: {}", errno_text(errno));
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -44,6 +61,11 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  if (environment) {
+    for (const auto& e : *environment) env.push_back(const_cast<char*>(e.c_str()));
+    env.push_back(nullptr);
+  }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -58,7 +80,11 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     if (::getppid() != parent) ::_exit(126);  // the runner died before prctl took effect
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
-    ::execv(args[0], args.data());
+    if (environment) {
+      ::execve(args[0], args.data(), env.data());
+    } else {
+      ::execv(args[0], args.data());
+    }
     constexpr char kMessage[] = "cannot execute the trial worker\n";
     [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
     ::_exit(127);

@@ -22,7 +22,10 @@ struct ExitStatus {
 
 class ChildProcess {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  // argv[0] is the program's path; environment: "NAME=value" entries, the child's whole
+  // environment (nullopt: this process's).
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+               const std::optional<std::vector<std::string>>& environment = std::nullopt);
   ~ChildProcess();
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;
@@ -51,5 +54,8 @@ std::string signal_name(int signal);
 
 // The path of the running executable (/proc/self/exe).
 std::string current_executable();
+
+// The full path of a program found on PATH; empty when it is not there.
+std::string find_on_path(const std::string& program);
 
 }  // namespace vitsweep::runner

@@ -2,9 +2,12 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/machine.hpp"
@@ -35,57 +38,110 @@ std::string prepare_trial_folder(const std::string& runs_dir, const TrialLaunch&
   return dir.string();
 }
 
+int trial_ranks(const OrderedJson& config) {
+  const auto ranks = config.find("ranks");
+  return ranks != config.end() && ranks->is_number_integer() ? ranks->get<int>() : 1;
+}
+
+std::vector<std::string> environment_without_launcher(bool also_slurm) {
+  std::vector<std::string> kept;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const bool launcher = entry.starts_with("OMPI_") || entry.starts_with("PMIX_") ||
+                          entry.starts_with("PMI_") || (also_slurm && entry.starts_with("SLURM_"));
+    // Running as root is the user's choice, not the launcher's state: it stays.
+    if (!launcher || entry.starts_with("OMPI_ALLOW_RUN_AS_ROOT")) kept.emplace_back(entry);
+  }
+  return kept;
+}
+
 LocalLauncher::LocalLauncher(WorkerCommand command, int jobs)
     : command_(std::move(command)), host_(host_name()), slots_(static_cast<size_t>(jobs)) {}
 
 std::optional<LaunchSlot> LocalLauncher::free_slot() const {
+  const auto free = std::count(slots_.begin(), slots_.end(), std::string());
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (!slots_[i]) return LaunchSlot{static_cast<int>(i), host_};
+    if (slots_[i].empty()) return LaunchSlot{static_cast<int>(i), host_, static_cast<int>(free)};
   }
   return std::nullopt;
 }
 
+std::vector<std::string> LocalLauncher::worker_argv(const std::string& dir, int ranks) {
+  std::vector<std::string> argv;
+  if (ranks > 1) {
+    if (mpirun_.empty()) mpirun_ = find_on_path("mpirun");
+    if (mpirun_.empty()) {
+      fail(
+          "a trial with ranks={} runs under mpirun, which is not on PATH (Debian: apt-get "
+          "install openmpi-bin)",
+          ranks);
+    }
+    // One rank per slot, each with the slot's threads: no binding to one core each.
+    argv = {mpirun_, "-np", std::to_string(ranks), "--oversubscribe", "--bind-to", "none"};
+    if (::geteuid() == 0) argv.push_back("--allow-run-as-root");
+  }
+  for (std::string a : {command_.program, std::string("worker"), dir, std::string("--threads"),
+                        std::to_string(command_.threads), std::string("--log-every"),
+                        std::to_string(command_.log_every)}) {
+    argv.push_back(std::move(a));
+  }
+  return argv;
+}
+
 void LocalLauncher::start(const LaunchSlot& slot, const TrialLaunch& launch) {
-  std::optional<Running>& place = slots_.at(static_cast<size_t>(slot.index));
-  if (place) fail("internal: slot {} already runs trial {}", slot.index, place->hash);
+  const int ranks = trial_ranks(launch.config);
+  const size_t first = static_cast<size_t>(slot.index);
+  if (!slots_.at(first).empty()) {
+    fail("internal: slot {} already runs trial {}", slot.index, slots_[first]);
+  }
+  std::vector<size_t> taken{first};
+  for (size_t i = 0; i < slots_.size() && static_cast<int>(taken.size()) < ranks; ++i) {
+    if (i != first && slots_[i].empty()) taken.push_back(i);
+  }
+  if (static_cast<int>(taken.size()) < ranks) {
+    fail("internal: trial {} has ranks={} but only {} slot(s) are free", launch.hash, ranks,
+         taken.size());
+  }
   const std::string dir = prepare_trial_folder(command_.runs_dir, launch);
   Running running;
   running.hash = launch.hash;
   running.log_path = (fs::path(dir) / kLogFile).string();
-  running.process = std::make_unique<ChildProcess>(
-      std::vector<std::string>{command_.program, "worker", dir, "--threads",
-                               std::to_string(command_.threads), "--log-every",
-                               std::to_string(command_.log_every)},
-      running.log_path);
-  place = std::move(running);
+  running.ranks = ranks;
+  running.process = std::make_unique<ChildProcess>(worker_argv(dir, ranks), running.log_path,
+                                                   environment_without_launcher(ranks > 1));
+  for (const size_t i : taken) slots_[i] = launch.hash;
+  running_.push_back(std::move(running));
 }
 
 std::vector<LaunchReport> LocalLauncher::wait(double timeout_s) {
   std::vector<pollfd> fds;
-  for (const auto& slot : slots_) {
-    if (slot) fds.push_back({slot->process->stdout_fd(), POLLIN, 0});
-  }
+  for (const Running& r : running_) fds.push_back({r.process->stdout_fd(), POLLIN, 0});
   ::poll(fds.data(), fds.size(), static_cast<int>(timeout_s * 1000));
   std::vector<LaunchReport> reports;
-  for (auto& slot : slots_) {
-    if (!slot) continue;
+  for (auto r = running_.begin(); r != running_.end();) {
     // The exit is looked at before the last read, so no line written before it is missed.
-    const std::optional<ExitStatus> exit = slot->process->poll_exit();
-    for (std::string& line : slot->process->read_lines()) {
-      reports.push_back({LaunchReport::Kind::line, slot->hash, std::move(line), {}, {}});
+    const std::optional<ExitStatus> exit = r->process->poll_exit();
+    for (std::string& line : r->process->read_lines()) {
+      reports.push_back({LaunchReport::Kind::line, r->hash, std::move(line), {}, {}});
     }
-    if (!exit) continue;
-    reports.push_back(
-        {LaunchReport::Kind::exited, slot->hash, {}, *exit, last_log_line(slot->log_path)});
-    slot.reset();
+    if (!exit) {
+      ++r;
+      continue;
+    }
+    reports.push_back({LaunchReport::Kind::exited, r->hash, {}, *exit, last_log_line(r->log_path)});
+    std::replace(slots_.begin(), slots_.end(), r->hash, std::string());
+    r = running_.erase(r);
   }
   return reports;
 }
 
 void LocalLauncher::stop(const std::string& hash, StopMode mode) {
-  for (const auto& slot : slots_) {
-    if (slot && slot->hash == hash) {
-      slot->process->send_signal(mode == StopMode::now ? SIGKILL : SIGTERM);
+  for (const Running& r : running_) {
+    if (r.hash != hash) continue;
+    if (mode == StopMode::now) {
+      r.process->send_signal(SIGKILL);
+    } else {
+      r.process->send_signal(r.ranks > 1 ? SIGUSR1 : SIGTERM);
     }
   }
 }

@@ -24,6 +24,11 @@
 // of the trial; its error is the last line the worker wrote to stderr. SIGTERM asks the worker to
 // stop at the next step boundary and report "killed" (older workers said "interrupted", which
 // reads the same).
+//
+// A data parallel trial (`ranks` R > 1) is `mpirun -np R sweep worker DIR` (local_launcher.hpp):
+// the runner sees mpirun as the worker. Rank 0 alone writes the lines, which mpirun forwards on
+// its own stdout, and the checkpoint and logs; mpirun's exit status is the trial's. SIGUSR1 asks
+// it to stop (mpirun passes that one on to every rank).
 #pragma once
 
 #include <limits>

@@ -150,6 +150,7 @@ RunSummary Scheduler::run() {
   const double started = store::unix_now();
   const store::Database::WriteStats writes_before = store_.db().write_stats();
   requeue_abandoned();
+  note_trials_too_wide();
   while (true) {
     if (!stopping_ && options_.stop_requested()) {
       summary_.interrupted = true;
@@ -159,7 +160,11 @@ RunSummary Scheduler::run() {
     claim_into_free_slots(store::unix_now());
     if (running_.empty()) {
       // Done when stopping, or when the queue is empty (trials other runners run are theirs).
-      if (stopping_ || summary_.deadline_reached || store_.queued_count(sweep_id_) == 0) break;
+      // Trials wider than any machine here stay queued for another runner (noted at the start).
+      if (stopping_ || summary_.deadline_reached ||
+          store_.queued_count(sweep_id_, launcher_.widest()) == 0) {
+        break;
+      }
       next_claim_ = 0;  // trials came back to the queue since the last claim: look again
     }
     for (const LaunchReport& report : launcher_.wait(options_.poll_seconds)) handle(report);
@@ -169,6 +174,8 @@ RunSummary Scheduler::run() {
     report_progress_if_due(now);
   }
   summary_.counts = store_.status_counts(sweep_id_);
+  summary_.widest = launcher_.widest();
+  summary_.too_wide = summary_.counts.queued - store_.queued_count(sweep_id_, summary_.widest);
   summary_.stats.seconds = store::unix_now() - started;
   const store::Database::WriteStats& writes = store_.db().write_stats();
   summary_.stats.db_writes = writes.transactions - writes_before.transactions;
@@ -180,6 +187,18 @@ void Scheduler::requeue_abandoned() {
   const auto abandoned = store_.requeue_abandoned(me_.host, store::unix_now());
   if (!abandoned.empty()) {
     note(fmt::format("re-queued {} trial(s) whose runner is gone", abandoned.size()));
+  }
+}
+
+void Scheduler::note_trials_too_wide() {
+  const int widest = launcher_.widest();
+  if (store_.most_ranks_queued(sweep_id_) > widest) {
+    const int64_t too_wide =
+        store_.queued_count(sweep_id_) - store_.queued_count(sweep_id_, widest);
+    note(
+        fmt::format("{} trial(s) set more ranks than the {} slot(s) of one machine here: they "
+                    "stay queued; the others run",
+                    too_wide, widest));
   }
 }
 
@@ -196,8 +215,8 @@ void Scheduler::claim_into_free_slots(double now) {
   if (stopping_ || summary_.deadline_reached || now < next_claim_) return;
   while (const auto slot = launcher_.free_slot()) {
     if (!deadline_allows_a_trial(now)) return;
-    const auto claim =
-        store_.claim_next_trial(sweep_id_, me_, now, options_.lease_seconds, slot->host);
+    const auto claim = store_.claim_next_trial(sweep_id_, me_, now, options_.lease_seconds,
+                                               slot->host, slot->width);
     if (!claim) {
       next_claim_ = now + options_.queue_recheck_seconds;
       return;

@@ -78,6 +78,9 @@ struct RunSummary {
   bool interrupted = false;         // SIGINT / SIGTERM
   bool stopped_on_failure = false;  // --fail-fast
   bool deadline_reached = false;    // claims stopped: trials left would not finish in time
+  // Queued trials left because they set more ranks than one machine here has slots, and that most.
+  int64_t too_wide = 0;
+  int widest = 1;
   RunnerStats stats;
 };
 
@@ -121,6 +124,8 @@ class Scheduler {
  private:
   void note(const std::string& text) const;
   void requeue_abandoned();
+  // Data parallel trials that need more slots than one machine here has.
+  void note_trials_too_wide();
   void stop_all(const std::string& why);
   void claim_into_free_slots(double now);
   void handle(const LaunchReport& report);

@@ -35,6 +35,8 @@ PreparedSweep prepare_sweep(store::ResultsStore& store, const sweep::SweepSpec& 
     fs::remove_all(fs::path(runs_dir) / hash);
   }
   prepared.counts = store.status_counts(prepared.registration.sweep_id);
+  prepared.slots_wanted = std::max<int64_t>(
+      prepared.counts.queued, store.most_ranks_queued(prepared.registration.sweep_id));
   return prepared;
 }
 

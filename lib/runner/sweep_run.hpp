@@ -28,6 +28,9 @@ struct PreparedSweep {
   std::vector<sweep::PlannedTrial> trials;
   store::Registration registration;
   store::StatusCounts counts;  // after preparation: `queued` are the ones to run
+  // For the default split of the cores: the queued trials, or the most ranks one of them has if
+  // more (a data parallel trial needs that many slots on one machine).
+  int64_t slots_wanted = 0;
 };
 
 // Expands the sweep, stores it and its trials, and makes them runnable under the policy; the

@@ -13,10 +13,12 @@
 
 namespace vitsweep::runner {
 
-// A place that runs one trial at a time: a core group of this machine or of a worker node.
+// A place that runs one trial at a time: a core group of this machine or of a worker node. A data
+// parallel trial (config key `ranks`) takes as many slots of one machine, one per rank.
 struct LaunchSlot {
   int index = 0;     // the launcher's own numbering
   std::string host;  // where a trial started in it runs
+  int width = 1;     // the most ranks a trial started in it may have: free slots on its machine
 };
 
 // A claimed trial, as the scheduler hands it to a launcher.
@@ -26,6 +28,9 @@ struct TrialLaunch {
   int64_t attempt = 0;
   std::string runner_id;  // who claimed it, for the trial log's attempt header
 };
+
+// The slots a trial takes: its config's `ranks` (1 when absent).
+int trial_ranks(const OrderedJson& config);
 
 // Something a running trial did.
 struct LaunchReport {
@@ -47,6 +52,8 @@ class TrialLauncher {
 
   // How many trials it runs at once when every slot is busy.
   virtual int capacity() const = 0;
+  // The most ranks one trial may have here: the most slots one machine has.
+  virtual int widest() const { return 1; }
   // A slot with no trial in it, if any.
   virtual std::optional<LaunchSlot> free_slot() const = 0;
   // Starts the trial in a slot free_slot() returned.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/atomic_file.hpp"
+#include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/json.hpp"
 #include "config/trial_config.hpp"
@@ -20,7 +21,9 @@ namespace vitsweep::runner {
 
 namespace {
 
+// events is null on a data parallel trial's ranks other than 0: they say nothing.
 void send(FILE* events, const std::string& line) {
+  if (events == nullptr) return;
   std::fprintf(events, "%s\n", line.c_str());
   std::fflush(events);
 }
@@ -64,12 +67,23 @@ TrialOutcome simulate_trial(const TrialConfig& config, FILE* events) {
 
 }  // namespace
 
-int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_every, FILE* events) {
+int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_every, FILE* events,
+                     engine::ReplicaGroup* replicas) {
   namespace fs = std::filesystem;
   const std::string config_path = (fs::path(trial_dir) / kConfigFile).string();
   const std::string checkpoint = (fs::path(trial_dir) / kCheckpointFile).string();
   TrialConfig config = parse_trial_config(read_json_file(config_path), config_path);
   if (threads > 0) config.threads = threads;
+  const bool reporter = replicas == nullptr || replicas->rank() == 0;
+  if (replicas != nullptr && config.ranks != replicas->size()) {
+    fail("{}: ranks={} but the worker runs on {} ranks", config_path, config.ranks,
+         replicas->size());
+  }
+  if (!reporter) events = nullptr;
+  // Rank 0's log alone: the others would repeat it.
+  auto log = [reporter](const std::string& line) {
+    if (reporter) std::fprintf(stderr, "%s\n", line.c_str());
+  };
   if (config.simulate_s > 0) {
     install_interrupt_handlers();
     send(events, encode_end(simulate_trial(config, events)));
@@ -79,11 +93,10 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
   install_interrupt_handlers();
 
   const data::Dataset dataset = data::load_dataset(config);
-  engine::Trainer trainer(config, dataset);
+  engine::Trainer trainer(config, dataset, replicas);
   if (fs::exists(checkpoint)) {
     trainer.resume_from(checkpoint);
-    std::fprintf(stderr, "resumed from %s after epoch %lld\n", checkpoint.c_str(),
-                 static_cast<long long>(trainer.epochs_done()));
+    log(fmt::format("resumed from {} after epoch {}", checkpoint, trainer.epochs_done()));
   }
   StartEvent start;
   start.epochs_done = trainer.epochs_done();
@@ -108,17 +121,19 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
   callbacks.on_epoch = [&](const EpochRecord& record) {
     // The checkpoint is on disk before the runner hears of the epoch: an epoch the database
     // knows about can always be resumed from.
-    trainer.save_checkpoint(checkpoint);
-    std::fprintf(stderr, "epoch %lld: train loss %.4f acc %.4f, test loss %.4f acc %.4f (%.1fs)\n",
-                 static_cast<long long>(record.epoch), record.train_loss, record.train_acc,
-                 record.test.loss, record.test.accuracy, record.epoch_s);
+    if (reporter) trainer.save_checkpoint(checkpoint);
+    log(fmt::format("epoch {}: train loss {:.4f} acc {:.4f}, test loss {:.4f} acc {:.4f} ({:.1f}s)",
+                    record.epoch, record.train_loss, record.train_acc, record.test.loss,
+                    record.test.accuracy, record.epoch_s));
     send(events, encode_epoch(record));
   };
   callbacks.should_stop = interrupt_requested;
   const TrialOutcome outcome = trainer.run(callbacks);
-  if (!outcome.message.empty()) std::fprintf(stderr, "%s\n", outcome.message.c_str());
-  write_file_atomically((fs::path(trial_dir) / kResultFile).string(),
-                        to_json(outcome).dump(2) + "\n");
+  if (!outcome.message.empty()) log(outcome.message);
+  if (reporter) {
+    write_file_atomically((fs::path(trial_dir) / kResultFile).string(),
+                          to_json(outcome).dump(2) + "\n");
+  }
   send(events, encode_end(outcome));
   return 0;
 }

@@ -17,6 +17,12 @@ namespace vitsweep::store {
 
 namespace {
 
+// A trial's data parallel ranks, from its stored config (key `ranks`, 1 when absent). A damaged
+// config counts as 1, so that its claim reaches the parser that names what is wrong with it.
+constexpr const char* kRanksOf =
+    "CASE WHEN json_valid(t.config) THEN coalesce(json_extract(t.config, '$.ranks'), 1) ELSE 1 "
+    "END";
+
 // A zombie (a dead process its parent has not reaped yet; an orphan waits for init, which can
 // take seconds) still answers kill(pid, 0): it counts as gone.
 bool is_zombie(int64_t pid) {
@@ -165,13 +171,15 @@ std::vector<std::string> ResultsStore::requeue_abandoned(const std::string& this
 std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
                                                            const RunnerIdentity& runner, double now,
                                                            double lease_seconds,
-                                                           const std::string& worker_host) {
+                                                           const std::string& worker_host,
+                                                           int max_ranks) {
   return db_.write([&]() -> std::optional<ClaimedTrial> {
     Statement next = db_.prepare(
         "SELECT t.hash, t.config, st.position, t.attempts FROM sweep_trials st "
         "JOIN trials t ON t.hash = st.trial_hash "
-        "WHERE st.sweep_id = ? AND t.status = 'queued' ORDER BY st.position LIMIT 1");
-    next.bind(1, sweep_id);
+        "WHERE st.sweep_id = ? AND t.status = 'queued' AND " +
+        std::string(kRanksOf) + " <= ? ORDER BY st.position LIMIT 1");
+    next.bind(1, sweep_id).bind(2, int64_t{max_ranks});
     if (!next.step()) return std::nullopt;
     ClaimedTrial claim;
     claim.hash = next.text(0);
@@ -312,6 +320,23 @@ StatusCounts ResultsStore::status_counts(int64_t sweep_id) {
   return store::status_counts(db_, sweep_id);
 }
 
-int64_t ResultsStore::queued_count(int64_t sweep_id) { return status_counts(sweep_id).queued; }
+int64_t ResultsStore::queued_count(int64_t sweep_id, int max_ranks) {
+  Statement s = db_.prepare(
+      "SELECT count(*) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash "
+      "WHERE st.sweep_id = ? AND t.status = 'queued' AND " +
+      std::string(kRanksOf) + " <= ?");
+  s.bind(1, sweep_id).bind(2, int64_t{max_ranks});
+  s.step();
+  return s.integer(0);
+}
+
+int ResultsStore::most_ranks_queued(int64_t sweep_id) {
+  Statement s = db_.prepare("SELECT coalesce(max(" + std::string(kRanksOf) +
+                            "), 0) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash "
+                            "WHERE st.sweep_id = ? AND t.status = 'queued'");
+  s.bind(1, sweep_id);
+  s.step();
+  return static_cast<int>(s.integer(0));
+}
 
 }  // namespace vitsweep::store

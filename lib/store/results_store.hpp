@@ -97,12 +97,16 @@ class ResultsStore {
   // the runner was on this host and its process no longer exists. Returns their hashes.
   std::vector<std::string> requeue_abandoned(const std::string& this_host, double now);
 
-  // Atomically takes the sweep's first queued trial (by position): running, attempts + 1, owned by
-  // `runner` with a lease. Concurrent runners never get the same trial.
+  // Atomically takes the sweep's first queued trial (by position) of at most `max_ranks` ranks (a
+  // data parallel trial, config key `ranks`, needs that many slots at once): running,
+  // attempts + 1, owned by `runner` with a lease. Concurrent runners never get the same trial.
   // `worker_host`: where the trial will run, for `sweep status` (empty: the runner's host).
+  static constexpr int kAnyRanks = 1 << 30;
+
   std::optional<ClaimedTrial> claim_next_trial(int64_t sweep_id, const RunnerIdentity& runner,
                                                double now, double lease_seconds,
-                                               const std::string& worker_host = "");
+                                               const std::string& worker_host = "",
+                                               int max_ranks = kAnyRanks);
 
   // Extends the lease of every trial `runner` is running.
   void heartbeat(const RunnerIdentity& runner, double now, double lease_seconds);
@@ -124,7 +128,10 @@ class ResultsStore {
   bool requeue_if_attempts_left(const std::string& hash, int64_t max_attempts);
 
   StatusCounts status_counts(int64_t sweep_id);
-  int64_t queued_count(int64_t sweep_id);
+  // Queued trials of at most max_ranks ranks.
+  int64_t queued_count(int64_t sweep_id, int max_ranks = kAnyRanks);
+  // The most ranks a queued trial of the sweep asks for (0: none queued).
+  int most_ranks_queued(int64_t sweep_id);
 
  private:
   Database db_;

@@ -17,12 +17,14 @@
 #include <thread>
 
 #include "store/database.hpp"
+#include "support/database_queries.hpp"
 #include "support/mpirun.hpp"
 #include "support/sweep_fixtures.hpp"
 
 namespace vitsweep {
 namespace {
 
+using testing::count_in;
 using testing::eventually;
 using ::testing::HasSubstr;
 using testing::TempDir;
@@ -57,17 +59,6 @@ std::map<std::string, Row> rows_of(const std::string& db_path) {
                        s.real(5), s.real(6), s.real(7)};
   }
   return rows;
-}
-
-int64_t count(const std::string& db_path, const std::string& sql) {
-  try {
-    store::Database db(db_path, store::Database::Access::read_only);
-    store::Statement s = db.prepare(sql);
-    s.step();
-    return s.integer(0);
-  } catch (const std::exception&) {
-    return -1;  // not created yet
-  }
 }
 
 // One line per trial (hash, status, runner, pid, attempts, epochs), for failure messages.
@@ -118,13 +109,7 @@ class MpiSweep : public ::testing::Test {
 
   // Waits until each of the 3 ranks runs a trial that has finished an epoch and goes on.
   bool every_rank_is_inside_a_trial() const {
-    return eventually(
-        [&] {
-          return count(db(),
-                       "SELECT count(*) FROM trials WHERE status = 'running' AND "
-                       "epochs_done = 1") >= 3;
-        },
-        120);
+    return testing::trials_running_past_first_epoch(db(), 3, 120);
   }
 
   // The same sweep on one machine, without MPI, in a folder of its own.
@@ -167,8 +152,8 @@ TEST_F(MpiSweep, EveryTrialRunsOnceOverTheRanksAndEqualsOneMachine) {
   int64_t most_claimed = 0;
   std::optional<int> exit_status;
   while (!(exit_status = testing::exit_status_if_exited(mpirun))) {
-    most_claimed =
-        std::max(most_claimed, count(db(), "SELECT count(*) FROM trials WHERE status = 'running'"));
+    most_claimed = std::max(most_claimed,
+                            count_in(db(), "SELECT count(*) FROM trials WHERE status = 'running'"));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(*exit_status, 0) << testing::read_file(dir.file("mpi.err"));
@@ -185,7 +170,7 @@ TEST_F(MpiSweep, EveryTrialRunsOnceOverTheRanksAndEqualsOneMachine) {
   }
   // Trials were handed to the other ranks' children, not all run by rank 0: their runner's id
   // is rank 0's, so each trial's log names it, and the three slots ran at once.
-  EXPECT_EQ(count(db(), "SELECT count(*) FROM epochs"), 16);
+  EXPECT_EQ(count_in(db(), "SELECT count(*) FROM epochs"), 16);
   expect_equal_results(rows, reference());
 }
 
@@ -221,16 +206,16 @@ TEST_F(MpiSweep, KillNineOfAWorkerRankEndsTheJobAndTheNextLaunchFinishes) {
   EXPECT_TRUE(eventually([&] { return testing::worker_pids(dir.path()).empty(); }, 20))
       << "trial processes outlived their ranks";
   EXPECT_EQ(integrity(db()), "ok");
-  EXPECT_LT(count(db(), "SELECT count(*) FROM trials WHERE status = 'done'"), 8);
+  EXPECT_LT(count_in(db(), "SELECT count(*) FROM trials WHERE status = 'done'"), 8);
   // The dead rank's trial is left running; the ranks mpirun stopped marked theirs killed.
-  EXPECT_GE(count(db(), "SELECT count(*) FROM trials WHERE status = 'running'"), 1);
+  EXPECT_GE(count_in(db(), "SELECT count(*) FROM trials WHERE status = 'running'"), 1);
   const std::string before = describe_trials(db());
 
   // The next launch re-queues the dead job's trials and finishes them from their checkpoints.
   const pid_t again = start_mpirun();
   ASSERT_EQ(testing::wait_for_exit(again), 0) << testing::read_file(dir.file("mpi.err"));
   EXPECT_THAT(testing::read_file(dir.file("mpi.err")), HasSubstr("re-queued")) << before;
-  EXPECT_EQ(count(db(), "SELECT count(*) FROM epochs"), 16) << "every epoch recorded once";
+  EXPECT_EQ(count_in(db(), "SELECT count(*) FROM epochs"), 16) << "every epoch recorded once";
   // A trial mpirun stopped (SIGTERM to the surviving ranks) was claimed twice; the dead rank's
   // trial got its attempt back.
   expect_equal_results(rows_of(db()), reference(), /*claims=*/2);
@@ -252,12 +237,12 @@ TEST_F(MpiSweep, SigtermToMpirunStopsEveryTrialCleanlyAndTheyResume) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
   EXPECT_LT(seconds, 30.0) << "within Slurm's default KillWait";
   EXPECT_EQ(integrity(db()), "ok");
-  EXPECT_EQ(count(db(), "SELECT count(*) FROM trials WHERE status = 'running'"), 0)
+  EXPECT_EQ(count_in(db(), "SELECT count(*) FROM trials WHERE status = 'running'"), 0)
       << testing::read_file(dir.file("mpi.err"));
   // Whatever ran when the ranks got the signal.
-  EXPECT_GE(count(db(), "SELECT count(*) FROM trials WHERE status = 'killed'"), 1)
+  EXPECT_GE(count_in(db(), "SELECT count(*) FROM trials WHERE status = 'killed'"), 1)
       << describe_trials(db());
-  EXPECT_LT(count(db(), "SELECT count(*) FROM trials WHERE status = 'done'"), 16);
+  EXPECT_LT(count_in(db(), "SELECT count(*) FROM trials WHERE status = 'done'"), 16);
 
   const pid_t again = start_mpirun();
   ASSERT_EQ(testing::wait_for_exit(again), 0) << testing::read_file(dir.file("mpi.err"));

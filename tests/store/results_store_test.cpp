@@ -197,6 +197,30 @@ TEST(ResultsStore, RegistrationCountsNewAndFinishedTrials) {
   EXPECT_EQ(store.status_counts(second.sweep_id).queued, 1);
 }
 
+TEST(ResultsStore, ClaimsSkipTrialsWithMoreRanksThanTheSlotHolds) {
+  TempDir dir;
+  ResultsStore store(dir.file("r.db"));
+  auto trials = make_trials(3);
+  trials[0].config["ranks"] = 4;  // first in line, but needs 4 slots at once
+  trials[1].config["ranks"] = 2;
+  const int64_t sweep = store.register_sweep({"a", "", "", {}}, trials).sweep_id;
+  EXPECT_EQ(store.most_ranks_queued(sweep), 4);
+  EXPECT_EQ(store.queued_count(sweep, 1), 1);
+  EXPECT_EQ(store.queued_count(sweep, 2), 2);
+  EXPECT_EQ(store.queued_count(sweep), 3);
+  // One free slot: the one-rank trial (no `ranks` key), though it comes last.
+  const auto narrow = store.claim_next_trial(sweep, runner("r1"), 100, 60, "", 1);
+  ASSERT_TRUE(narrow);
+  EXPECT_EQ(narrow->hash, "t0002");
+  EXPECT_FALSE(store.claim_next_trial(sweep, runner("r1"), 100, 60, "", 1));
+  const auto two = store.claim_next_trial(sweep, runner("r1"), 100, 60, "", 3);
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->hash, "t0001");
+  EXPECT_EQ(store.most_ranks_queued(sweep), 4);
+  EXPECT_EQ(store.claim_next_trial(sweep, runner("r1"), 100, 60)->hash, "t0000");
+  EXPECT_EQ(store.most_ranks_queued(sweep), 0);
+}
+
 TEST(ResultsStore, ReRegisteringASweepReplacesItsTrialsAndKeepsResults) {
   TempDir dir;
   ResultsStore store(dir.file("r.db"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 
 #include "common/error.hpp"
 #include "common/machine.hpp"
@@ -60,18 +61,27 @@ bool ClusterLauncher::trials_are_short() const {
   return finished_ > 0 && recent_trial_s_ < kHoldAheadBelowSeconds;
 }
 
-int ClusterLauncher::free_on_node(int rank) const {
-  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [rank](const Slot& s) {
-    return s.rank == rank && !s.ahead && s.hash.empty();
-  }));
-}
-
 std::optional<runner::LaunchSlot> ClusterLauncher::free_slot() const {
+  // The first free slot of the node with the most free slots: trials spread over the nodes, and
+  // a data parallel trial, which needs several free slots of one node, finds the widest (the
+  // scheduler claims a trial as wide as the slot offered, at most).
+  std::unordered_map<int, int> free_of_node;
+  for (const Slot& s : slots_) free_of_node[s.rank] += !s.ahead && s.hash.empty();
+  std::optional<runner::LaunchSlot> widest;
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
-    if (!s.hash.empty() || (s.ahead && !trials_are_short())) continue;
-    // A data parallel trial takes free slots of one node; only one-rank trials are held ahead.
-    return runner::LaunchSlot{static_cast<int>(i), s.host, s.ahead ? 1 : free_on_node(s.rank)};
+    if (!s.hash.empty() || s.ahead) continue;
+    const int width = free_of_node[s.rank];
+    if (!widest || width > widest->width) {
+      widest = runner::LaunchSlot{static_cast<int>(i), s.host, width};
+    }
+  }
+  if (widest || !trials_are_short()) return widest;
+  // Every slot is busy: one held ahead on a node (one-rank trials only).
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].ahead && slots_[i].hash.empty()) {
+      return runner::LaunchSlot{static_cast<int>(i), slots_[i].host, 1};
+    }
   }
   return std::nullopt;
 }

@@ -47,8 +47,6 @@ class ClusterLauncher : public runner::TrialLauncher {
     bool ahead = false;  // a trial another node holds until one of its slots frees
     double started_at = 0;
   };
-  // Free slots (not counting those held ahead) of the node whose worker is `rank`.
-  int free_on_node(int rank) const;
   // Whether recent trials were short enough to hold one ahead on each node.
   bool trials_are_short() const;
   void take_reports(const std::vector<runner::LaunchReport>& reports,

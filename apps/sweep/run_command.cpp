@@ -4,10 +4,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <csignal>
-
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -229,6 +228,11 @@ void run_sweep(const RunOptions& o, cluster::MpiSession& session) {
     store.emplace(o.db);
     prepared = runner::prepare_sweep(*store, spec, o.source.file, o.policy, runs);
     print_registration(spec, prepared, o.db);
+    if (has_data_parallel(prepared) && runner::find_on_path("mpirun").empty()) {
+      fail(
+          "trials with ranks > 1 run under mpirun, which is not on PATH (Debian: apt-get install "
+          "openmpi-bin)");
+    }
   } catch (const std::exception& e) {
     if (session.active()) cluster::abandon_sweep(session, e.what());
     throw;

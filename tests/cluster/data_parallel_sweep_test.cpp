@@ -209,5 +209,15 @@ TEST_F(DataParallelSweep, TrialWiderThanTheRunsSlotsStaysQueuedAndTheRunSaysWhy)
   EXPECT_EQ(count_in(db(), "SELECT count(*) FROM trials WHERE status = 'queued'"), 2);
 }
 
+TEST_F(DataParallelSweep, WithoutMpirunOnPathTheRunSaysSoBeforeClaimingATrial) {
+  write_sweep(1);
+  std::vector<std::string> environment = env();
+  environment.push_back("PATH=" + dir.path());  // a folder without mpirun
+  const auto r = testing::run_sweep(run_args(), dir.path(), environment);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("mpirun, which is not on PATH"));
+  EXPECT_EQ(count_in(db(), "SELECT count(*) FROM trials WHERE status = 'queued'"), 2);
+}
+
 }  // namespace
 }  // namespace vitsweep

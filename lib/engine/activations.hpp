@@ -43,8 +43,10 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
 
 // erf within 3 float ulp. |x| < 1: x P(x^2); 1 <= |x| < 4: 1 - exp(-x^2) R(1/|x|), R fitting
 // erfc(x) exp(x^2); beyond 4, erf rounds to +-1 in float. Coefficients: least-squares fits on
-// Chebyshev nodes (max error 1.3e-9 and 6.9e-9 in exact arithmetic).
-inline float erf(float x) {
+// Chebyshev nodes (max error 1.3e-9 and 6.9e-9 in exact arithmetic). `gaussian` is exp(-x^2),
+// passed in by callers that need it themselves (GELU's derivative) so it is computed once; beyond
+// |x| = 4 any value below exp(-16) gives the same +-1.
+inline float erf_given_gaussian(float x, float gaussian) {
   const float a = std::min(std::abs(x), 4.0f);
   const float z = a * a;
   float p = 7.933382826334854e-05f;
@@ -64,9 +66,14 @@ inline float erf(float x) {
   r = r * u + 5.1414746791124344e-02f;
   r = r * u + 5.5767560005187988e-01f;
   r = r * u + 3.5397210740484297e-04f;
-  const float tail = 1.0f - exp(-z) * r;
+  const float tail = 1.0f - gaussian * r;
   const float y = a < 1.0f ? near_zero : tail;
   return x < 0 ? -y : y;
+}
+
+inline float erf(float x) {
+  const float a = std::min(std::abs(x), 4.0f);
+  return erf_given_gaussian(x, exp(-a * a));
 }
 
 // log(1 + u) for u in [0, 1]: 2 atanh(z), z = u / (2 + u) <= 1/3, odd series to z^15.
@@ -100,12 +107,23 @@ struct Relu2 {
   static float value(float x) { return x > 0 ? x * x : 0.0f; }
   static float derivative(float x) { return x > 0 ? 2.0f * x : 0.0f; }
 };
-struct Gelu {  // erf form: x Phi(x)
-  static float value(float x) { return 0.5f * x * (1.0f + vmath::erf(x * 0.70710678118654752f)); }
+struct Gelu {  // erf form: x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; GELU' = Phi(x) + x phi(x)
+  static float value(float x) {
+    float d;
+    return value_and_derivative(x, d);
+  }
   static float derivative(float x) {
-    const float cdf = 0.5f * (1.0f + vmath::erf(x * 0.70710678118654752f));
-    const float pdf = 0.39894228040143268f * vmath::exp(-0.5f * x * x);
-    return cdf + x * pdf;
+    float d;
+    value_and_derivative(x, d);
+    return d;
+  }
+  // exp(-x^2 / 2) serves both erf's tail and the normal density phi: one exp for the pair (the
+  // compiler drops the derivative's few multiply-adds where only the value is used).
+  static float value_and_derivative(float x, float& derivative) {
+    const float gaussian = vmath::exp(-0.5f * x * x);
+    const float cdf = 0.5f * (1.0f + vmath::erf_given_gaussian(x * 0.70710678118654752f, gaussian));
+    derivative = cdf + x * (0.39894228040143268f * gaussian);
+    return x * cdf;
   }
 };
 struct Softplus {  // ln(1 + e^x), written to stay exact for large |x|
@@ -132,10 +150,28 @@ struct Sigmoid {
 struct Silu {  // x sigmoid(x)
   static float value(float x) { return x * vmath::sigmoid(x); }
   static float derivative(float x) {
+    float d;
+    value_and_derivative(x, d);
+    return d;
+  }
+  static float value_and_derivative(float x, float& derivative) {
     const float s = vmath::sigmoid(x);
-    return s * (1.0f + x * (1.0f - s));
+    derivative = s * (1.0f + x * (1.0f - s));
+    return x * s;
   }
 };
+
+// F's value at x, and its derivative into `derivative`, in one evaluation where F shares work
+// between the two (GELU's erf, SiLU's sigmoid), else each on its own.
+template <typename F>
+inline float value_and_derivative(float x, float& derivative) {
+  if constexpr (requires { F::value_and_derivative(x, derivative); }) {
+    return F::value_and_derivative(x, derivative);
+  } else {
+    derivative = F::derivative(x);
+    return F::value(x);
+  }
+}
 
 // Calls fn(F{}) with the functor type F of `activation`: the one switch in the engine.
 template <typename Fn>

@@ -29,7 +29,7 @@ void plan_attention_activations(Arena& arena, const ModelShape& s, int64_t batch
   arena.take_if(!s.fused_attention, a.weights, scores);
   arena.take_if(s.fused_attention && s.attention.is_softmax(), a.lse, batch * s.heads * s.tokens);
   arena.take(a.heads_out, bnd);
-  arena.take_if(s.gated, a.gate_pre, bnd);
+  arena.take_if(s.gated, a.gate_derivative, bnd);
   arena.take_if(s.gated, a.gate, bnd);
   arena.take_if(s.gated, a.gated, bnd);
 }
@@ -143,8 +143,8 @@ void attention_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors
   attention_core_forward(mm, s, q, k, a, batch);
   const float* proj_in = a.heads_out;
   if (s.gated) {
-    linear_forward(mm, xn, p.gate_weight, p.gate_bias, a.gate_pre, rows, d, d);
-    activation_forward(s.gate_activation, a.gate_pre, a.gate, rows * d);
+    linear_forward(mm, xn, p.gate_weight, p.gate_bias, a.gate_derivative, rows, d, d);
+    activation_forward_keeping_derivative(s.gate_activation, a.gate_derivative, a.gate, rows * d);
     multiply(a.gate, a.heads_out, a.gated, rows * d);
     proj_in = a.gated;
   }
@@ -166,7 +166,7 @@ void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensor
   if (s.gated) {
     // gated = act(gate_pre) * heads_out
     multiply(t.d_proj_in, a.heads_out, t.d_gate_pre, rows * d);
-    scale_by_derivative(s.gate_activation, a.gate_pre, t.d_gate_pre, rows * d);
+    multiply(t.d_gate_pre, a.gate_derivative, t.d_gate_pre, rows * d);
     multiply(t.d_proj_in, a.gate, t.d_heads_out, rows * d);
     d_heads_out = t.d_heads_out;
   }

@@ -31,7 +31,7 @@ struct AttentionActivations {
   float* weights;                            // [B, H, N, N] softmax(S) or h(S) (unscaled; matmul)
   float* lse;                                // [B, H, N] log-sum-exp of score rows (fused softmax)
   float* heads_out;                          // [B, N, D] concatenated heads
-  float *gate_pre, *gate, *gated;            // [B, N, D] (gate)
+  float *gate_derivative, *gate, *gated;     // [B, N, D] (gate): act'(pre), act(pre), gate * heads
 };
 
 // Scratch for the backward, reused by every block.

@@ -35,20 +35,16 @@ std::string_view activation_name(Activation activation) {
   return "?";
 }
 
-void activation_forward(Activation act, const float* x, float* y, int64_t n) {
+void activation_forward_keeping_derivative(Activation act, float* x_then_derivative, float* y,
+                                           int64_t n) {
   with_activation(act, [&](auto f) {
     using F = decltype(f);
     parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) y[i] = F::value(x[i]);
-    });
-  });
-}
-
-void scale_by_derivative(Activation act, const float* x, float* d, int64_t n) {
-  with_activation(act, [&](auto f) {
-    using F = decltype(f);
-    parallel_ranges(n, kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) d[i] = d[i] * F::derivative(x[i]);
+      for (int64_t i = begin; i < end; ++i) {
+        float derivative;
+        y[i] = value_and_derivative<F>(x_then_derivative[i], derivative);
+        x_then_derivative[i] = derivative;
+      }
     });
   });
 }

@@ -7,10 +7,10 @@
 
 namespace vitsweep::engine {
 
-// y = act(x)
-void activation_forward(Activation act, const float* x, float* y, int64_t n);
-// d *= act'(x): a backward's own intermediate gradient, scaled in place.
-void scale_by_derivative(Activation act, const float* x, float* d, int64_t n);
+// y = act(x), and x overwritten with act'(x) for the backward (which multiplies by it): one pass
+// that evaluates GELU's erf once per element, where a backward from x would evaluate it again.
+void activation_forward_keeping_derivative(Activation act, float* x_then_derivative, float* y,
+                                           int64_t n);
 // out = a * b
 void multiply(const float* a, const float* b, float* out, int64_t n);
 // out = a + b

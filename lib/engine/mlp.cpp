@@ -7,8 +7,9 @@ namespace vitsweep::engine {
 
 void mlp_forward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p, const float* xn,
                  MlpActivations& a, float* out, int64_t rows) {
-  linear_forward(mm, xn, p.fc1_weight, p.fc1_bias, a.pre, rows, s.width, s.mlp_dim);
-  activation_forward(Activation::gelu, a.pre, a.act, rows * s.mlp_dim);
+  linear_forward(mm, xn, p.fc1_weight, p.fc1_bias, a.gelu_derivative, rows, s.width, s.mlp_dim);
+  activation_forward_keeping_derivative(Activation::gelu, a.gelu_derivative, a.act,
+                                        rows * s.mlp_dim);
   linear_forward(mm, a.act, p.fc2_weight, p.fc2_bias, out, rows, s.mlp_dim, s.width,
                  /*accumulate=*/true);
 }
@@ -22,7 +23,7 @@ void mlp_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p, 
   // The hidden layer's gradient is this function's own value, not a gradient output: written,
   // then scaled by GELU' in place (no zeroing, no oneDNN sum post-op on a [rows, mlp_dim] tensor).
   mm.run(matrix(d_hidden, rows, f), matrix(d_out, rows, d), matrix(p.fc2_weight, d, f));
-  scale_by_derivative(Activation::gelu, a.pre, d_hidden, rows * f);
+  multiply(d_hidden, a.gelu_derivative, d_hidden, rows * f);
   linear_backward(mm, d_hidden, xn, p.fc1_weight, d_xn, g.fc1_weight, g.fc1_bias, rows, d, f);
 }
 

@@ -9,10 +9,11 @@
 
 namespace vitsweep::engine {
 
-// What the forward keeps for the backward: fc1's output before and after the GELU,
-// [rows, mlp_dim].
+// What the forward keeps for the backward, [rows, mlp_dim] each: GELU's derivative at fc1's
+// output (fc1 writes its output there, the GELU pass turns it into the derivative) and fc2's
+// input gelu(fc1(xn)).
 struct MlpActivations {
-  float *pre, *act;
+  float *gelu_derivative, *act;
 };
 
 // out += fc2(gelu(fc1(xn))) for xn [rows, width]: the residual add happens in fc2's matmul.

@@ -91,7 +91,7 @@ void VisionTransformer::reserve(int64_t batch) {
     forward.take(b.ln2, bnd);
     forward.take(b.ln2_mean, tokens);
     forward.take(b.ln2_rstd, tokens);
-    forward.take(b.mlp.pre, bnf);
+    forward.take(b.mlp.gelu_derivative, bnf);
     forward.take(b.mlp.act, bnf);
   }
   forward.take(final_norm_, bnd);

@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "engine/activations.hpp"
+#include "engine/elementwise.hpp"
 
 namespace vitsweep::engine {
 namespace {
@@ -82,6 +84,51 @@ TEST(Activations, DerivativeConventionsAtKinksFollowPyTorch) {
   EXPECT_EQ(Relu6::derivative(6.0f), 0.0f);
   EXPECT_EQ(Relu6::derivative(5.999f), 1.0f);
   EXPECT_EQ(Softplus::value(30.0f), 30.0f);  // linear above PyTorch's threshold of 20
+}
+
+// Within k float ulp of `want` (the vectorised loop and a scalar call may contract multiply-adds
+// differently, so bit-equality is not promised).
+::testing::AssertionResult within_ulps(float got, float want, float k) {
+  const float ulp = std::numeric_limits<float>::epsilon() * std::max(std::abs(want), 1e-30f);
+  if (std::abs(got - want) <= k * ulp) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << got << " is not within " << k << " ulp of " << want;
+}
+
+// The forward keeps act'(x) for the backward, computed beside act(x) where the two share work.
+TEST(Activations, ValueAndDerivativeTogetherAgreeWithEachAlone) {
+  for (Activation a : kAll) {
+    with_activation(a, [&](auto f) {
+      using F = decltype(f);
+      for (double x = -30.0; x <= 30.0; x += 0.0173) {
+        const float input = static_cast<float>(x);
+        float derivative = -1.0f;
+        const float value = value_and_derivative<F>(input, derivative);
+        EXPECT_TRUE(within_ulps(value, F::value(input), 2)) << activation_name(a) << " at " << x;
+        EXPECT_TRUE(within_ulps(derivative, F::derivative(input), 2))
+            << activation_name(a) << " at " << x;
+      }
+    });
+  }
+}
+
+TEST(Activations, ForwardKeepsTheDerivativeInPlaceOfItsInput) {
+  const int64_t n = 40000;  // above one parallel grain
+  for (Activation a : kAll) {
+    std::vector<float> x(n), kept(n), y(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = -7.0f + 14.0f * static_cast<float>(i) / n;
+    kept = x;
+    activation_forward_keeping_derivative(a, kept.data(), y.data(), n);
+    with_activation(a, [&](auto f) {
+      using F = decltype(f);
+      // GELU' = Phi(x) + x phi(x) crosses zero near -0.75 as a difference of two terms near 0.2:
+      // there the vectorised and the scalar sum differ by an ulp of the terms, not of the result.
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_TRUE(within_ulps(y[i], F::value(x[i]), 2)) << activation_name(a) << " at " << x[i];
+        ASSERT_NEAR(kept[i], F::derivative(x[i]), 2 * std::numeric_limits<float>::epsilon())
+            << activation_name(a) << " at " << x[i];
+      }
+    });
+  }
 }
 
 TEST(Activations, NamesRoundTrip) {

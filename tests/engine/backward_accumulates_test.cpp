@@ -160,10 +160,11 @@ TEST(BackwardAdds, Mlp) {
   testing::AttentionLayerFixture layer(testing::tiny_config(), /*batch=*/2, 7);
   const ModelShape& s = layer.shape;
   const int64_t rows = layer.batch * s.tokens, n = layer.size(), hidden = rows * s.mlp_dim;
-  std::vector<float> xn(n), out(n), d_out(n), d_xn(n), pre(hidden), act(hidden), d_hidden(hidden);
+  std::vector<float> xn(n), out(n), d_out(n), d_xn(n), gelu_derivative(hidden), act(hidden),
+      d_hidden(hidden);
   fill_normal(xn.data(), n, 1.0, 1);
   fill_normal(d_out.data(), n, 1.0, 2);
-  MlpActivations acts{pre.data(), act.data()};
+  MlpActivations acts{gelu_derivative.data(), act.data()};
   mlp_forward(layer.mm, s, layer.params, xn.data(), acts, out.data(), rows);
   std::vector<Output> outputs = {{"d_xn", d_xn.data(), n}};
   for (const TensorInfo& t : layer.layout.tensors()) {

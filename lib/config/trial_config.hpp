@@ -204,8 +204,8 @@ void visit_keys(Config& c, Visit&& visit) {
   visit(KeyInfo{"ranks", "run",
                 "MPI ranks that train this trial together, data parallel: each takes batch_size / "
                 "ranks images of every step (`mpirun -np N sweep train`; `sweep run` starts it "
-                "under mpirun on N slots of one machine); the same result as one process, rounded differently, so not part "
-                "of a trial's identity",
+                "under mpirun on N slots of one machine); the same result as one process, rounded "
+                "differently, so not part of a trial's identity",
                 {}, 1, 65536},
         c.ranks);
   visit(KeyInfo{"precision", "run",

@@ -43,12 +43,14 @@ int trial_ranks(const OrderedJson& config) {
   return ranks != config.end() && ranks->is_number_integer() ? ranks->get<int>() : 1;
 }
 
-std::vector<std::string> environment_without_launcher(bool also_slurm) {
+std::vector<std::string> environment_without_launcher(bool for_nested_mpirun) {
   std::vector<std::string> kept;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view entry(*e);
-    const bool launcher = entry.starts_with("OMPI_") || entry.starts_with("PMIX_") ||
-                          entry.starts_with("PMI_") || (also_slurm && entry.starts_with("SLURM_"));
+    const bool launcher =
+        entry.starts_with("OMPI_") || entry.starts_with("PMIX_") || entry.starts_with("PMI_") ||
+        (for_nested_mpirun &&
+         (entry.starts_with("SLURM_") || entry.starts_with("VITSWEEP_RANKS_PER_NODE=")));
     // Running as root is the user's choice, not the launcher's state: it stays.
     if (!launcher || entry.starts_with("OMPI_ALLOW_RUN_AS_ROOT")) kept.emplace_back(entry);
   }

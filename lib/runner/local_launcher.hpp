@@ -60,8 +60,9 @@ std::string prepare_trial_folder(const std::string& runs_dir, const TrialLaunch&
 // The last non-empty line of a log file: the worker's error message when it failed.
 std::string last_log_line(const std::string& path);
 
-// This process's environment without the variables of the MPI launcher that started it; without
-// Slurm's too when also_slurm.
-std::vector<std::string> environment_without_launcher(bool also_slurm);
+// This process's environment without the variables of the MPI launcher that started it. For a
+// worker under its own mpirun (for_nested_mpirun) also without Slurm's, and without
+// VITSWEEP_RANKS_PER_NODE, which simulates nodes for the sweep's ranks, not for a trial's.
+std::vector<std::string> environment_without_launcher(bool for_nested_mpirun);
 
 }  // namespace vitsweep::runner

@@ -96,6 +96,14 @@ void write_canonical(const OrderedJson& value, std::string& out) {
 
 }  // namespace
 
+bool never_in_identity(std::string_view key) {
+  if (key == "model") return false;  // a label whose sizes stay
+  for (const auto& rule : kIrrelevantKeys) {
+    if (matches(rule.key, key)) return rule.irrelevant == always;
+  }
+  return false;
+}
+
 std::vector<std::string> irrelevant_keys(const TrialConfig& config) {
   std::vector<std::string> dropped;
   for (const auto& key : config_key_names()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/json.hpp"
@@ -28,6 +29,11 @@ namespace vitsweep::sweep {
 // The table in identity.cpp is the one place these rules live. Changing it changes the hash of
 // every stored trial it touches.
 std::vector<std::string> irrelevant_keys(const TrialConfig& config);
+
+// True for a key that no trial's identity holds and that sets no key that does: threads, ranks
+// and data_dir. An axis over one of them gives the same trial at every value. (model is dropped
+// too, but the sizes it sets stay in the identity.)
+bool never_in_identity(std::string_view key);
 
 // to_json(config) without irrelevant_keys(config).
 OrderedJson normalize_config(const TrialConfig& config);

@@ -50,6 +50,18 @@ void check_distinct_points(const Axis& axis, std::string_view source) {
   }
 }
 
+// An axis over keys outside every trial's identity (threads, ranks, data_dir) would collapse to
+// one trial per value of the other axes without a word: refuse it.
+void check_axis_changes_trials(const Axis& axis, std::string_view source) {
+  if (axis.points.size() < 2) return;
+  if (!std::all_of(axis.keys.begin(), axis.keys.end(), never_in_identity)) return;
+  fail_usage(
+      "{}: {}: {} is not part of a trial's identity (it changes only rounding or where a "
+      "trial runs), so its {} values are one trial; set it in base or with --set (to time "
+      "it: sweep bench --threads N, or under mpirun -np N)",
+      source, axis.origin, axis.keys.front(), axis.points.size());
+}
+
 void check_unique_keys(const SweepSpec& spec) {
   std::unordered_map<std::string, std::string> origin_of;
   for (const auto& axis : spec.axes) {
@@ -256,6 +268,7 @@ void apply_grid(SweepSpec& spec, const std::string& assignment) {
     }
   }
   check_distinct_points(axis, where);
+  check_axis_changes_trials(axis, spec.source);
 
   auto same_key = [&](const Axis& a) { return !is_zip_group(a) && a.keys == axis.keys; };
   auto existing = std::find_if(spec.axes.begin(), spec.axes.end(), same_key);
@@ -326,7 +339,10 @@ SweepSpec parse_sweep(const OrderedJson& document, std::string_view source) {
   }
   check_unique_keys(spec);
   check_seed_conflicts(spec, document);
-  for (const auto& axis : spec.axes) check_distinct_points(axis, source);
+  for (const auto& axis : spec.axes) {
+    check_distinct_points(axis, source);
+    check_axis_changes_trials(axis, source);
+  }
   return spec;
 }
 

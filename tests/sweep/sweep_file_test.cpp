@@ -109,6 +109,24 @@ TEST(ParseSweep, GridValueFormsAreChecked) {
               HasSubstr("value 1 (alpha=1.0) repeats value 0"));
 }
 
+// threads, ranks and data_dir never reach a trial's identity: an axis over one would quietly
+// give one trial per value of the other axes.
+TEST(ParseSweep, AxesOverKeysOutsideTheIdentityAreRefused) {
+  EXPECT_EQ(sweep_error(R"({"name": "x", "grid": {"attn": ["relu", "gelu"], "threads": [1, 2]}})"),
+            "sweeps/x.json: grid.threads: threads is not part of a trial's identity (it changes "
+            "only rounding or where a trial runs), so its 2 values are one trial; set it in base "
+            "or with --set (to time it: sweep bench --threads N, or under mpirun -np N)");
+  EXPECT_THAT(sweep_error(R"({"name": "x", "grid": {"ranks": [1, 2]}})"),
+              HasSubstr("sweeps/x.json: grid.ranks: ranks is not part of a trial's identity"));
+  EXPECT_THAT(sweep_error(R"({"name": "x", "zip": [{"data_dir": ["a", "b"], "ranks": [1, 2]}]})"),
+              HasSubstr("sweeps/x.json: zip[0]: data_dir is not part of a trial's identity"));
+  // One value is a setting, not an axis; a zip group with a key that counts varies the trial;
+  // model is dropped from the identity but the sizes it sets are not.
+  EXPECT_NO_THROW(sweep_from(R"({"name": "x", "grid": {"threads": [2], "alpha": [0, 1]}})"));
+  EXPECT_NO_THROW(sweep_from(R"({"name": "x", "zip": [{"threads": [1, 2], "alpha": [0, 1]}]})"));
+  EXPECT_NO_THROW(sweep_from(R"({"name": "x", "grid": {"model": ["nano/4", "micro/4"]}})"));
+}
+
 TEST(ParseSweep, NameIsRequiredAndPlain) {
   EXPECT_THAT(sweep_error(R"({"grid": {}})"), HasSubstr("sweeps/x.json: missing \"name\""));
   EXPECT_EQ(sweep_error(R"({"name": "fig 2"})"),
@@ -234,6 +252,9 @@ TEST(ApplyOverrides, GridErrors) {
               HasSubstr("--grid seed=1,2: seed: 'seed' cannot be set when \"seeds\" is given"));
   EXPECT_THAT(usage_error([&] { apply_overrides(spec, {"seed=3"}, {}); }),
               HasSubstr("--set seed=3: seed: 'seed' cannot be set"));
+  EXPECT_THAT(usage_error([&] { apply_overrides(spec, {}, {"threads=1,2"}); }),
+              HasSubstr("sweeps/x.json: --grid threads=1,2: threads is not part of a trial's "
+                        "identity"));
 }
 
 TEST(SweepDocument, ShowsTheEffectiveSpecAndReadsBack) {

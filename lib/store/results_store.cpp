@@ -174,9 +174,12 @@ std::optional<ClaimedTrial> ResultsStore::claim_next_trial(int64_t sweep_id,
                                                            const std::string& worker_host,
                                                            int max_ranks) {
   return db_.write([&]() -> std::optional<ClaimedTrial> {
+    // CROSS JOIN keeps SQLite walking the sweep's trials in position order (stopping at the
+    // first queued one, its status read from the trials_hash_status index) rather than
+    // collecting every queued trial of the database and sorting them (schema.cpp).
     Statement next = db_.prepare(
         "SELECT t.hash, t.config, st.position, t.attempts FROM sweep_trials st "
-        "JOIN trials t ON t.hash = st.trial_hash "
+        "CROSS JOIN trials t ON t.hash = st.trial_hash "
         "WHERE st.sweep_id = ? AND t.status = 'queued' AND " +
         std::string(kRanksOf) + " <= ? ORDER BY st.position LIMIT 1");
     next.bind(1, sweep_id).bind(2, int64_t{max_ranks});

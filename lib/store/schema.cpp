@@ -126,16 +126,39 @@ GROUP BY trial_hash, epoch;
                      }());
 }
 
+// Claiming walks a sweep's trials in position order to the first queued one. Without this index
+// each step of that walk reads the trial's whole row (its config and identity, ~1.5 KB) to see
+// its status, and a claim near the end of a 10,000-trial sweep took 28 ms inside the write lock;
+// with it, 3 ms. An index is not a change of schema version: it is added to older files when they
+// are opened for writing, and a file without it works as before, only slower.
+constexpr const char* kClaimIndex =
+    "CREATE INDEX IF NOT EXISTS trials_hash_status ON trials (hash, status)";
+
 // migrations[v] brings a database from version v to v + 1.
 const std::vector<std::function<void(Database&)>>& migrations() {
   static const std::vector<std::function<void(Database&)>> steps = {
       [](Database& db) {
         db.exec(kTables);
+        db.exec(kClaimIndex);
         db.exec(results_view_sql());
         db.exec(epochs_view_sql());
       },
   };
   return steps;
+}
+
+void ensure_claim_index(Database& db) {
+  if (db.access() == Database::Access::read_only) return;
+  bool present = false;
+  {
+    // Finished before the write: an open read would keep this connection from waiting for the
+    // write lock (SQLite fails a read-to-write upgrade at once, without the busy handler).
+    Statement index = db.prepare(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'trials_hash_status'");
+    index.step();
+    present = index.integer(0) == 1;
+  }
+  if (!present) db.write([&] { db.exec(kClaimIndex); });
 }
 
 // Whether the results view has a column for every config key this build knows.
@@ -206,6 +229,7 @@ void ensure_schema(Database& db) {
   }
   if (version == kSchemaVersion) {
     refresh_results_view(db);
+    ensure_claim_index(db);
     return;
   }
   if (db.access() == Database::Access::read_only) {
@@ -220,6 +244,7 @@ void ensure_schema(Database& db) {
     }
   });
   refresh_results_view(db);
+  ensure_claim_index(db);
 }
 
 }  // namespace vitsweep::store

@@ -66,7 +66,9 @@ inline float erf_given_gaussian(float x, float gaussian) {
   r = r * u + 5.1414746791124344e-02f;
   r = r * u + 5.5767560005187988e-01f;
   r = r * u + 3.5397210740484297e-04f;
-  const float tail = 1.0f - gaussian * r;
+  // Floored so that far out (|x| > 13 in GELU, where the result is +-1 anyway) the product does
+  // not fall to a subnormal, which costs a microcode assist per element.
+  const float tail = 1.0f - std::max(gaussian, 1e-20f) * r;
   const float y = a < 1.0f ? near_zero : tail;
   return x < 0 ? -y : y;
 }

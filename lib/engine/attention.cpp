@@ -164,7 +164,7 @@ void attention_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensor
   mm.run(matrix(t.d_proj_in, rows, d), matrix(d_out, rows, d), matrix(p.proj_weight, d, d));
   const float* d_heads_out = t.d_proj_in;
   if (s.gated) {
-    // gated = act(gate_pre) * heads_out
+    // gated = act(pre) * heads_out, pre the gate's linear output; act'(pre) kept by the forward
     multiply(t.d_proj_in, a.heads_out, t.d_gate_pre, rows * d);
     multiply(t.d_gate_pre, a.gate_derivative, t.d_gate_pre, rows * d);
     multiply(t.d_proj_in, a.gate, t.d_heads_out, rows * d);

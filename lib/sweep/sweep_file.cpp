@@ -51,15 +51,22 @@ void check_distinct_points(const Axis& axis, std::string_view source) {
 }
 
 // An axis over keys outside every trial's identity (threads, ranks, data_dir) would collapse to
-// one trial per value of the other axes without a word: refuse it.
+// one trial per combination of the other axes without a word: refuse it.
 void check_axis_changes_trials(const Axis& axis, std::string_view source) {
   if (axis.points.size() < 2) return;
   if (!std::all_of(axis.keys.begin(), axis.keys.end(), never_in_identity)) return;
+  const bool speed = std::any_of(axis.keys.begin(), axis.keys.end(), [](const std::string& k) {
+    return k == "threads" || k == "ranks";
+  });
   fail_usage(
-      "{}: {}: {} is not part of a trial's identity (it changes only rounding or where a "
-      "trial runs), so its {} values are one trial; set it in base or with --set (to time "
-      "it: sweep bench --threads N, or under mpirun -np N)",
-      source, axis.origin, axis.keys.front(), axis.points.size());
+      "{}: {}: {} {} not part of a trial's identity (same result, rounded differently or "
+      "run elsewhere), so its {} values would give the same trials; set {} in base or with "
+      "--set{}",
+      source, axis.origin, join(axis.keys), axis.keys.size() == 1 ? "is" : "are",
+      axis.points.size(), axis.keys.size() == 1 ? "it" : "them",
+      speed ? " (to time thread or rank counts: sweep bench --threads N, or under mpirun "
+              "-np N)"
+            : "");
 }
 
 void check_unique_keys(const SweepSpec& spec) {

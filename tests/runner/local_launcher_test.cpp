@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vitsweep::runner {
@@ -18,11 +20,22 @@ using ::testing::Not;
 class WorkerEnvironment : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const auto& [name, value] : kSet) ::setenv(name, value, 1);
+    for (const auto& [name, value] : kSet) {
+      const char* before = std::getenv(name);
+      saved_.emplace_back(name, before ? std::optional<std::string>(before) : std::nullopt);
+      ::setenv(name, value, 1);
+    }
   }
-  void TearDown() override {
-    for (const auto& [name, value] : kSet) ::unsetenv(name);
+  void TearDown() override {  // the environment as it was (CI may set OMPI_ALLOW_RUN_AS_ROOT)
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name, value->c_str(), 1);
+      } else {
+        ::unsetenv(name);
+      }
+    }
   }
+  std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
   static constexpr std::pair<const char*, const char*> kSet[] = {
       {"OMPI_COMM_WORLD_RANK", "3"},   {"PMIX_RANK", "3"},     {"PMI_FD", "7"},
       {"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"SLURM_JOB_ID", "42"}, {"VITSWEEP_RANKS_PER_NODE", "2"},

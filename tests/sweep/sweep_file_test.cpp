@@ -113,13 +113,17 @@ TEST(ParseSweep, GridValueFormsAreChecked) {
 // give one trial per value of the other axes.
 TEST(ParseSweep, AxesOverKeysOutsideTheIdentityAreRefused) {
   EXPECT_EQ(sweep_error(R"({"name": "x", "grid": {"attn": ["relu", "gelu"], "threads": [1, 2]}})"),
-            "sweeps/x.json: grid.threads: threads is not part of a trial's identity (it changes "
-            "only rounding or where a trial runs), so its 2 values are one trial; set it in base "
-            "or with --set (to time it: sweep bench --threads N, or under mpirun -np N)");
+            "sweeps/x.json: grid.threads: threads is not part of a trial's identity (same "
+            "result, rounded differently or run elsewhere), so its 2 values would give the same "
+            "trials; set it in base or with --set (to time thread or rank counts: sweep bench "
+            "--threads N, or under mpirun -np N)");
   EXPECT_THAT(sweep_error(R"({"name": "x", "grid": {"ranks": [1, 2]}})"),
               HasSubstr("sweeps/x.json: grid.ranks: ranks is not part of a trial's identity"));
   EXPECT_THAT(sweep_error(R"({"name": "x", "zip": [{"data_dir": ["a", "b"], "ranks": [1, 2]}]})"),
-              HasSubstr("sweeps/x.json: zip[0]: data_dir is not part of a trial's identity"));
+              HasSubstr("sweeps/x.json: zip[0]: data_dir, ranks are not part of a trial's "
+                        "identity"));
+  EXPECT_THAT(sweep_error(R"({"name": "x", "grid": {"data_dir": ["a", "b"]}})"),
+              ::testing::EndsWith("set it in base or with --set"));
   // One value is a setting, not an axis; a zip group with a key that counts varies the trial;
   // model is dropped from the identity but the sizes it sets are not.
   EXPECT_NO_THROW(sweep_from(R"({"name": "x", "grid": {"threads": [2], "alpha": [0, 1]}})"));

@@ -129,13 +129,27 @@ OrderedJson to_json(const RunnerStats& s) {
             {"max", latency.empty() ? OrderedJson(nullptr) : OrderedJson(1e3 * latency.back())}}}};
 }
 
+const store::StatusCounts& CountsView::at(double now) {
+  if (now - read_at_ >= refresh_seconds_) {
+    counts_ = read_();
+    read_at_ = now;
+  }
+  return counts_;
+}
+
+void CountsView::move(TrialStatus from, TrialStatus to) {
+  --counts_.of(from);
+  ++counts_.of(to);
+}
+
 Scheduler::Scheduler(store::ResultsStore& store, int64_t sweep_id, TrialLauncher& launcher,
                      SchedulerOptions options, RunnerListener listener)
     : store_(store),
       sweep_id_(sweep_id),
       launcher_(launcher),
       options_(std::move(options)),
-      listener_(std::move(listener)) {
+      listener_(std::move(listener)),
+      counts_([this] { return store_.status_counts(sweep_id_); }, 1.0) {
   const double now = store::unix_now();
   me_ = {fmt::format("{}:{}:{:.0f}", host_name(), ::getpid(), now), host_name(), ::getpid()};
   if (!options_.stop_requested) options_.stop_requested = interrupt_requested;
@@ -228,6 +242,7 @@ void Scheduler::claim_into_free_slots(double now) {
     trial.trial.started = now;
     trial.trial.epochs = claim->config.value("epochs", int64_t{0});
     launcher_.start(*slot, {claim->hash, claim->config, claim->attempt, me_.id});
+    counts_.move(TrialStatus::queued, TrialStatus::running);
     ++summary_.stats.trials_started;
   }
 }
@@ -273,16 +288,16 @@ void Scheduler::settle(const std::string& hash, const ExitStatus& exit,
   done.attempt = slot.trial.attempt;
   done.wall_s = now - slot.trial.started;
   store_.finish_trial(hash, done.finish, now);
+  counts_.move(TrialStatus::running, done.finish.status);
   ++summary_.stats.trials_finished;
   const bool failed = done.finish.status == TrialStatus::failed;
   if (failed) {
     done.will_retry = !stopping_ && !options_.fail_fast &&
                       store_.requeue_if_attempts_left(hash, options_.max_attempts);
+    if (done.will_retry) counts_.move(TrialStatus::failed, TrialStatus::queued);
   }
   if (done.finish.status == TrialStatus::done) finished_durations_.push_back(done.wall_s);
-  if (listener_.on_trial_finished) {
-    listener_.on_trial_finished(done, store_.status_counts(sweep_id_));
-  }
+  if (listener_.on_trial_finished) listener_.on_trial_finished(done, counts_.at(now));
   if (failed && options_.fail_fast && !stopping_) {
     summary_.stopped_on_failure = true;
     stop_all("--fail-fast: a trial failed; stopping the others");
@@ -305,7 +320,7 @@ void Scheduler::report_progress_if_due(double now) {
   if (!listener_.on_progress || stopping_ || now - last_progress_ < 1.0) return;
   last_progress_ = now;
   RunProgress progress;
-  progress.counts = store_.status_counts(sweep_id_);
+  progress.counts = counts_.at(now);
   for (const auto& [hash, slot] : running_) progress.running.push_back(slot.trial);
   progress.eta_seconds = estimate_eta(finished_durations_, progress.running, progress.counts.queued,
                                       launcher_.capacity(), now);

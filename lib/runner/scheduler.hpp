@@ -11,6 +11,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runner/protocol.hpp"
@@ -115,6 +116,26 @@ double estimate_eta(std::span<const double> finished_durations,
                     std::span<const RunningTrial> running, int64_t queued, int capacity,
                     double now);
 
+// The sweep's status counts as a runner shows them. Reading them visits every trial of the
+// sweep (6 ms at 10,000 trials), too slow for every finished trial when a thousand nodes finish
+// trials each second, so they are read at most every `refresh_seconds` and moved by this runner's
+// own changes in between: exact for one runner, at most `refresh_seconds` behind the others.
+class CountsView {
+ public:
+  using Read = std::function<store::StatusCounts()>;
+  CountsView(Read read, double refresh_seconds)
+      : read_(std::move(read)), refresh_seconds_(refresh_seconds) {}
+  const store::StatusCounts& at(double now);
+  // One trial of the sweep went from one status to another by this runner's hand.
+  void move(TrialStatus from, TrialStatus to);
+
+ private:
+  Read read_;
+  double refresh_seconds_;
+  double read_at_ = -std::numeric_limits<double>::infinity();
+  store::StatusCounts counts_;
+};
+
 class Scheduler {
  public:
   Scheduler(store::ResultsStore& store, int64_t sweep_id, TrialLauncher& launcher,
@@ -143,6 +164,7 @@ class Scheduler {
   store::RunnerIdentity me_;
   std::map<std::string, TrialSlot> running_;
   std::vector<double> finished_durations_;
+  CountsView counts_;
   RunSummary summary_;
   bool stopping_ = false;
   double stop_started_ = 0, next_claim_ = 0, last_heartbeat_ = 0, last_progress_ = 0;

@@ -307,9 +307,12 @@ int64_t& StatusCounts::of(TrialStatus status) {
 
 StatusCounts status_counts(Database& db, int64_t sweep_id) {
   StatusCounts c;
+  // `t.status >= ''` (true of every status) lets SQLite read each status from the
+  // trials_hash_status index (schema.cpp) instead of the trial's whole row: 6 ms instead of 25
+  // for 10,000 trials. Files opened read-only may lack the index; the query works without it.
   Statement s = db.prepare(
       "SELECT t.status, count(*) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash "
-      "WHERE st.sweep_id = ? GROUP BY t.status");
+      "AND t.status >= '' WHERE st.sweep_id = ? GROUP BY t.status");
   s.bind(1, sweep_id);
   while (s.step()) {
     const auto status = parse_trial_status(s.text(0));

@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "store/database.hpp"
 #include "support/temp_dir.hpp"
@@ -257,8 +258,10 @@ class SchedulerTest : public ::testing::Test {
       void stop(const std::string& h, StopMode m) override { inner.stop(h, m); }
     } counting(launcher, waits);
     RunnerListener listener;
-    listener.on_trial_finished = [this](const FinishedTrial& f, const store::StatusCounts&) {
+    listener.on_trial_finished = [this](const FinishedTrial& f, const store::StatusCounts& c) {
       finished.push_back(f);
+      counts_shown.push_back(c);
+      counts_stored.push_back(store.status_counts(sweep_id));
     };
     return Scheduler(store, sweep_id, counting, options, listener).run();
   }
@@ -276,6 +279,8 @@ class SchedulerTest : public ::testing::Test {
   SchedulerOptions options;
   int waits = 0, stop_after_waits = -1;
   std::vector<FinishedTrial> finished;
+  // At each finished trial: the counts the listener was given, and the database's.
+  std::vector<store::StatusCounts> counts_shown, counts_stored;
 };
 
 TEST_F(SchedulerTest, RunsEveryTrialOnceAtMostCapacityAtATimeAndRecordsEpochs) {
@@ -318,6 +323,39 @@ TEST_F(SchedulerTest, AFailureIsRetriedUntilMaxAttemptsThenStaysFailed) {
   attempts.step();
   EXPECT_EQ(attempts.integer(0), 2);
   EXPECT_EQ(attempts.text(1), "worker error (exited with status 1)");
+  // The counts each finished trial is shown with are the database's, retries included, though
+  // they are read from it at most once a second.
+  ASSERT_EQ(counts_shown.size(), counts_stored.size());
+  for (size_t i = 0; i < counts_shown.size(); ++i) {
+    const store::StatusCounts& shown = counts_shown[i];
+    const store::StatusCounts& stored = counts_stored[i];
+    EXPECT_EQ(std::tie(shown.queued, shown.running, shown.done, shown.failed),
+              std::tie(stored.queued, stored.running, stored.done, stored.failed))
+        << "finished trial " << i;
+  }
+}
+
+TEST(CountsView, ReadsAtMostOncePerIntervalAndFollowsMovesInBetween) {
+  int reads = 0;
+  store::StatusCounts stored;
+  stored.queued = 5;
+  CountsView view(
+      [&] {
+        ++reads;
+        return stored;
+      },
+      1.0);
+  EXPECT_EQ(view.at(100.0).queued, 5);
+  view.move(TrialStatus::queued, TrialStatus::running);
+  view.move(TrialStatus::running, TrialStatus::done);
+  stored.queued = 3;  // another runner's work, not seen until the next read
+  const store::StatusCounts& between = view.at(100.9);
+  EXPECT_EQ(std::tie(between.queued, between.running, between.done),
+            std::make_tuple(int64_t{4}, int64_t{0}, int64_t{1}));
+  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(view.at(101.0).queued, 3);
+  EXPECT_EQ(view.at(101.0).done, 0);
+  EXPECT_EQ(reads, 2);
 }
 
 TEST_F(SchedulerTest, AStopRequestStopsRunningTrialsAtAStepAndMarksThemKilled) {

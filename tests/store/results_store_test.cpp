@@ -160,15 +160,35 @@ TEST(Schema, OlderFileGainsTheClaimIndexWhenOpenedForWriting) {
   EXPECT_TRUE(has_index(writer.db(), "trials_hash_status"));
 }
 
-// Pages a claim reads from the file, on a connection with an empty cache; the claimed hash.
-std::pair<int, std::string> pages_read_by_a_claim(const std::string& path, int64_t sweep) {
+// Pages `read` reads from the file, on a connection with an empty cache.
+template <typename Read>
+int pages_read_by(const std::string& path, Read read) {
   ResultsStore store(path);
   sqlite3* handle = store.db().handle();
   int pages = 0, high_water = 0;
   sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_MISS, &pages, &high_water, /*reset=*/1);
-  const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+  read(store);
   sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_MISS, &pages, &high_water, /*reset=*/0);
-  return {pages, claim ? claim->hash : ""};
+  return pages;
+}
+
+// Pages a claim reads; the claimed hash.
+std::pair<int, std::string> pages_read_by_a_claim(const std::string& path, int64_t sweep) {
+  std::string hash;
+  const int pages = pages_read_by(path, [&](ResultsStore& store) {
+    const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
+    if (claim) hash = claim->hash;
+  });
+  return {pages, hash};
+}
+
+// A sweep of n trials whose rows are as large as real ones (config and identity, 1.5 KB each:
+// ~1,000 pages for 2,000 trials); its id.
+int64_t register_large_sweep(const std::string& path, int n) {
+  ResultsStore store(path);
+  std::vector<TrialToStore> trials = make_trials(n);
+  for (auto& t : trials) t.config["padding"] = std::string(1500, 'x');
+  return store.register_sweep({"a", "", "", {}}, trials).sweep_id;
 }
 
 // Two runners may open one file at once: the one that adds the claim index waits for the other's
@@ -195,20 +215,13 @@ TEST(Schema, AddingTheClaimIndexWaitsForAnotherWriter) {
 }
 
 // A claim walks the sweep's trials in position order to the first queued one, reading statuses
-// from an index, not the trials' rows (config and identity, 1.5 KB each here as in real sweeps,
-// ~1,000 pages for 2,000 trials): at the start of a sweep (it stops at the first row rather than
-// collecting and sorting every queued trial) and near its end (past 1,999 finished trials).
+// from an index, not the trials' rows: at the start of a sweep (it stops at the first row rather
+// than collecting and sorting every queued trial) and near its end (past 1,999 finished trials).
 TEST(ResultsStore, AClaimReadsFewPagesAtTheStartAndTheEndOfALargeSweep) {
   TempDir dir;
   const std::string path = dir.file("r.db");
   const int n = 2000;
-  int64_t sweep = 0;
-  {
-    ResultsStore store(path);
-    std::vector<TrialToStore> trials = make_trials(n);
-    for (auto& t : trials) t.config["padding"] = std::string(1500, 'x');
-    sweep = store.register_sweep({"a", "", "", {}}, trials).sweep_id;
-  }
+  const int64_t sweep = register_large_sweep(path, n);
   const auto [at_start, first] = pages_read_by_a_claim(path, sweep);
   EXPECT_EQ(first, "t0000");
   EXPECT_LT(at_start, 150);
@@ -219,6 +232,23 @@ TEST(ResultsStore, AClaimReadsFewPagesAtTheStartAndTheEndOfALargeSweep) {
   const auto [at_end, last] = pages_read_by_a_claim(path, sweep);
   EXPECT_EQ(last, fmt::format("t{:04d}", n - 1));
   EXPECT_LT(at_end, 150);
+}
+
+// Counting a sweep's trials by status reads the statuses from the same index, not every row.
+TEST(ResultsStore, CountingALargeSweepReadsFewPages) {
+  TempDir dir;
+  const std::string path = dir.file("r.db");
+  const int64_t sweep = register_large_sweep(path, 2000);
+  {
+    Database db(path, Database::Access::read_write);
+    db.exec("UPDATE trials SET status = 'done' WHERE hash < 't1500'");
+  }
+  StatusCounts counts;
+  const int pages =
+      pages_read_by(path, [&](ResultsStore& store) { counts = store.status_counts(sweep); });
+  EXPECT_EQ(counts.done, 1500);
+  EXPECT_EQ(counts.queued, 500);
+  EXPECT_LT(pages, 150);
 }
 
 TEST(Schema, FileThatIsNotSqliteIsRefusedByName) {

@@ -140,6 +140,8 @@ class Scheduler {
  public:
   Scheduler(store::ResultsStore& store, int64_t sweep_id, TrialLauncher& launcher,
             SchedulerOptions options, RunnerListener listener);
+  Scheduler(const Scheduler&) = delete;  // counts_ reads through `this`
+  Scheduler& operator=(const Scheduler&) = delete;
   RunSummary run();
 
  private:

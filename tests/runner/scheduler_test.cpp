@@ -281,6 +281,19 @@ class SchedulerTest : public ::testing::Test {
   std::vector<FinishedTrial> finished;
   // At each finished trial: the counts the listener was given, and the database's.
   std::vector<store::StatusCounts> counts_shown, counts_stored;
+
+  // The counts each finished trial is shown with are the database's (retries, kills and
+  // failures included), though they are read from it at most once a second.
+  void expect_counts_shown_are_the_databases() {
+    ASSERT_EQ(counts_shown.size(), counts_stored.size());
+    for (size_t i = 0; i < counts_shown.size(); ++i) {
+      const store::StatusCounts& a = counts_shown[i];
+      const store::StatusCounts& b = counts_stored[i];
+      EXPECT_EQ(std::tie(a.queued, a.running, a.done, a.failed, a.diverged, a.killed),
+                std::tie(b.queued, b.running, b.done, b.failed, b.diverged, b.killed))
+          << "finished trial " << i;
+    }
+  }
 };
 
 TEST_F(SchedulerTest, RunsEveryTrialOnceAtMostCapacityAtATimeAndRecordsEpochs) {
@@ -323,16 +336,7 @@ TEST_F(SchedulerTest, AFailureIsRetriedUntilMaxAttemptsThenStaysFailed) {
   attempts.step();
   EXPECT_EQ(attempts.integer(0), 2);
   EXPECT_EQ(attempts.text(1), "worker error (exited with status 1)");
-  // The counts each finished trial is shown with are the database's, retries included, though
-  // they are read from it at most once a second.
-  ASSERT_EQ(counts_shown.size(), counts_stored.size());
-  for (size_t i = 0; i < counts_shown.size(); ++i) {
-    const store::StatusCounts& shown = counts_shown[i];
-    const store::StatusCounts& stored = counts_stored[i];
-    EXPECT_EQ(std::tie(shown.queued, shown.running, shown.done, shown.failed),
-              std::tie(stored.queued, stored.running, stored.done, stored.failed))
-        << "finished trial " << i;
-  }
+  expect_counts_shown_are_the_databases();
 }
 
 TEST(CountsView, ReadsAtMostOncePerIntervalAndFollowsMovesInBetween) {
@@ -372,6 +376,7 @@ TEST_F(SchedulerTest, AStopRequestStopsRunningTrialsAtAStepAndMarksThemKilled) {
   EXPECT_EQ(launcher.stops[0].second, StopMode::at_step_boundary);
   EXPECT_EQ(status_of("trial0"), "killed");
   EXPECT_EQ(store.queued_count(sweep_id), 2);
+  expect_counts_shown_are_the_databases();
 }
 
 TEST_F(SchedulerTest, ATrialThatIgnoresTheStopIsKilledAfterTheGracePeriod) {
@@ -403,6 +408,7 @@ TEST_F(SchedulerTest, FailFastStopsTheOthersAndRetriesNothing) {
   EXPECT_EQ(status_of("trial0"), "killed");
   EXPECT_EQ(summary.counts.queued, 2);
   EXPECT_THAT(launcher.started, ElementsAre("trial0", "trial1"));
+  expect_counts_shown_are_the_databases();
 }
 
 TEST_F(SchedulerTest, TrialsAbandonedByADeadRunnerAreRequeuedFirst) {

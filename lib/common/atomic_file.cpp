@@ -31,23 +31,29 @@ void write_file_atomically(const std::string& path, std::span<const uint8_t> byt
     ::unlink(temporary.c_str());
     fail("{}: write failed: {}", path, errno_text(err));
   }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int err = errno;
+  try {
+    rename_durably(temporary, path);
+  } catch (const std::exception&) {
     ::unlink(temporary.c_str());
-    fail("{}: cannot rename into place: {}", path, errno_text(err));
-  }
-  // Make the rename itself durable.
-  const std::string folder = std::filesystem::path(path).parent_path().string();
-  const int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+    throw;
   }
 }
 
 void write_file_atomically(const std::string& path, std::string_view text) {
   write_file_atomically(
       path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+void rename_durably(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    fail("{}: cannot rename into place: {}", to, errno_text(errno));
+  }
+  const std::string folder = std::filesystem::path(to).parent_path().string();
+  const int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 
 }  // namespace vitsweep

@@ -1,8 +1,10 @@
 #include "engine/checkpoint.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "engine/build_info.hpp"
 
@@ -100,6 +102,33 @@ JsonType metadata_json(const SafetensorsFile& file, const std::string& key) {
   return json;
 }
 
+// Checks that `file` is an optimizer state for `kind` and returns its step.
+int64_t optimizer_state_step(const SafetensorsFile& file, const std::string& kind) {
+  if (file.metadata_value("format") != kOptimizerFormat) {
+    fail("{}: not a vitsweep optimizer state (format \"{}\")", file.name(),
+         file.metadata_value("format"));
+  }
+  if (file.metadata_value("optimizer") != kind) {
+    fail("{}: optimizer state is for {}, this run uses {}", file.name(),
+         file.metadata_value("optimizer"), kind);
+  }
+  return integer_metadata(file, "step");
+}
+
+SafetensorsFile matching_optimizer_state(const std::string& checkpoint_path,
+                                         const std::string& kind, int64_t expected_step) {
+  SafetensorsFile file = SafetensorsFile::read(optimizer_state_path(checkpoint_path));
+  const int64_t step = optimizer_state_step(file, kind);
+  if (step == expected_step) return file;
+  const std::string pending = pending_optimizer_state_path(checkpoint_path);
+  if (std::filesystem::exists(pending)) {
+    SafetensorsFile next = SafetensorsFile::read(pending);
+    if (optimizer_state_step(next, kind) == expected_step) return next;
+  }
+  fail("{}: optimizer state is from step {}, the weights from step {}: the pair is mismatched",
+       file.name(), step, expected_step);
+}
+
 }  // namespace
 
 std::string optimizer_state_path(const std::string& checkpoint_path) {
@@ -109,6 +138,10 @@ std::string optimizer_state_path(const std::string& checkpoint_path) {
     return checkpoint_path.substr(0, checkpoint_path.size() - suffix.size()) + ".optim" + suffix;
   }
   return checkpoint_path + ".optim";
+}
+
+std::string pending_optimizer_state_path(const std::string& checkpoint_path) {
+  return optimizer_state_path(checkpoint_path) + ".pending";
 }
 
 void write_checkpoint(const std::string& path, const TrialConfig& config,
@@ -130,7 +163,7 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
     state.set_metadata("format", kOptimizerFormat);
     state.set_metadata("optimizer", optimizer.settings().kind);
     state.set_metadata("step", step);
-    state.write(optimizer_state_path(path));
+    state.write(pending_optimizer_state_path(path));
   }
   SafetensorsWriter weights;
   for (const TensorInfo& t : layout.tensors()) {
@@ -152,6 +185,7 @@ void write_checkpoint(const std::string& path, const TrialConfig& config,
   }
   weights.set_metadata("commit", build_info().git_commit);
   weights.write(path);
+  rename_durably(pending_optimizer_state_path(path), optimizer_state_path(path));
 }
 
 WeightsSource weights_source(const SafetensorsFile& file) {
@@ -219,20 +253,8 @@ void load_weights(const SafetensorsFile& file, VisionTransformer& model) {
 
 void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimizer,
                           const ParameterLayout& layout, int64_t expected_step) {
-  const SafetensorsFile file = SafetensorsFile::read(optimizer_state_path(checkpoint_path));
-  if (file.metadata_value("format") != kOptimizerFormat) {
-    fail("{}: not a vitsweep optimizer state (format \"{}\")", file.name(),
-         file.metadata_value("format"));
-  }
-  if (file.metadata_value("optimizer") != optimizer.settings().kind) {
-    fail("{}: optimizer state is for {}, this run uses {}", file.name(),
-         file.metadata_value("optimizer"), optimizer.settings().kind);
-  }
-  const int64_t step = integer_metadata(file, "step");
-  if (step != expected_step) {
-    fail("{}: optimizer state is from step {}, the weights from step {}: the pair is mismatched",
-         file.name(), step, expected_step);
-  }
+  const SafetensorsFile file =
+      matching_optimizer_state(checkpoint_path, optimizer.settings().kind, expected_step);
   const auto prefixes = moment_prefixes(optimizer.settings().kind);
   for (const TensorInfo& t : layout.tensors()) {
     file.copy_f32(prefixes[0] + t.name, t.shape, optimizer.first_moment().data() + t.offset);
@@ -240,7 +262,7 @@ void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimiz
       file.copy_f32(prefixes[1] + t.name, t.shape, optimizer.second_moment().data() + t.offset);
     }
   }
-  optimizer.set_steps(step);
+  optimizer.set_steps(expected_step);
 }
 
 void check_resume_compatible(const OrderedJson& checkpoint_config, const TrialConfig& config,

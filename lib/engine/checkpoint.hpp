@@ -34,8 +34,14 @@ struct CheckpointInfo {
   EpochProgress epoch_progress;
 };
 
-// Writes the optimizer file, then the weights file (each atomically): the weights file is the
-// commit point, and both record the step so a mismatched pair is detected on resume.
+// "run/model.safetensors" -> "run/model.optim.safetensors.pending": the new optimizer state while
+// write_checkpoint replaces the pair.
+std::string pending_optimizer_state_path(const std::string& checkpoint_path);
+
+// Replaces the pair so that a kill at any moment leaves one that resumes: the new optimizer state
+// goes to the pending file, then the weights file (the commit point) is replaced, then the pending
+// file is renamed over the optimizer file. Each step is atomic and durable, and every file
+// records its step.
 void write_checkpoint(const std::string& path, const TrialConfig& config,
                       const VisionTransformer& model, const Optimizer& optimizer,
                       const data::Normalization& normalization, int64_t epochs_done,
@@ -57,7 +63,9 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file);
 // expected and found, and the config key that decides it. F64, F16 and BF16 are converted.
 void load_weights(const SafetensorsFile& file, VisionTransformer& model);
 
-// Restores moments and step count; `expected_step` must match the optimizer file's.
+// Restores moments and step count from the optimizer file, or from the pending one when a kill
+// came between write_checkpoint's weights and its last rename: the one whose step is
+// `expected_step`, the weights'. Neither is an error (the pair is mismatched).
 void load_optimizer_state(const std::string& checkpoint_path, Optimizer& optimizer,
                           const ParameterLayout& layout, int64_t expected_step);
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "data/dataset.hpp"
 #include "engine/checkpoint.hpp"
@@ -129,6 +130,48 @@ TEST_F(Resume, AtAnEpochBoundaryTheCheckpointKeepsTheOldFormat) {
   EXPECT_THAT(stopped.outcome.message, HasSubstr("after 2 of 3 epochs"));
   EXPECT_FALSE(SafetensorsFile::read(checkpoint).metadata().contains("epoch_progress"));
   expect_resume_matches_whole();
+}
+
+// write_checkpoint replaces the pair in three atomic steps: the new optimizer state to the pending
+// file, the weights, the pending file renamed over the optimizer file. A kill -9 between any two
+// leaves files that resume where the weights say, built here by copying the two checkpoints'
+// files into each in-between state.
+TEST_F(Resume, AKillBetweenTheCheckpointsStepsLeavesAPairThatResumes) {
+  namespace fs = std::filesystem;
+  const std::string old_pair = dir.file("old.safetensors"), new_pair = dir.file("new.safetensors");
+  train(small_config({{"max_steps", 8}}), dataset, "", old_pair);
+  train(small_config({{"max_steps", 15}}), dataset, "", new_pair);
+  EXPECT_FALSE(fs::exists(pending_optimizer_state_path(new_pair))) << "renamed at the end";
+  auto lay_out = [&](const std::string& weights, const std::string& optimizer,
+                     const std::string& pending) {
+    const auto overwrite = fs::copy_options::overwrite_existing;
+    fs::copy_file(weights, checkpoint, overwrite);
+    fs::copy_file(optimizer_state_path(optimizer), optimizer_state_path(checkpoint), overwrite);
+    fs::copy_file(optimizer_state_path(pending), pending_optimizer_state_path(checkpoint),
+                  overwrite);
+  };
+  {
+    SCOPED_TRACE("killed after the pending state, before the weights: resumes at step 8");
+    lay_out(old_pair, old_pair, new_pair);
+    expect_resume_matches_whole();
+    EXPECT_EQ(train(small_config({{"max_steps", 9}}), dataset, checkpoint).outcome.steps, 9);
+  }
+  {
+    SCOPED_TRACE("killed after the weights, before the rename: resumes at step 15");
+    lay_out(new_pair, old_pair, new_pair);
+    expect_resume_matches_whole();
+    EXPECT_EQ(train(small_config({{"max_steps", 16}}), dataset, checkpoint).outcome.steps, 16);
+  }
+  {
+    SCOPED_TRACE("a pending state of a third step does not make a mismatched pair resumable");
+    const std::string third = dir.file("third.safetensors");
+    train(small_config({{"max_steps", 4}}), dataset, "", third);
+    lay_out(new_pair, old_pair, third);
+    Trainer resumed(config, dataset);
+    EXPECT_THAT(thrown_message([&] { resumed.resume_from(checkpoint); }),
+                HasSubstr("optimizer state is from step 8, the weights from step 15: the pair is "
+                          "mismatched"));
+  }
 }
 
 TEST_F(Resume, ProgressThatDoesNotContinueTheFinishedEpochsIsRefused) {

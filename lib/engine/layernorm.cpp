@@ -4,101 +4,192 @@
 #include <vector>
 
 #include "engine/parallel.hpp"
+#include "engine/transpose_16x16.hpp"
+
+// Every row gets the same bits whichever path computes it: the sums run down the columns in
+// order, and each operation is spelled out (std::fma where a multiply-add is fused), with the
+// compiler's own contraction of a * b + c turned off for this file (lib/engine/CMakeLists.txt).
+// So a row's bits depend on its values and the width alone: never on the thread count, the rows
+// around it, or whether it fell in a block of 16.
 
 namespace vitsweep::engine {
 
 namespace {
 
-// Rows normalised side by side. A row's sums are chains of dependent additions (kept in their
-// order), and at the sweeps' widths (32, and 16 in qk-norm) one chain at a time leaves the adder
-// waiting on its own latency; R independent chains fill it. Each row keeps the order of its own
-// sums, but the compiler may fuse a multiply-add in the R = 8 code and not in the R = 1 code (seen
-// under ASan, and at width 7 in Release), moving a value by one unit in the last place: rows are
-// grouped by their index (in_row_blocks), so that never depends on the thread count.
-constexpr int64_t kRowsAtOnce = 8;
+constexpr int64_t kRowsPerTask = 64;
 
-// Rows [r, r + R) of layernorm_forward.
-template <int64_t R>
-void layernorm_forward_rows(const float* x, const float* weight, const float* bias, float* y,
-                            float* mean, float* rstd, int64_t r, int64_t cols) {
-  const float* in = x + r * cols;
-  float sum[R] = {}, squares[R] = {}, m[R], s[R];
+// One row: the reference path, for widths that are not a multiple of 16, the last rows % 16, and
+// builds without AVX-512.
+void layernorm_forward_row(const float* in, const float* weight, const float* bias, float* out,
+                           float& mean, float& rstd, int64_t cols) {
+  const float n = static_cast<float>(cols);
+  float sum = 0.0f;
+  for (int64_t c = 0; c < cols; ++c) sum += in[c];
+  const float m = sum / n;
+  float squares = 0.0f;
+  for (int64_t c = 0; c < cols; ++c) squares = std::fma(in[c] - m, in[c] - m, squares);
+  const float s = 1.0f / std::sqrt(squares / n + kLayerNormEps);
+  for (int64_t c = 0; c < cols; ++c) out[c] = std::fma((in[c] - m) * s, weight[c], bias[c]);
+  mean = m;
+  rstd = s;
+}
+
+// dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * weight.
+void layernorm_backward_row(const float* g, const float* in, const float* weight, float m, float s,
+                            float* out, int64_t cols) {
+  const float n = static_cast<float>(cols);
+  float sum_dxhat = 0.0f, sum_dxhat_xhat = 0.0f;
   for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t j = 0; j < R; ++j) sum[j] += in[j * cols + c];
+    const float dxhat = g[c] * weight[c];
+    sum_dxhat += dxhat;
+    sum_dxhat_xhat = std::fma(dxhat, (in[c] - m) * s, sum_dxhat_xhat);
   }
-  for (int64_t j = 0; j < R; ++j) m[j] = sum[j] / cols;
+  const float mean_dxhat = sum_dxhat / n, mean_dxhat_xhat = sum_dxhat_xhat / n;
   for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t j = 0; j < R; ++j) {
-      const float d = in[j * cols + c] - m[j];
-      squares[j] += d * d;
-    }
-  }
-  for (int64_t j = 0; j < R; ++j) {
-    s[j] = 1.0f / std::sqrt(squares[j] / cols + kLayerNormEps);
-    const float* row = in + j * cols;
-    float* out = y + (r + j) * cols;
-    for (int64_t c = 0; c < cols; ++c) out[c] = (row[c] - m[j]) * s[j] * weight[c] + bias[c];
-    mean[r + j] = m[j];
-    rstd[r + j] = s[j];
+    const float xhat = (in[c] - m) * s;
+    out[c] += s * ((g[c] * weight[c] - mean_dxhat) - xhat * mean_dxhat_xhat);
   }
 }
 
-// Rows [r, r + R) of layernorm_backward's dx.
-template <int64_t R>
-void layernorm_backward_rows(const float* dy, const float* x, const float* weight,
-                             const float* mean, const float* rstd, float* dx, int64_t r,
-                             int64_t cols) {
-  // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * weight
-  float sum_dxhat[R] = {}, sum_dxhat_xhat[R] = {};
-  for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t j = 0; j < R; ++j) {
-      const int64_t i = (r + j) * cols + c;
-      const float dxhat = dy[i] * weight[c];
-      sum_dxhat[j] += dxhat;
-      sum_dxhat_xhat[j] += dxhat * (x[i] - mean[r + j]) * rstd[r + j];
+#if defined(__AVX512F__)
+
+// 16 rows at once, lane j holding row j: each 16-column chunk is transposed in registers, so a
+// row's sums are the same ordered chains as in the row path, 16 of them per instruction, and the
+// division and square root are done once for 16 rows. At qk-norm's width (16) a row is one
+// vector, and one row at a time would leave the adder waiting on a single chain.
+constexpr int64_t kBlockRows = 16;
+
+// GCC 12 warns inside its own headers (see transpose_16x16.hpp): _mm512_sqrt_ps passes an
+// undefined vector as the merge source of a mask it does not use.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// t[c] = column c0 + c of the block's 16 rows (lane j: row j).
+inline void load_columns(const float* rows, int64_t cols, int64_t c0, __m512 t[16]) {
+  for (int j = 0; j < 16; ++j) t[j] = _mm512_loadu_ps(rows + j * cols + c0);
+  transpose_16x16(t);
+}
+
+void layernorm_forward_block(const float* in, const float* weight, const float* bias, float* out,
+                             float* mean, float* rstd, int64_t cols) {
+  const __m512 n = _mm512_set1_ps(static_cast<float>(cols));
+  __m512 t[16];
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+    load_columns(in, cols, c0, t);
+    for (int c = 0; c < 16; ++c) sum = _mm512_add_ps(sum, t[c]);
+  }
+  const __m512 m = _mm512_div_ps(sum, n);
+  __m512 squares = _mm512_setzero_ps();
+  for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+    load_columns(in, cols, c0, t);
+    for (int c = 0; c < 16; ++c) {
+      const __m512 d = _mm512_sub_ps(t[c], m);
+      squares = _mm512_fmadd_ps(d, d, squares);
     }
   }
-  for (int64_t j = 0; j < R; ++j) {
-    const float* g = dy + (r + j) * cols;
-    const float* in = x + (r + j) * cols;
-    float* out = dx + (r + j) * cols;
-    const float m = mean[r + j], s = rstd[r + j];
-    const float mean_dxhat = sum_dxhat[j] / cols, mean_dxhat_xhat = sum_dxhat_xhat[j] / cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      const float xhat = (in[c] - m) * s;
-      const float grad = s * (g[c] * weight[c] - mean_dxhat - xhat * mean_dxhat_xhat);
-      out[c] += grad;
+  const __m512 variance = _mm512_add_ps(_mm512_div_ps(squares, n), _mm512_set1_ps(kLayerNormEps));
+  const __m512 s = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_sqrt_ps(variance));
+  _mm512_storeu_ps(mean, m);
+  _mm512_storeu_ps(rstd, s);
+  for (int64_t j = 0; j < kBlockRows; ++j) {
+    const __m512 mj = _mm512_set1_ps(mean[j]), sj = _mm512_set1_ps(rstd[j]);
+    for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+      const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(in + j * cols + c0), mj), sj);
+      _mm512_storeu_ps(out + j * cols + c0, _mm512_fmadd_ps(xhat, _mm512_loadu_ps(weight + c0),
+                                                            _mm512_loadu_ps(bias + c0)));
     }
   }
 }
 
-// fn.template operator()<R>(r) over every row: blocks of kRowsAtOnce rows in parallel, then the
-// last rows % kRowsAtOnce one by one. Which rows go together depends only on `rows`, never on how
-// TBB split the loop over threads, so a row's bits do not depend on the thread count at any width.
-template <typename Fn>
-void in_row_blocks(int64_t rows, Fn&& fn) {
-  const int64_t blocks = rows / kRowsAtOnce;
-  parallel_ranges(blocks, 64 / kRowsAtOnce, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) fn.template operator()<kRowsAtOnce>(b * kRowsAtOnce);
+void layernorm_backward_block(const float* g, const float* in, const float* weight,
+                              const float* mean, const float* rstd, float* out, int64_t cols) {
+  const __m512 n = _mm512_set1_ps(static_cast<float>(cols));
+  const __m512 m = _mm512_loadu_ps(mean), s = _mm512_loadu_ps(rstd);
+  __m512 gt[16], xt[16];
+  __m512 sum_dxhat = _mm512_setzero_ps(), sum_dxhat_xhat = _mm512_setzero_ps();
+  for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+    load_columns(g, cols, c0, gt);
+    load_columns(in, cols, c0, xt);
+    for (int c = 0; c < 16; ++c) {
+      const __m512 dxhat = _mm512_mul_ps(gt[c], _mm512_set1_ps(weight[c0 + c]));
+      sum_dxhat = _mm512_add_ps(sum_dxhat, dxhat);
+      const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(xt[c], m), s);
+      sum_dxhat_xhat = _mm512_fmadd_ps(dxhat, xhat, sum_dxhat_xhat);
+    }
+  }
+  alignas(64) float mean_dxhat[16], mean_dxhat_xhat[16];
+  _mm512_store_ps(mean_dxhat, _mm512_div_ps(sum_dxhat, n));
+  _mm512_store_ps(mean_dxhat_xhat, _mm512_div_ps(sum_dxhat_xhat, n));
+  for (int64_t j = 0; j < kBlockRows; ++j) {
+    const __m512 mj = _mm512_set1_ps(mean[j]), sj = _mm512_set1_ps(rstd[j]);
+    const __m512 md = _mm512_set1_ps(mean_dxhat[j]), mdx = _mm512_set1_ps(mean_dxhat_xhat[j]);
+    for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+      const int64_t i = j * cols + c0;
+      const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(in + i), mj), sj);
+      const __m512 dxhat = _mm512_mul_ps(_mm512_loadu_ps(g + i), _mm512_loadu_ps(weight + c0));
+      const __m512 grad =
+          _mm512_mul_ps(sj, _mm512_sub_ps(_mm512_sub_ps(dxhat, md), _mm512_mul_ps(xhat, mdx)));
+      _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(out + i), grad));
+    }
+  }
+}
+
+#pragma GCC diagnostic pop
+
+#endif
+
+// block(r) for each block of 16 rows at r, in parallel, when the width allows it; row(r) for
+// every other row.
+template <typename Block, typename Row>
+void over_rows(int64_t rows, int64_t cols, Block&& block, Row&& row) {
+  int64_t blocks = 0;
+#if defined(__AVX512F__)
+  if (cols % kBlockRows == 0) blocks = rows / kBlockRows;
+  parallel_ranges(blocks, kRowsPerTask / kBlockRows, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) block(b * kBlockRows);
   });
-  for (int64_t r = blocks * kRowsAtOnce; r < rows; ++r) fn.template operator()<1>(r);
+  const int64_t first_row = blocks * kBlockRows;
+#else
+  (void)block;
+  const int64_t first_row = 0;
+#endif
+  parallel_ranges(rows - first_row, kRowsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t r = first_row + begin; r < first_row + end; ++r) row(r);
+  });
 }
 
 }  // namespace
 
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
                        float* mean, float* rstd, int64_t rows, int64_t cols) {
-  in_row_blocks(rows, [&]<int64_t R>(int64_t r) {
-    layernorm_forward_rows<R>(x, weight, bias, y, mean, rstd, r, cols);
-  });
+  over_rows(
+      rows, cols,
+      [&](int64_t r) {
+#if defined(__AVX512F__)
+        layernorm_forward_block(x + r * cols, weight, bias, y + r * cols, mean + r, rstd + r, cols);
+#endif
+      },
+      [&](int64_t r) {
+        layernorm_forward_row(x + r * cols, weight, bias, y + r * cols, mean[r], rstd[r], cols);
+      });
 }
 
 void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
                         const float* rstd, float* dx, float* dweight, float* dbias, int64_t rows,
                         int64_t cols) {
-  in_row_blocks(rows, [&]<int64_t R>(int64_t r) {
-    layernorm_backward_rows<R>(dy, x, weight, mean, rstd, dx, r, cols);
-  });
+  over_rows(
+      rows, cols,
+      [&](int64_t r) {
+#if defined(__AVX512F__)
+        layernorm_backward_block(dy + r * cols, x + r * cols, weight, mean + r, rstd + r,
+                                 dx + r * cols, cols);
+#endif
+      },
+      [&](int64_t r) {
+        layernorm_backward_row(dy + r * cols, x + r * cols, weight, mean[r], rstd[r], dx + r * cols,
+                               cols);
+      });
   // dweight and dbias side by side in one deterministic reduction.
   std::vector<float> sums(static_cast<size_t>(2 * cols), 0.0f);
   deterministic_row_sum(rows, 2 * cols, sums.data(), [&](int64_t begin, int64_t end, float* acc) {
@@ -107,7 +198,7 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
       const float* in = x + r * cols;
       const float m = mean[r], s = rstd[r];
       for (int64_t c = 0; c < cols; ++c) {
-        acc[c] += g[c] * (in[c] - m) * s;
+        acc[c] += g[c] * ((in[c] - m) * s);
         acc[cols + c] += g[c];
       }
     }

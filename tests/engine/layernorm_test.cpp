@@ -1,13 +1,12 @@
-// LayerNorm normalises several rows side by side (layernorm.cpp) only for speed: every row must
-// still be normalised on its own (no value taken from a neighbouring row, none skipped), which a
-// float64 computation of each row checks to float32 accuracy. Row counts that are not a multiple
-// of the block check the tail. Bit-equality with a row normalised alone is not asserted: the
-// compiler may fuse a multiply-add in one path and not the other, differently per build (seen
-// under ASan); a row's bits do not depend on the thread count because which rows go together
-// depends only on the row count (the bit-identical TwoThreads training tests include qk-norm).
+// LayerNorm computes 16 rows at once in AVX-512 lanes, and other rows (widths that are not a
+// multiple of 16, the last rows % 16) one at a time. Both paths must normalise every row on its
+// own (no value taken from a neighbouring row, none skipped), which a float64 computation of each
+// row checks to float32 accuracy, and must give a row the same bits: a row's bits then depend on
+// its values and the width alone, never on the rows around it or the thread count.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "engine/layernorm.hpp"
@@ -69,16 +68,25 @@ void reference_backward_dx(const float* dy, const float* x, const float* weight,
   return ::testing::AssertionSuccess();
 }
 
-TEST(LayerNorm, RowsSideBySideEachMatchAFloat64ComputationOfThatRow) {
-  for (const int64_t cols : {16, 32, 64}) {
+// Random rows, upstream gradients and parameters; the rows' mean is far from 0.
+struct Inputs {
+  Inputs(int64_t rows, int64_t cols, uint64_t seed)
+      : x(static_cast<size_t>(rows * cols)), dy(x.size()), w(cols), b(cols) {
+    fill_normal(x.data(), rows * cols, 3.0, seed);
+    fill_normal(dy.data(), rows * cols, 1.0, seed + 1);
+    fill_normal(w.data(), cols, 1.0, seed + 2);
+    fill_normal(b.data(), cols, 1.0, seed + 3);
+  }
+  std::vector<float> x, dy, w, b;
+};
+
+TEST(LayerNorm, EachRowMatchesAFloat64ComputationOfThatRow) {
+  for (const int64_t cols : {7, 16, 32, 40, 64}) {
     for (const int64_t rows : {1, 8, 203}) {
       SCOPED_TRACE(::testing::Message() << rows << " rows of " << cols);
       const auto n = static_cast<size_t>(rows * cols);
-      std::vector<float> x(n), dy(n), w(cols), b(cols);
-      fill_normal(x.data(), rows * cols, 3.0, 1);
-      fill_normal(dy.data(), rows * cols, 1.0, 2);
-      fill_normal(w.data(), cols, 1.0, 3);
-      fill_normal(b.data(), cols, 1.0, 4);
+      const Inputs in(rows, cols, 1);
+      const auto &x = in.x, &dy = in.dy, &w = in.w, &b = in.b;
       std::vector<float> y(n), mean(rows), rstd(rows);
       std::vector<double> want_y(n), want_mean(rows), want_rstd(rows);
       layernorm_forward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), rows,
@@ -97,6 +105,34 @@ TEST(LayerNorm, RowsSideBySideEachMatchAFloat64ComputationOfThatRow) {
                             want_dx.data(), rows, cols);
       EXPECT_TRUE(close_to(dx, want_dx));
     }
+  }
+}
+
+TEST(LayerNorm, ARowHasTheSameBitsInABlockOf16AsAlone) {
+  for (const int64_t cols : {16, 32, 64, 40}) {
+    const int64_t rows = 35;  // two blocks of 16 and 3 rows after them
+    SCOPED_TRACE(::testing::Message() << rows << " rows of " << cols);
+    const auto n = static_cast<size_t>(rows * cols);
+    const Inputs in(rows, cols, 5);
+    const auto &x = in.x, &dy = in.dy, &w = in.w, &b = in.b;
+    std::vector<float> y(n), mean(rows), rstd(rows), dx(n, 0.25f), dw(cols), db(cols);
+    layernorm_forward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), rows, cols);
+    layernorm_backward(dy.data(), x.data(), w.data(), mean.data(), rstd.data(), dx.data(),
+                       dw.data(), db.data(), rows, cols);
+    int64_t differing_rows = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const size_t at = static_cast<size_t>(r * cols), bytes = cols * sizeof(float);
+      std::vector<float> y1(cols), dx1(cols, 0.25f), dw1(cols), db1(cols);
+      float mean1 = 0, rstd1 = 0;
+      layernorm_forward(x.data() + at, w.data(), b.data(), y1.data(), &mean1, &rstd1, 1, cols);
+      layernorm_backward(dy.data() + at, x.data() + at, w.data(), &mean1, &rstd1, dx1.data(),
+                         dw1.data(), db1.data(), 1, cols);
+      const bool same = mean1 == mean[r] && rstd1 == rstd[r] &&
+                        std::memcmp(y1.data(), y.data() + at, bytes) == 0 &&
+                        std::memcmp(dx1.data(), dx.data() + at, bytes) == 0;
+      if (!same) ++differing_rows;
+    }
+    EXPECT_EQ(differing_rows, 0);
   }
 }
 

@@ -42,7 +42,7 @@ struct TrialConfig {
   int64_t scale_length = 0;
   bool qk_norm = false;
   std::string gate = "none";
-  std::string attn_kernel = "matmul";
+  std::string attn_kernel = "auto";
   // training
   std::string loss = "softmax_xent";
   double label_smoothing = 0.0;
@@ -161,11 +161,13 @@ void visit_keys(Config& c, Visit&& visit) {
         c.gate);
   visit(KeyInfo{"attn_kernel", "attention",
                 "how the attention core runs: matmul (oneDNN matmuls over stored [B, H, L, L] "
-                "scores and weights; fastest for whole training steps at L <= 197 here) or fused "
-                "(tiles over queries and keys, never stores the L x L scores: less memory); the "
-                "same maths, rounded differently, so not part of an f32 trial's identity (with "
-                "precision=bf16 the fused kernel computes the attention core in f32)",
-                {"matmul", "fused"}},
+                "scores and weights), fused (tiles over queries and keys, never stores the L x L "
+                "scores: less memory, and faster at small head sizes), or auto: fused in f32 when "
+                "the head dimension is at most 16 (nano, micro), else matmul, resolved when the "
+                "config is read; the same maths, rounded differently, so not part of an f32 "
+                "trial's identity (with precision=bf16 the fused kernel computes the attention "
+                "core in f32)",
+                {"auto", "matmul", "fused"}},
         c.attn_kernel);
   // training
   visit(KeyInfo{"loss", "training", "softmax or sigmoid cross-entropy",
@@ -240,6 +242,9 @@ std::vector<std::string> config_key_names();
 
 // MLP hidden size over width when width is given without mlp_dim (timm's mlp_ratio).
 constexpr int64_t kMlpRatio = 4;
+
+// attn_kernel=auto picks the fused kernel in f32 up to this head dimension.
+constexpr int64_t kFusedAttentionMaxHeadDim = 16;
 
 // A model size. patch 0: the preset does not fix the patch size.
 struct ModelPreset {

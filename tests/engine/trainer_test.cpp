@@ -207,6 +207,23 @@ TEST(Trainer, MaxStepsInsideAnEpochLeavesThatEpochUnfinished) {
   EXPECT_THAT(outcome.message, HasSubstr("2 of the 6 steps of epoch 2"));
 }
 
+TEST(Trainer, AnF32CheckpointResumesWithTheOtherAttentionKernel) {
+  // The kernels are the same maths rounded differently: a run may continue on either (so a
+  // checkpoint written before attn_kernel=auto picked fused still resumes), but not under bf16,
+  // where only matmul rounds the core to bf16.
+  TempDir dir;
+  const std::string checkpoint = dir.file("ck.safetensors");
+  const data::Dataset dataset = data::load_dataset(small_config());
+  train(small_config({{"attn_kernel", "matmul"}, {"max_steps", 8}}), dataset, "", checkpoint);
+  const TrainingRun resumed = train(small_config({{"attn_kernel", "fused"}}), dataset, checkpoint);
+  EXPECT_EQ(resumed.outcome.steps, 18);
+  train(small_config({{"attn_kernel", "matmul"}, {"precision", "bf16"}, {"max_steps", 8}}), dataset,
+        "", checkpoint);
+  Trainer fused_bf16(small_config({{"attn_kernel", "fused"}, {"precision", "bf16"}}), dataset);
+  EXPECT_THAT(thrown_message([&] { fused_bf16.resume_from(checkpoint); }),
+              HasSubstr("trained with attn_kernel=\"matmul\""));
+}
+
 TEST(Trainer, ResumeWithOtherEpochsIsRefusedUnderADecayingSchedule) {
   TempDir dir;
   const std::string checkpoint = dir.file("ck.safetensors");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "common/atomic_file.hpp"
@@ -115,18 +116,26 @@ int64_t optimizer_state_step(const SafetensorsFile& file, const std::string& kin
   return integer_metadata(file, "step");
 }
 
+// The optimizer file, or the pending one, whichever records `expected_step`. At a trial's first
+// checkpoint a kill before the rename leaves only the pending file.
+// The optimizer file or the pending one, whichever records `expected_step`. At a trial's first
+// checkpoint, a kill between the weights and the rename leaves only the pending file.
 SafetensorsFile matching_optimizer_state(const std::string& checkpoint_path,
                                          const std::string& kind, int64_t expected_step) {
-  SafetensorsFile file = SafetensorsFile::read(optimizer_state_path(checkpoint_path));
-  const int64_t step = optimizer_state_step(file, kind);
-  if (step == expected_step) return file;
+  const std::string current = optimizer_state_path(checkpoint_path);
   const std::string pending = pending_optimizer_state_path(checkpoint_path);
-  if (std::filesystem::exists(pending)) {
-    SafetensorsFile next = SafetensorsFile::read(pending);
-    if (optimizer_state_step(next, kind) == expected_step) return next;
+  if (!std::filesystem::exists(current) && !std::filesystem::exists(pending)) {
+    SafetensorsFile::read(current);  // fails, naming the missing optimizer file
+  }
+  std::optional<SafetensorsFile> mismatched;
+  for (const std::string& path : {current, pending}) {
+    if (!std::filesystem::exists(path)) continue;
+    SafetensorsFile file = SafetensorsFile::read(path);
+    if (optimizer_state_step(file, kind) == expected_step) return file;
+    if (!mismatched) mismatched = std::move(file);
   }
   fail("{}: optimizer state is from step {}, the weights from step {}: the pair is mismatched",
-       file.name(), step, expected_step);
+       mismatched->name(), integer_metadata(*mismatched, "step"), expected_step);
 }
 
 }  // namespace

@@ -163,6 +163,12 @@ TEST_F(Resume, AKillBetweenTheCheckpointsStepsLeavesAPairThatResumes) {
     EXPECT_EQ(train(small_config({{"max_steps", 16}}), dataset, checkpoint).outcome.steps, 16);
   }
   {
+    SCOPED_TRACE("killed before the rename at the first checkpoint: only the pending state");
+    lay_out(new_pair, old_pair, new_pair);
+    fs::remove(optimizer_state_path(checkpoint));
+    expect_resume_matches_whole();
+  }
+  {
     SCOPED_TRACE("a pending state of a third step does not make a mismatched pair resumable");
     const std::string third = dir.file("third.safetensors");
     train(small_config({{"max_steps", 4}}), dataset, "", third);

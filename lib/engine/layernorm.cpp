@@ -142,16 +142,15 @@ void layernorm_backward_block(const float* g, const float* in, const float* weig
 // block(r) for each block of 16 rows at r, in parallel, when the width allows it; row(r) for
 // every other row.
 template <typename Block, typename Row>
-void over_rows(int64_t rows, int64_t cols, Block&& block, Row&& row) {
-  int64_t blocks = 0;
+void over_rows(int64_t rows, [[maybe_unused]] int64_t cols, [[maybe_unused]] Block&& block,
+               Row&& row) {
 #if defined(__AVX512F__)
-  if (cols % kBlockRows == 0) blocks = rows / kBlockRows;
+  const int64_t blocks = cols % kBlockRows == 0 ? rows / kBlockRows : 0;
   parallel_ranges(blocks, kRowsPerTask / kBlockRows, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) block(b * kBlockRows);
   });
   const int64_t first_row = blocks * kBlockRows;
 #else
-  (void)block;
   const int64_t first_row = 0;
 #endif
   parallel_ranges(rows - first_row, kRowsPerTask, [&](int64_t begin, int64_t end) {
@@ -165,7 +164,7 @@ void layernorm_forward(const float* x, const float* weight, const float* bias, f
                        float* mean, float* rstd, int64_t rows, int64_t cols) {
   over_rows(
       rows, cols,
-      [&](int64_t r) {
+      [&]([[maybe_unused]] int64_t r) {
 #if defined(__AVX512F__)
         layernorm_forward_block(x + r * cols, weight, bias, y + r * cols, mean + r, rstd + r, cols);
 #endif
@@ -180,7 +179,7 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
                         int64_t cols) {
   over_rows(
       rows, cols,
-      [&](int64_t r) {
+      [&]([[maybe_unused]] int64_t r) {
 #if defined(__AVX512F__)
         layernorm_backward_block(dy + r * cols, x + r * cols, weight, mean + r, rstd + r,
                                  dx + r * cols, cols);

@@ -20,9 +20,9 @@ void add_bench_command(CLI::App& app) {
       "img/s, ms/step, a per-phase breakdown, and model-FLOP utilisation against the oneDNN f32\n"
       "GEMM ceiling measured in the same run, and the process's peak resident memory (one case\n"
       "and one --attn per run for a per-configuration figure). Cases: fmnist-mini, fmnist-nano,\n"
-      "fmnist-micro (the sweeps' nano/4 and micro/4 with qk-norm), S/16-224, S/8-224. With "
-      "--attention: the attention core alone (no projections), each function with\n"
-      "the fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
+      "fmnist-micro (the sweeps' nano/4 and micro/4 with qk-norm), S/16-224, S/8-224.\n"
+      "With --attention: the attention core alone (no projections), each function with the\n"
+      "fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
       "S/16-224-cls (L=197).\n"
       "Under mpirun -np R: data parallel steps of the same global batch (rank 0 prints), with the\n"
       "share of step time spent waiting on communication.");

@@ -124,9 +124,6 @@ SafetensorsFile matching_optimizer_state(const std::string& checkpoint_path,
                                          const std::string& kind, int64_t expected_step) {
   const std::string current = optimizer_state_path(checkpoint_path);
   const std::string pending = pending_optimizer_state_path(checkpoint_path);
-  if (!std::filesystem::exists(current) && !std::filesystem::exists(pending)) {
-    SafetensorsFile::read(current);  // fails, naming the missing optimizer file
-  }
   std::optional<SafetensorsFile> mismatched;
   for (const std::string& path : {current, pending}) {
     if (!std::filesystem::exists(path)) continue;
@@ -134,6 +131,7 @@ SafetensorsFile matching_optimizer_state(const std::string& checkpoint_path,
     if (optimizer_state_step(file, kind) == expected_step) return file;
     if (!mismatched) mismatched = std::move(file);
   }
+  if (!mismatched) SafetensorsFile::read(current);  // neither exists: fails, naming the file
   fail("{}: optimizer state is from step {}, the weights from step {}: the pair is mismatched",
        mismatched->name(), integer_metadata(*mismatched, "step"), expected_step);
 }

@@ -3,10 +3,10 @@
 // derivative. Kernels take the activation as a type parameter (with_activation), so there is one
 // kernel per operation, not one per function, and the compiler still inlines and vectorises.
 //
-// exp and erf are written out (branch-free, no libm calls) so the loops auto-vectorise with
-// AVX-512; accuracy is within a few float ulp (exp: Cephes' polynomial; erf: our own two-piece
-// fit). Derivative conventions follow PyTorch: relu'(0) = 0, relu6' = 0 at 0 and at 6, softplus is
-// linear above 20.
+// exp and the normal CDF are written out (branch-free, no libm calls) so the loops auto-vectorise
+// with AVX-512; accuracy is within a few float ulp (exp: Cephes' polynomial; the CDF: our own fit
+// of erfc). Derivative conventions follow PyTorch: relu'(0) = 0, relu6' = 0 at 0 and at 6, softplus
+// is linear above 20.
 #pragma once
 
 #include <algorithm>
@@ -41,41 +41,36 @@ inline float exp(float x) {
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
 
-// erf within 3 float ulp. |x| < 1: x P(x^2); 1 <= |x| < 4: 1 - exp(-x^2) R(1/|x|), R fitting
-// erfc(x) exp(x^2); beyond 4, erf rounds to +-1 in float. Coefficients: least-squares fits on
-// Chebyshev nodes (max error 1.3e-9 and 6.9e-9 in exact arithmetic). `gaussian` is exp(-x^2),
-// passed in by callers that need it themselves (GELU's derivative) so it is computed once; beyond
-// |x| = 4 any value below exp(-16) gives the same +-1.
-inline float erf_given_gaussian(float x, float gaussian) {
-  const float a = std::min(std::abs(x), 4.0f);
-  const float z = a * a;
-  float p = 7.933382826334854e-05f;
-  p = p * z - 8.034813817844951e-04f;
-  p = p * z + 5.191214686348263e-03f;
-  p = p * z - 2.6855397490113137e-02f;
-  p = p * z + 1.1283625675475402e-01f;
-  p = p * z - 3.7612629872487013e-01f;
-  p = p * z + 1.1283791665918386f;
-  const float near_zero = a * p;
-  const float u = 1.0f / std::max(a, 1.0f);
-  float r = -1.8135715276002884e-02f;
-  r = r * u + 1.2200987339019775e-01f;
-  r = r * u - 3.5671499371528625e-01f;
-  r = r * u + 5.7823467254638672e-01f;
-  r = r * u - 5.0725454092025757e-01f;
-  r = r * u + 5.1414746791124344e-02f;
-  r = r * u + 5.5767560005187988e-01f;
-  r = r * u + 3.5397210740484297e-04f;
-  // Floored so that far out (|x| > 13 in GELU, where the result is +-1 anyway) the product does
-  // not fall to a subnormal, which costs a microcode assist per element.
-  const float tail = 1.0f - std::max(gaussian, 1e-20f) * r;
-  const float y = a < 1.0f ? near_zero : tail;
-  return x < 0 ? -y : y;
+// exp(-x^2 / 2) is floored here (reached at |x| > 12.6) so that the products in GELU and its
+// derivative stay normal floats (a subnormal costs a microcode assist per element); the values
+// it changes are below 1e-33.
+constexpr float kGaussianFloor = 1e-35f;
+
+// The standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2, given gaussian = exp(-x^2 / 2) (passed
+// in by GELU, whose derivative needs it too, so it is computed once). One form over the whole
+// line: with z = |x| / sqrt 2, erfc(z) = exp(-z^2) R(z), R smooth, fitted as a degree-9
+// polynomial in t = 1 / (1 + 0.35 z) (relative error 1.4e-8 in exact arithmetic for |x| <= 13;
+// weighted least squares on Chebyshev nodes, refined toward minimax). Phi(x) = erfc(z) / 2 below
+// zero and 1 - erfc(z) / 2 above, so the lower tail keeps its relative accuracy (1 + erf(x)
+// would cancel there) and no branch is evaluated twice. `gaussian` is at least kGaussianFloor.
+inline float normal_cdf_given_gaussian(float x, float gaussian) {
+  const float t = 1.0f / (1.0f + 0.2474873734152916f * std::abs(x));  // 0.35 / sqrt 2
+  float r = 0.03402488258733663f;                                     // R(z) / 2
+  r = r * t - 0.2041777842493201f;
+  r = r * t + 0.4292395183013206f;
+  r = r * t - 0.38223213365006037f;
+  r = r * t + 0.3460541022785985f;
+  r = r * t - 0.04264591267130445f;
+  r = r * t + 0.12806622755655384f;
+  r = r * t + 0.09229623850657571f;
+  r = r * t + 0.0994055347303814f;
+  r = r * t - 3.068014456083373e-05f;
+  const float half_erfc = gaussian * r;
+  return x < 0 ? half_erfc : 1.0f - half_erfc;
 }
 
-inline float erf(float x) {
-  const float a = std::min(std::abs(x), 4.0f);
-  return erf_given_gaussian(x, exp(-a * a));
+inline float normal_cdf(float x) {
+  return normal_cdf_given_gaussian(x, std::max(exp(-0.5f * x * x), kGaussianFloor));
 }
 
 // log(1 + u) for u in [0, 1]: 2 atanh(z), z = u / (2 + u) <= 1/3, odd series to z^15.
@@ -109,7 +104,7 @@ struct Relu2 {
   static float value(float x) { return x > 0 ? x * x : 0.0f; }
   static float derivative(float x) { return x > 0 ? 2.0f * x : 0.0f; }
 };
-struct Gelu {  // erf form: x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; GELU' = Phi(x) + x phi(x)
+struct Gelu {  // x Phi(x), Phi the standard normal CDF; GELU' = Phi(x) + x phi(x)
   static float value(float x) {
     float d;
     return value_and_derivative(x, d);
@@ -119,11 +114,11 @@ struct Gelu {  // erf form: x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; GELU' 
     value_and_derivative(x, d);
     return d;
   }
-  // exp(-x^2 / 2) serves both erf's tail and the normal density phi: one exp for the pair (the
-  // compiler drops the derivative's few multiply-adds where only the value is used).
+  // exp(-x^2 / 2) serves both Phi and the normal density phi: one exp for the pair (the compiler
+  // drops the derivative's few multiply-adds where only the value is used).
   static float value_and_derivative(float x, float& derivative) {
-    const float gaussian = vmath::exp(-0.5f * x * x);
-    const float cdf = 0.5f * (1.0f + vmath::erf_given_gaussian(x * 0.70710678118654752f, gaussian));
+    const float gaussian = std::max(vmath::exp(-0.5f * x * x), vmath::kGaussianFloor);
+    const float cdf = vmath::normal_cdf_given_gaussian(x, gaussian);
     derivative = cdf + x * (0.39894228040143268f * gaussian);
     return x * cdf;
   }
@@ -164,7 +159,7 @@ struct Silu {  // x sigmoid(x)
 };
 
 // F's value at x, and its derivative into `derivative`, in one evaluation where F shares work
-// between the two (GELU's erf, SiLU's sigmoid), else each on its own.
+// between the two (GELU's exp, SiLU's sigmoid), else each on its own.
 template <typename F>
 inline float value_and_derivative(float x, float& derivative) {
   if constexpr (requires { F::value_and_derivative(x, derivative); }) {

@@ -8,7 +8,7 @@
 namespace vitsweep::engine {
 
 // y = act(x), and x overwritten with act'(x) for the backward (which multiplies by it): one pass
-// that evaluates GELU's erf once per element, where a backward from x would evaluate it again.
+// that evaluates GELU's exp once per element, where a backward from x would evaluate it again.
 void activation_forward_keeping_derivative(Activation act, float* x_then_derivative, float* y,
                                            int64_t n);
 // out = a * b

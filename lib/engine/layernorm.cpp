@@ -139,59 +139,59 @@ void layernorm_backward_block(const float* g, const float* in, const float* weig
 
 #endif
 
-// block(r) for each block of 16 rows at r, in parallel, when the width allows it; row(r) for
-// every other row.
+// Rows [begin, end) in this thread: block(r) for each block of 16 rows at r while the width
+// allows it, row(r) for the rest. Either path gives a row the same bits, so where the blocks
+// start does not matter.
 template <typename Block, typename Row>
-void over_rows(int64_t rows, [[maybe_unused]] int64_t cols, [[maybe_unused]] Block&& block,
-               Row&& row) {
+void rows_in_blocks(int64_t begin, int64_t end, [[maybe_unused]] int64_t cols,
+                    [[maybe_unused]] Block&& block, Row&& row) {
+  int64_t r = begin;
 #if defined(__AVX512F__)
-  const int64_t blocks = cols % kBlockRows == 0 ? rows / kBlockRows : 0;
-  parallel_ranges(blocks, kRowsPerTask / kBlockRows, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) block(b * kBlockRows);
-  });
-  const int64_t first_row = blocks * kBlockRows;
-#else
-  const int64_t first_row = 0;
+  if (cols % kBlockRows == 0) {
+    for (; r + kBlockRows <= end; r += kBlockRows) block(r);
+  }
 #endif
-  parallel_ranges(rows - first_row, kRowsPerTask, [&](int64_t begin, int64_t end) {
-    for (int64_t r = first_row + begin; r < first_row + end; ++r) row(r);
-  });
+  for (; r < end; ++r) row(r);
 }
 
 }  // namespace
 
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
                        float* mean, float* rstd, int64_t rows, int64_t cols) {
-  over_rows(
-      rows, cols,
-      [&]([[maybe_unused]] int64_t r) {
+  parallel_ranges(rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
+    rows_in_blocks(
+        begin, end, cols,
+        [&]([[maybe_unused]] int64_t r) {
 #if defined(__AVX512F__)
-        layernorm_forward_block(x + r * cols, weight, bias, y + r * cols, mean + r, rstd + r, cols);
+          layernorm_forward_block(x + r * cols, weight, bias, y + r * cols, mean + r, rstd + r,
+                                  cols);
 #endif
-      },
-      [&](int64_t r) {
-        layernorm_forward_row(x + r * cols, weight, bias, y + r * cols, mean[r], rstd[r], cols);
-      });
+        },
+        [&](int64_t r) {
+          layernorm_forward_row(x + r * cols, weight, bias, y + r * cols, mean[r], rstd[r], cols);
+        });
+  });
 }
 
 void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
                         const float* rstd, float* dx, float* dweight, float* dbias, int64_t rows,
                         int64_t cols) {
-  over_rows(
-      rows, cols,
-      [&]([[maybe_unused]] int64_t r) {
-#if defined(__AVX512F__)
-        layernorm_backward_block(dy + r * cols, x + r * cols, weight, mean + r, rstd + r,
-                                 dx + r * cols, cols);
-#endif
-      },
-      [&](int64_t r) {
-        layernorm_backward_row(dy + r * cols, x + r * cols, weight, mean[r], rstd[r], dx + r * cols,
-                               cols);
-      });
-  // dweight and dbias side by side in one deterministic reduction.
+  // dx row by row, and dweight and dbias side by side in one deterministic reduction, in one pass
+  // over each chunk of rows while they are in cache.
   std::vector<float> sums(static_cast<size_t>(2 * cols), 0.0f);
   deterministic_row_sum(rows, 2 * cols, sums.data(), [&](int64_t begin, int64_t end, float* acc) {
+    rows_in_blocks(
+        begin, end, cols,
+        [&]([[maybe_unused]] int64_t r) {
+#if defined(__AVX512F__)
+          layernorm_backward_block(dy + r * cols, x + r * cols, weight, mean + r, rstd + r,
+                                   dx + r * cols, cols);
+#endif
+        },
+        [&](int64_t r) {
+          layernorm_backward_row(dy + r * cols, x + r * cols, weight, mean[r], rstd[r],
+                                 dx + r * cols, cols);
+        });
     for (int64_t r = begin; r < end; ++r) {
       const float* g = dy + r * cols;
       const float* in = x + r * cols;

@@ -74,10 +74,13 @@ std::vector<Selection> select_best(const TrialRows& trials, const TrialSettings&
   for (const Group& cell : group_by_settings(settings, rows, cell_keys)) {
     Selection s;
     s.cell = cell.key;
+    int64_t first_n = -1;
     for (const Group& value : group_by_settings(settings, cell.rows, {tune})) {
       const Summary score = summarize_metric(trials, value.rows, select_on);
       if (score.n == 0) continue;
       ++s.candidates;
+      if (first_n < 0) first_n = score.n;
+      if (score.n != first_n) s.unequal_seeds = true;
       if (s.rows.empty() || score.mean > s.score) {
         s.best = value.key[0];
         s.rows = value.rows;
@@ -87,6 +90,13 @@ std::vector<Selection> select_best(const TrialRows& trials, const TrialSettings&
     selections.push_back(std::move(s));
   }
   return selections;
+}
+
+std::string unequal_seeds_note(int64_t unequal, int64_t cells, const std::string& tune) {
+  return fmt::format(
+      "{} of {} combination(s) picked {} among means over different numbers of trials (a sweep "
+      "still running?): a mean over fewer seeds strays further by chance, which can win the pick",
+      unequal, cells, tune);
 }
 
 ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
@@ -107,9 +117,11 @@ ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
   if (select != spec.metric) table.columns.push_back(select);
   for (const char* suffix : {"", "_std", "_ci_low", "_ci_high"})
     table.columns.push_back(spec.metric + suffix);
-  int64_t no_choice = 0;
-  for (const Selection& s : select_best(trials, settings, all, spec.tune, cell_keys, select)) {
+  int64_t no_choice = 0, unequal = 0;
+  const auto selections = select_best(trials, settings, all, spec.tune, cell_keys, select);
+  for (const Selection& s : selections) {
     if (s.candidates < 2 && !is_null(s.best)) ++no_choice;
+    unequal += s.unequal_seeds;
     std::vector<Value> row;
     // Reserved: regrowing a vector of variants here trips a false -Wmaybe-uninitialized (GCC 12).
     row.reserve(table.columns.size());
@@ -124,7 +136,7 @@ ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
       if (const auto v = trials.number(r, spec.metric)) values.push_back(*v);
     }
     const MeanInterval m = mean_interval(values);
-    row.push_back(m.n);
+    row.emplace_back(m.n);  // in place: a moved temporary trips the same false warning
     if (select != spec.metric) row.push_back(real_or_null(s.score));
     for (double v : {m.mean, m.std, m.low, m.high}) row.push_back(real_or_null(v));
     table.rows.push_back(std::move(row));
@@ -136,6 +148,10 @@ ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
   if (no_choice > 0) {
     table.notes.push_back(fmt::format("{} row(s) had fewer than two values of {} to choose from",
                                       no_choice, spec.tune));
+  }
+  if (unequal > 0) {
+    table.notes.push_back(
+        unequal_seeds_note(unequal, static_cast<int64_t>(selections.size()), spec.tune));
   }
   return table;
 }

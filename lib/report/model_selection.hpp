@@ -40,7 +40,14 @@ struct Selection {
   RowSet rows;             // the cell's trials at that value (its seeds)
   double score = NAN;      // their mean selection metric
   int64_t candidates = 0;  // values of the tuned key that had the selection metric
+  // The candidates' means were over different numbers of trials (a sweep still running): the
+  // fewer trials a mean has, the further chance carries it, so the pick may flatter a value.
+  bool unequal_seeds = false;
 };
+
+// The note for `unequal` of `cells` selections that picked `tune` among means over different
+// numbers of trials.
+std::string unequal_seeds_note(int64_t unequal, int64_t cells, const std::string& tune);
 
 // `rows` grouped by `cell_keys`; in each cell the value of `tune` with the highest mean of
 // `select_on` over the trials that have it (a tie goes to the first value in key order).

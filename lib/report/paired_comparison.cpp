@@ -103,14 +103,23 @@ Sides split_sides(const TrialRows& t, const TrialSettings& s, const ComparisonSp
 }
 
 // Keeps, per combination of the side's other settings, the trials at the best value of the tuned
-// key.
+// key; notes picks among means over unequal numbers of trials.
 RowSet tune_side(const TrialRows& t, const TrialSettings& s, const RowSet& side,
-                 const ComparisonSpec& spec, const std::string& select_on) {
+                 const ComparisonSpec& spec, const std::string& value, const std::string& select_on,
+                 std::vector<std::string>& notes) {
   const auto cells = without(s.varying_keys(side), {spec.tune, spec.key});
   RowSet kept;
-  for (const Selection& sel : select_best(t, s, side, spec.tune, cells, select_on))
+  int64_t unequal = 0, picks = 0;
+  for (const Selection& sel : select_best(t, s, side, spec.tune, cells, select_on)) {
     kept.insert(kept.end(), sel.rows.begin(), sel.rows.end());
+    unequal += sel.unequal_seeds;
+    ++picks;
+  }
   std::sort(kept.begin(), kept.end());
+  if (unequal > 0) {
+    notes.push_back(
+        fmt::format("{} = {}: {}", spec.key, value, unequal_seeds_note(unequal, picks, spec.tune)));
+  }
   return kept;
 }
 
@@ -273,7 +282,8 @@ Sides tune_sides(const TrialRows& t, const TrialSettings& s, const ComparisonSpe
       "{} set on each side, per combination of the other settings, to its value with the best "
       "mean {}",
       spec.tune, select));
-  return {tune_side(t, s, sides.a, spec, select), tune_side(t, s, sides.b, spec, select)};
+  return {tune_side(t, s, sides.a, spec, spec.a, select, notes),
+          tune_side(t, s, sides.b, spec, spec.b, select, notes)};
 }
 
 std::vector<Value> group_row(const TrialRows& t, const TrialSettings& s, const ComparisonSpec& spec,

@@ -21,6 +21,7 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using vitsweep::testing::StoredTrial;
 using vitsweep::testing::TempDir;
 
@@ -270,6 +271,21 @@ TEST_F(PairedComparison, TuningPicksTheBestAlphaPerSideAndNotesTheTestSelection)
   EXPECT_DOUBLE_EQ(cell(c, 0, "diff"), 11.0 / 48);
   EXPECT_EQ(text(c, 1, "b_alpha"), "1");
   EXPECT_THAT(c.table.notes, Contains(HasSubstr("picked on test_acc, which flatters it")));
+  // relu at scale_length 0 picked between 3 seeds (alpha 0.5) and 4 (alpha 1), as in a sweep
+  // still running; at scale_length 4 it had one value, and softmax none.
+  EXPECT_THAT(c.table.notes,
+              Contains(HasSubstr("attn = relu: 1 of 2 combination(s) picked alpha among means over "
+                                 "different numbers of trials")));
+  EXPECT_THAT(c.table.notes, Not(Contains(HasSubstr("attn = softmax:"))));
+}
+
+TEST_F(PairedComparison, TheBestTableNotesPicksAmongUnequalNumbersOfSeeds) {
+  const TrialRows trials = load_done_trials(store->db(), {"pairs", ""});
+  const TrialSettings settings(store->db(), trials);
+  const ValueTable best = best_table(trials, settings, {});
+  ASSERT_EQ(best.rows.size(), 5u);  // softmax; relu and gelu, each at scale_length 0 and 4
+  EXPECT_THAT(best.notes, Contains(HasSubstr("1 of 5 combination(s) picked alpha among means "
+                                             "over different numbers of trials")));
 }
 
 TEST_F(PairedComparison, BadOptionsNameTheProblem) {
@@ -332,6 +348,9 @@ TEST(ModelSelection, PicksOnValidationAndReportsTest) {
   // Differences 0.125 and 0.1875: mean 0.15625, se 1/32.
   EXPECT_DOUBLE_EQ(*as_number(c.table.rows[0][c.table.index("diff")]), 0.15625);
   EXPECT_THAT(c.table.notes, Contains(HasSubstr("its value with the best mean val_acc")));
+  // Both alphas have two seeds: nothing to warn of.
+  EXPECT_THAT(best.notes, Not(Contains(HasSubstr("different numbers of trials"))));
+  EXPECT_THAT(c.table.notes, Not(Contains(HasSubstr("different numbers of trials"))));
 }
 
 }  // namespace

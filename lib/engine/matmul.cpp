@@ -106,6 +106,7 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
   key.push_back(scale_bits);
   key.push_back(options.bias != nullptr);
   key.push_back(options.accumulate);
+  key.push_back(options.multiply_by != nullptr);
   auto found = cache_.find(key);
   if (found != cache_.end()) return *found->second;
 
@@ -120,9 +121,13 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
   entry->c = describe(c);
   dnnl::primitive_attr attr;
   if (options.scale != 1.0f) attr.set_output_scales(0, {options.scale});
-  if (options.accumulate) {
+  if (options.accumulate && options.multiply_by != nullptr) {
+    fail("internal: matmul C {}: accumulate and multiply_by together", shape_text(c));
+  }
+  if (options.accumulate || options.multiply_by != nullptr) {
     dnnl::post_ops ops;
-    ops.append_sum(1.0f);
+    if (options.accumulate) ops.append_sum(1.0f);
+    if (options.multiply_by != nullptr) ops.append_binary(dnnl::algorithm::binary_mul, entry->c);
     attr.set_post_ops(ops);
   }
   const bool low = precision_ == Precision::bf16;
@@ -153,10 +158,10 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
     fail("precision=bf16: oneDNN has no bf16 matmul for this CPU ({}); use precision=f32",
          e.what());
   }
-  entry->shape = fmt::format("{}A {} B {} C {}{}{}{}", low ? "bf16 " : "", shape_text(a),
-                             shape_text(b), shape_text(c), options.bias ? " +bias" : "",
-                             options.scale != 1.0f ? fmt::format(" *{}", options.scale) : "",
-                             options.accumulate ? " +=" : "");
+  entry->shape = fmt::format(
+      "{}A {} B {} C {}{}{}{}{}", low ? "bf16 " : "", shape_text(a), shape_text(b), shape_text(c),
+      options.bias ? " +bias" : "", options.scale != 1.0f ? fmt::format(" *{}", options.scale) : "",
+      options.accumulate ? " +=" : "", options.multiply_by != nullptr ? " *elementwise" : "");
   return *cache_.emplace(std::move(key), std::move(entry)).first->second;
 }
 
@@ -178,6 +183,10 @@ void MatmulRunner::run(const View& c, const ConstView& a, const ConstView& b,
       {DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
   if (options.bias != nullptr) {
     args.emplace(DNNL_ARG_BIAS, read_only_memory(entry.bias, engine_, options.bias));
+  }
+  if (options.multiply_by != nullptr) {
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 read_only_memory(entry.c, engine_, options.multiply_by));
   }
   entry.primitive.execute(stream_, args);
   stream_.wait();

@@ -75,6 +75,9 @@ struct MatmulOptions {
   const float* bias = nullptr;  // [cols of C], added to every row
   float scale = 1.0f;           // C = scale * A.B (+ bias)
   bool accumulate = false;      // C += ... instead of C = ...
+  // C = (scale * A.B) * multiply_by element-wise, multiply_by laid out as C (a oneDNN binary
+  // post-op: one pass over C instead of two). Not with accumulate.
+  const float* multiply_by = nullptr;
 };
 
 // Owns the oneDNN engine, stream and the primitive cache. Call from one thread: oneDNN

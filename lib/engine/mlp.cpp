@@ -20,10 +20,10 @@ void mlp_backward(MatmulRunner& mm, const ModelShape& s, const BlockTensors& p, 
   const int64_t d = s.width, f = s.mlp_dim;
   linear_backward(mm, d_out, a.act, p.fc2_weight, /*dx=*/nullptr, g.fc2_weight, g.fc2_bias, rows, f,
                   d);
-  // The hidden layer's gradient is this function's own value, not a gradient output: written,
-  // then scaled by GELU' in place (no zeroing, no oneDNN sum post-op on a [rows, mlp_dim] tensor).
-  mm.run(matrix(d_hidden, rows, f), matrix(d_out, rows, d), matrix(p.fc2_weight, d, f));
-  multiply(d_hidden, a.gelu_derivative, d_hidden, rows * f);
+  // The hidden layer's gradient is this function's own value, not a gradient output: written
+  // already scaled by GELU' (a binary post-op: no zeroing, no second pass over [rows, mlp_dim]).
+  mm.run(matrix(d_hidden, rows, f), matrix(d_out, rows, d), matrix(p.fc2_weight, d, f),
+         {.multiply_by = a.gelu_derivative});
   linear_backward(mm, d_hidden, xn, p.fc1_weight, d_xn, g.fc1_weight, g.fc1_bias, rows, d, f);
 }
 

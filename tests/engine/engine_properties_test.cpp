@@ -125,6 +125,28 @@ TEST(Engine, Bf16MatmulRoundsTheOperandsAndAccumulatesInF32) {
   EXPECT_THROW(precision_from_name("fp16"), Error);
 }
 
+// C = (scale A.B) * D element-wise as a binary post-op (the MLP's hidden gradient times GELU'): the
+// product of the f32 result, so the same bits as a second pass over C; not with accumulate.
+TEST(Engine, AnElementwiseFactorOnTheMatmulGivesTheSameBitsAsASecondPass) {
+  const int64_t m = 37, k = 96, n = 53;
+  std::vector<float> a(m * k), b(n * k), d(m * n), fused(m * n), separate(m * n);
+  Random random(4);
+  for (auto* v : {&a, &b, &d}) {
+    for (float& x : *v) x = static_cast<float>(random.normal());
+  }
+  MatmulRunner mm(Precision::f32);
+  mm.run(matrix(fused.data(), m, n), matrix(a.data(), m, k), matrix(b.data(), n, k).t(),
+         {.scale = 0.25f, .multiply_by = d.data()});
+  mm.run(matrix(separate.data(), m, n), matrix(a.data(), m, k), matrix(b.data(), n, k).t(),
+         {.scale = 0.25f});
+  for (int64_t i = 0; i < m * n; ++i) {
+    ASSERT_EQ(fused[i], separate[i] * d[i]) << "element " << i;
+  }
+  EXPECT_THROW(mm.run(matrix(fused.data(), m, n), matrix(a.data(), m, k),
+                      matrix(b.data(), n, k).t(), {.accumulate = true, .multiply_by = d.data()}),
+               Error);
+}
+
 float at(const View& v, int64_t b, int64_t h, int64_t i, int64_t j) {
   return v.data[b * v.strides[0] + h * v.strides[1] + i * v.strides[2] + j * v.strides[3]];
 }

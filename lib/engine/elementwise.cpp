@@ -62,10 +62,26 @@ void add(const float* a, const float* b, float* out, int64_t n) {
 }
 
 void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out) {
+  // Narrow rows (up to 64 columns) go 16 columns at a time into a local accumulator that stays in
+  // a register across the rows: acc might alias x as far as the compiler knows, so it would be
+  // stored and reloaded every row, and with one or two vectors a row each add would wait for the
+  // last one's store (measured, 1 thread: 2.3x faster at 16 columns, 2x at 32, 1.1x at 64; slower
+  // at 128 and more, where the rows' many vectors hide that wait). Each column still adds its
+  // rows in order, so the bits do not change.
+  constexpr int64_t kBlock = 16, kNarrow = 64;
   deterministic_row_sum(rows, cols, out, [&](int64_t begin, int64_t end, float* acc) {
+    int64_t c0 = 0;
+    for (; cols <= kNarrow && c0 + kBlock <= cols; c0 += kBlock) {
+      float sums[kBlock];
+      std::copy_n(acc + c0, kBlock, sums);
+      for (int64_t r = begin; r < end; ++r) {
+        const float* row = x + r * cols + c0;
+        for (int64_t c = 0; c < kBlock; ++c) sums[c] += row[c];
+      }
+      std::copy_n(sums, kBlock, acc + c0);
+    }
     for (int64_t r = begin; r < end; ++r) {
-      const float* row = x + r * cols;
-      for (int64_t c = 0; c < cols; ++c) acc[c] += row[c];
+      for (int64_t c = c0; c < cols; ++c) acc[c] += x[r * cols + c];
     }
   });
 }

@@ -71,6 +71,14 @@ for p in $patches; do
       compare "$tokens tokens: $h, alpha $b against alpha 1 (real length)" \
         --key alpha --a 1 --b $b --where "$real AND attn = '$h'"
     done
+    # Against alpha 1.25, the pick at 16 tokens: does the alpha carry over (real length), does
+    # the constant 16^-1.25 = 1/32 (fixed length)?
+    for b in 1.5 2; do
+      compare "$tokens tokens: $h, alpha $b against alpha 1.25 (real length)" \
+        --key alpha --a 1.25 --b $b --where "$real AND attn = '$h'"
+      [ "$p" = 7 ] || compare "$tokens tokens: $h, alpha $b against alpha 1.25 (fixed length 16)" \
+        --key alpha --a 1.25 --b $b --where "patch = $p AND scale_length = 16 AND attn = '$h'"
+    done
   done
   if [ "$p" != 7 ]; then  # at 16 tokens the fixed length is the real one
     compare "$tokens tokens: real length against fixed 16, each at its picked alpha" \

@@ -142,6 +142,9 @@ PlotSeries scaling_series(const TrialRows& t, const ScalingLine& l, size_t lengt
     if (l.best == i) {
       p.highlight = true;
       p.label = fmt::format("alpha={}", format_value(l.alphas[i].key[0]));
+      // Below for a fixed length, whose pick often lands near the real length's (alpha 2 at
+      // 16^-2 beside alpha 1.5 at 49^-1.5): the two labels would overprint each other.
+      p.label_below = is_fixed(l);
     }
     series.points.push_back(std::move(p));
   }

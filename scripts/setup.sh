@@ -30,13 +30,16 @@ packages=(
   dataset-fashion-mnist
   # the sqlite3 shell, handy to look at results/sweep.db by hand
   sqlite3
+  # python3 (standard library only) writes the tables of results/README.md
+  # (scripts/scaling_results.py) and runs the benchmark drivers in scripts/
+  python3
   # MPI: sweeps across machines (mpirun / srun) and data-parallel trials
   openmpi-bin libopenmpi-dev
 )
 if [ "$want_tests" = 1 ]; then
   packages+=(
     # the independent PyTorch twin used by tests/reference (system python3)
-    python3 python3-torch python3-numpy
+    python3-torch python3-numpy
     # OpenBLAS, so the twin's matmuls are not netlib's reference BLAS (libblas.so.3 alternative)
     libopenblas0-pthread
     # libFuzzer targets and sanitizer runtimes; the format check (scripts/check_format.sh)

@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Issue 14 §4, "is L^-1 the right scaling?": every number results/README.md states about
+sweeps/repro/scaling_length.json, computed from its database.
+
+Writes OUT/comparisons.md (each paired comparison with the `sweep compare` command that printed
+it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` and
+`<!-- end generated: NAME -->`:
+  scaling-status     trials done per length, machine time, seed noise
+  scaling-val        mean validation accuracy per length, arm, h and alpha (the picks in bold)
+  scaling-intervals  the comparisons that answer the question, test accuracy, 95% t-intervals
+With --check nothing is written: exit 1 if a block of README differs from what the database
+gives (the README was not regenerated after the database changed).
+
+  scripts/scaling_results.py [--db PATH] [--out DIR] [--readme PATH] [--check]
+SWEEP=/path/to/sweep uses another binary than build/sweep. Standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+
+ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), ".."))
+SWEEP_NAME = "scaling_length"
+H_VALUES = ("relu", "gelu")
+FIXED = 16  # the fixed-constant control: L in L^-alpha held at 16 keys
+
+
+def tokens(patch):
+    return (28 // patch) ** 2
+
+
+def fail(message):
+    sys.exit(f"scaling_results.py: {message}")
+
+
+class Trials:
+    """The finished trials' accuracies, keyed by (patch, arm, attn, alpha); arm is 'real' or
+    'fixed' (scale_length 16)."""
+
+    def __init__(self, db):
+        if not os.path.exists(db):
+            fail(f"{db}: no such database")
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        rows = con.execute(
+            "SELECT patch, scale_length, attn, alpha, val_acc, test_acc, core_s, status "
+            "FROM results WHERE sweep = ?", (SWEEP_NAME,)).fetchall()
+        con.close()
+        if not rows:
+            fail(f"{db}: no trials of sweep '{SWEEP_NAME}'")
+        self.cells = {}
+        self.status = {}
+        self.core_s = 0.0
+        for patch, scale_length, attn, alpha, val, test, core_s, status in rows:
+            self.status.setdefault(patch, {}).setdefault(status, 0)
+            self.status[patch][status] += 1
+            if status != "done":
+                continue
+            self.core_s += core_s or 0.0
+            arm = "fixed" if scale_length == FIXED else "real"
+            key = (patch, arm, attn, None if attn == "softmax" else float(alpha))
+            self.cells.setdefault(key, []).append((val, test))
+
+    def patches(self):
+        """The lengths with finished trials, shortest first."""
+        return sorted({key[0] for key in self.cells}, reverse=True)
+
+    def alphas(self, patch, arm, attn):
+        return sorted(k[3] for k in self.cells if k[:3] == (patch, arm, attn))
+
+    def mean_val(self, patch, arm, attn, alpha):
+        vals = [v for v, _ in self.cells[(patch, arm, attn, alpha)]]
+        return sum(vals) / len(vals), len(vals)
+
+    def pick(self, patch, arm, attn):
+        """The alpha with the best mean validation accuracy, as `sweep compare --tune` picks."""
+        alphas = self.alphas(patch, arm, attn)
+        if not alphas:
+            return None
+        return max(alphas, key=lambda a: self.mean_val(patch, arm, attn, a)[0])
+
+
+def alpha_text(alpha):
+    return f"{alpha:g}"
+
+
+class Comparisons:
+    """Runs `sweep compare`, logs each to comparisons.md, and keeps the JSON for the tables."""
+
+    def __init__(self, sweep, db_shown, db):
+        self.sweep, self.db_shown, self.db = sweep, db_shown, db
+        self.markdown = [
+            "# Paired comparisons of sweeps/repro/scaling_length.json",
+            "",
+            f"Written by scripts/scaling_results.py from {db_shown}. Test accuracy, pairs matched on"
+            " seed and every other setting, 95% t-intervals; `--tune alpha` sets alpha on each side"
+            " to the value with the best mean validation accuracy. scale_length is empty for the"
+            " real number of keys.",
+        ]
+
+    def _run(self, args, form):
+        done = subprocess.run([self.sweep, "compare", "--db", self.db, "--sweep", SWEEP_NAME,
+                               *args, "--format", form], capture_output=True, text=True)
+        return done.returncode, done.stdout, done.stderr
+
+    def run(self, title, *args):
+        """The comparison's groups (a list of dicts, one per group of pairs), [] if no pairs."""
+        shown = " ".join(f'"{a}"' if " " in a else a for a in args)
+        self.markdown += ["", f"## {title}", "",
+                          f"    sweep compare --db {self.db_shown} --sweep {SWEEP_NAME} {shown}", ""]
+        code, out, err = self._run(args, "markdown")
+        self.markdown.append((out + err).rstrip() if code == 0 else "(no pairs yet)")
+        if code != 0:
+            return []
+        code, out, _ = self._run(args, "json")
+        if code != 0:
+            fail(f"sweep compare {shown}: gave markdown but no json")
+        return json.loads(out)["comparison"]
+
+
+def points(x):
+    return f"{100 * x:+.2f}"
+
+
+def interval_text(group, with_alphas=None):
+    """'+0.19 [-0.54, +0.91] (n 3)', bold when the interval excludes zero."""
+    text = f"{points(group['diff'])} [{points(group['ci_low'])}, {points(group['ci_high'])}]"
+    if group["ci_low"] > 0 or group["ci_high"] < 0:
+        text = f"**{text}**"
+    if with_alphas:
+        text = f"{with_alphas}: {text}"
+    if group["n"] != 3:
+        text += f" (n {group['n']})"
+    return text
+
+
+def status_block(trials, noise):
+    lines = ["| tokens (patch) | done | killed or failed | queued or running | pooled per-trial std of test_acc |",
+             "|---|---:|---:|---:|---|"]
+    for patch in sorted(trials.status, reverse=True):
+        counts = trials.status[patch]
+        std = noise.get(patch)
+        lines.append(f"| {tokens(patch)} ({patch}) | {counts.get('done', 0)} | "
+                     f"{counts.get('killed', 0) + counts.get('failed', 0)} | "
+                     f"{counts.get('queued', 0) + counts.get('running', 0)} | "
+                     f"{f'{100 * std:.2f} points' if std is not None else ''} |")
+    total = sum(sum(c.values()) for c in trials.status.values())
+    done = sum(c.get("done", 0) for c in trials.status.values())
+    lines += ["", f"{done} of {total} trials done; finished trials took "
+              f"{trials.core_s / 3600:.1f} core-hours."]
+    return lines
+
+
+def val_block(trials):
+    grid = sorted({k[3] for k in trials.cells if k[3] is not None})
+    lines = ["| tokens | arm | h | " + " | ".join(f"alpha {alpha_text(a)}" for a in grid)
+             + " | softmax |", "|---|---|---|" + "---:|" * (len(grid) + 1)]
+    for patch in trials.patches():
+        softmax = ""
+        if (patch, "real", "softmax", None) in trials.cells:
+            mean, n = trials.mean_val(patch, "real", "softmax", None)
+            softmax = f"{100 * mean:.2f}" + ("" if n == 3 else f" (n {n})")
+        arms = ("real", "fixed") if patch != 7 else ("real",)
+        for arm in arms:
+            for h in H_VALUES:
+                best = trials.pick(patch, arm, h)
+                if best is None:
+                    continue
+                cells = []
+                for a in grid:
+                    if (patch, arm, h, a) not in trials.cells:
+                        cells.append("")
+                        continue
+                    mean, n = trials.mean_val(patch, arm, h, a)
+                    text = f"{100 * mean:.2f}"
+                    if a == best:
+                        text = f"**{text}**"
+                    cells.append(text + ("" if n == 3 else f" (n {n})"))
+                arm_text = {"real": "real length" if patch != 7 else "real = fixed 16",
+                            "fixed": "fixed at 16"}[arm]
+                lines.append(f"| {tokens(patch)} | {arm_text} | {h} | " + " | ".join(cells)
+                             + f" | {softmax} |")
+    return lines
+
+
+def intervals_block(trials, compare):
+    """One row per question and length; a column per h."""
+    rows = []
+    pick16 = {h: trials.pick(7, "real", h) for h in H_VALUES}
+
+    def by_attn(groups):
+        return {g.get("attn"): g for g in groups}
+
+    for patch in trials.patches():
+        n = tokens(patch)
+        real = f"patch = {patch} AND scale_length IS NULL"
+        fixed = f"patch = {patch} AND scale_length = {FIXED}"
+
+        def row(question, cells):
+            if any(cells.values()):
+                rows.append(f"| {n} | {question} | "
+                            + " | ".join(cells.get(h, "") for h in H_VALUES) + " |")
+
+        cells = {}
+        for h in H_VALUES:
+            groups = compare.run(f"{n} tokens: {h} at its picked alpha against softmax (real length)",
+                                 "--key", "attn", "--a", "softmax", "--b", h, "--tune", "alpha",
+                                 "--where", real)
+            if groups:
+                g = groups[0]
+                cells[h] = interval_text(g, f"alpha {alpha_text(g['b_alpha'])}")
+        row("h at its pick minus softmax, real length", cells)
+
+        if patch != 7:
+            cells = {}
+            for h in H_VALUES:
+                groups = compare.run(
+                    f"{n} tokens: {h} with the fixed length at its picked alpha against softmax",
+                    "--key", "attn", "--a", "softmax", "--b", h, "--tune", "alpha",
+                    "--where", f"patch = {patch} AND (scale_length = {FIXED} OR attn = 'softmax')")
+                if groups:
+                    g = groups[0]
+                    cells[h] = interval_text(g, f"alpha {alpha_text(g['b_alpha'])}")
+            row("h at its pick minus softmax, fixed length 16", cells)
+
+            groups = by_attn(compare.run(
+                f"{n} tokens: real length against fixed 16, each at its picked alpha",
+                "--key", "scale_length", "--a", str(FIXED), "--b", "0", "--tune", "alpha",
+                "--where", f"patch = {patch}"))
+            row("real length minus fixed 16, each at its pick",
+                {h: interval_text(g, f"{alpha_text(g['b_alpha'])} vs {alpha_text(g['a_alpha'])}")
+                 for h, g in groups.items() if h in H_VALUES})
+
+        cells = {}
+        for h in H_VALUES:
+            groups = compare.run(f"{n} tokens: {h}, alpha 1 against alpha 0 (real length)",
+                                 "--key", "alpha", "--a", "0", "--b", "1",
+                                 "--where", f"{real} AND attn = '{h}'")
+            if groups:
+                cells[h] = interval_text(groups[0])
+        row("alpha 1 minus alpha 0 (does length scaling matter?), real length", cells)
+
+        # Is L^-1 right at this length? The pick against the paper's alpha = 1.
+        cells = {}
+        for h in H_VALUES:
+            best = trials.pick(patch, "real", h)
+            if best is None:
+                continue
+            if best == 1:
+                cells[h] = "the pick is alpha 1"
+                continue
+            groups = compare.run(f"{n} tokens: {h}, its picked alpha {alpha_text(best)} against"
+                                 " alpha 1 (real length)",
+                                 "--key", "alpha", "--a", "1", "--b", alpha_text(best),
+                                 "--where", f"{real} AND attn = '{h}'")
+            if groups:
+                cells[h] = interval_text(groups[0], f"{alpha_text(best)} vs 1")
+        row("the pick minus alpha 1 (the paper's L^-1), real length", cells)
+
+        # Did the pick move from 16 tokens? With the real length the alpha carried over, with
+        # the fixed length the constant 16^-alpha carried over.
+        if patch == 7:
+            continue
+        for arm, where, what in (("real", real, "the alpha"), ("fixed", fixed, "the constant")):
+            cells = {}
+            for h in H_VALUES:
+                best, before = trials.pick(patch, arm, h), pick16[h]
+                if best is None or before is None:
+                    continue
+                if best == before:
+                    cells[h] = f"the pick is {alpha_text(best)} again"
+                    continue
+                if before not in trials.alphas(patch, arm, h):
+                    cells[h] = f"alpha {alpha_text(before)} not run here"
+                    continue
+                groups = compare.run(
+                    f"{n} tokens: {h}, its picked alpha {alpha_text(best)} against the 16-token"
+                    f" pick {alpha_text(before)} ({arm} length)",
+                    "--key", "alpha", "--a", alpha_text(before), "--b", alpha_text(best),
+                    "--where", f"{where} AND attn = '{h}'")
+                if groups:
+                    cells[h] = interval_text(groups[0],
+                                             f"{alpha_text(best)} vs {alpha_text(before)}")
+            arm_text = "real length" if arm == "real" else "fixed length 16"
+            row(f"the pick minus the 16-token pick ({what} carried over), {arm_text}", cells)
+
+    head = ["| tokens | test accuracy, difference in points [95% interval] | "
+            + " | ".join(H_VALUES) + " |", "|---|---|" + "---|" * len(H_VALUES)]
+    return head + rows
+
+
+def noise_per_patch(trials, compare_bin, db):
+    """The sweep's pooled per-trial std of test_acc at each length, as `sweep compare` gives it."""
+    noise = {}
+    for patch in trials.patches():
+        done = subprocess.run([compare_bin, "compare", "--db", db, "--sweep", SWEEP_NAME,
+                               "--key", "alpha", "--a", "0", "--b", "1", "--by", "none",
+                               "--where", f"patch = {patch}", "--format", "json"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            for entry in json.loads(done.stdout)["noise"]:
+                noise[patch] = entry["pooled_std"]
+    return noise
+
+
+def replace_blocks(text, blocks, readme):
+    for name, lines in blocks.items():
+        pattern = re.compile(rf"(<!-- begin generated: {name} -->\n).*?(<!-- end generated: {name} -->)",
+                             re.S)
+        if not pattern.search(text):
+            fail(f"{readme}: no block '<!-- begin generated: {name} -->' ... "
+                 f"'<!-- end generated: {name} -->'")
+        text = pattern.sub(lambda m: m.group(1) + "\n".join(lines) + "\n" + m.group(2), text)
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="results/repro/scaling_length.db")
+    parser.add_argument("--out", default="results/repro/scaling_length")
+    parser.add_argument("--readme", default="results/README.md")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if the README's generated blocks are stale")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    sweep = os.path.realpath(os.environ.get("SWEEP", "build/sweep"))
+    if not os.access(sweep, os.X_OK):
+        fail(f"{sweep}: no sweep binary (build it, or set SWEEP)")
+
+    trials = Trials(args.db)
+    compare = Comparisons(sweep, os.path.relpath(args.db) if not os.path.isabs(args.db)
+                          else args.db, args.db)
+    blocks = {
+        "scaling-status": status_block(trials, noise_per_patch(trials, sweep, args.db)),
+        "scaling-val": val_block(trials),
+        "scaling-intervals": intervals_block(trials, compare),
+    }
+    with open(args.readme) as f:
+        before = f.read()
+    after = replace_blocks(before, blocks, args.readme)
+    if args.check:
+        if after != before:
+            fail(f"{args.readme} is stale against {args.db}: run scripts/scaling_results.py")
+        print(f"scaling_results.py: {args.readme} matches {args.db}")
+        return
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "comparisons.md"), "w") as f:
+        f.write("\n".join(compare.markdown) + "\n")
+    if after != before:
+        with open(args.readme, "w") as f:
+            f.write(after)
+    print(f"scaling_results.py: {args.readme} and {args.out}/comparisons.md written from {args.db}")
+
+
+if __name__ == "__main__":
+    main()

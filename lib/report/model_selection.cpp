@@ -92,11 +92,14 @@ std::vector<Selection> select_best(const TrialRows& trials, const TrialSettings&
   return selections;
 }
 
-std::string unequal_seeds_note(int64_t unequal, int64_t cells, const std::string& tune) {
+std::string unequal_seeds_note(const std::vector<Selection>& selections, const std::string& tune) {
+  const auto unequal = std::count_if(selections.begin(), selections.end(),
+                                     [](const Selection& s) { return s.unequal_seeds; });
+  if (unequal == 0) return {};
   return fmt::format(
       "{} of {} combination(s) picked {} among means over different numbers of trials (a sweep "
       "still running?): a mean over fewer seeds strays further by chance, which can win the pick",
-      unequal, cells, tune);
+      unequal, selections.size(), tune);
 }
 
 ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
@@ -117,11 +120,10 @@ ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
   if (select != spec.metric) table.columns.push_back(select);
   for (const char* suffix : {"", "_std", "_ci_low", "_ci_high"})
     table.columns.push_back(spec.metric + suffix);
-  int64_t no_choice = 0, unequal = 0;
+  int64_t no_choice = 0;
   const auto selections = select_best(trials, settings, all, spec.tune, cell_keys, select);
   for (const Selection& s : selections) {
     if (s.candidates < 2 && !is_null(s.best)) ++no_choice;
-    unequal += s.unequal_seeds;
     std::vector<Value> row;
     // Reserved: regrowing a vector of variants here trips a false -Wmaybe-uninitialized (GCC 12).
     row.reserve(table.columns.size());
@@ -149,10 +151,8 @@ ValueTable best_table(const TrialRows& trials, const TrialSettings& settings,
     table.notes.push_back(fmt::format("{} row(s) had fewer than two values of {} to choose from",
                                       no_choice, spec.tune));
   }
-  if (unequal > 0) {
-    table.notes.push_back(
-        unequal_seeds_note(unequal, static_cast<int64_t>(selections.size()), spec.tune));
-  }
+  if (auto note = unequal_seeds_note(selections, spec.tune); !note.empty())
+    table.notes.push_back(std::move(note));
   return table;
 }
 

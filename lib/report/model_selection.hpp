@@ -45,9 +45,9 @@ struct Selection {
   bool unequal_seeds = false;
 };
 
-// The note for `unequal` of `cells` selections that picked `tune` among means over different
-// numbers of trials.
-std::string unequal_seeds_note(int64_t unequal, int64_t cells, const std::string& tune);
+// The note saying how many of `selections` picked `tune` among means over different numbers of
+// trials; empty when none did.
+std::string unequal_seeds_note(const std::vector<Selection>& selections, const std::string& tune);
 
 // `rows` grouped by `cell_keys`; in each cell the value of `tune` with the highest mean of
 // `select_on` over the trials that have it (a tie goes to the first value in key order).

@@ -109,17 +109,11 @@ RowSet tune_side(const TrialRows& t, const TrialSettings& s, const RowSet& side,
                  std::vector<std::string>& notes) {
   const auto cells = without(s.varying_keys(side), {spec.tune, spec.key});
   RowSet kept;
-  int64_t unequal = 0, picks = 0;
-  for (const Selection& sel : select_best(t, s, side, spec.tune, cells, select_on)) {
-    kept.insert(kept.end(), sel.rows.begin(), sel.rows.end());
-    unequal += sel.unequal_seeds;
-    ++picks;
-  }
+  const auto selections = select_best(t, s, side, spec.tune, cells, select_on);
+  for (const Selection& sel : selections) kept.insert(kept.end(), sel.rows.begin(), sel.rows.end());
   std::sort(kept.begin(), kept.end());
-  if (unequal > 0) {
-    notes.push_back(
-        fmt::format("{} = {}: {}", spec.key, value, unequal_seeds_note(unequal, picks, spec.tune)));
-  }
+  if (const auto note = unequal_seeds_note(selections, spec.tune); !note.empty())
+    notes.push_back(fmt::format("{} = {}: {}", spec.key, value, note));
   return kept;
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Issue 14 §4, "is L^-1 the right scaling?": every number results/README.md states about
-sweeps/repro/scaling_length.json, computed from its database.
+"""Issue 14's second pass: every number results/README.md states about its sweeps, computed from
+their database (results/repro/second_pass.db):
+  sweeps/repro/scaling_length.json  §4, "is L^-1 the right scaling?"
+  sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax and relu/L
 
 Writes OUT/comparisons.md (each paired comparison with the `sweep compare` command that printed
 it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` and
@@ -8,10 +10,11 @@ it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` a
   scaling-status     trials done per length, machine time, seed noise
   scaling-val        mean validation accuracy per length, arm, h and alpha (the picks in bold)
   scaling-intervals  the comparisons that answer the question, test accuracy, 95% t-intervals
+  lr-control         accuracy per learning rate, and the comparisons at the picked one
 With --check nothing is written: exit 1 if a block of README differs from what the database
 gives (the README was not regenerated after the database changed).
 
-  scripts/scaling_results.py [--db PATH] [--out DIR] [--readme PATH] [--check]
+  scripts/second_pass_results.py [--db PATH] [--out DIR] [--readme PATH] [--check]
 SWEEP=/path/to/sweep uses another binary than build/sweep. Standard library only.
 """
 import argparse
@@ -24,6 +27,7 @@ import sys
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), ".."))
 SWEEP_NAME = "scaling_length"
+LR_SWEEP = "lr_control"
 H_VALUES = ("relu", "gelu")
 FIXED = 16  # the fixed-constant control: L in L^-alpha held at 16 keys
 
@@ -33,7 +37,7 @@ def tokens(patch):
 
 
 def fail(message):
-    sys.exit(f"scaling_results.py: {message}")
+    sys.exit(f"second_pass_results.py: {message}")
 
 
 class Trials:
@@ -92,29 +96,29 @@ class Comparisons:
     def __init__(self, sweep, db_shown, db):
         self.sweep, self.db_shown, self.db = sweep, db_shown, db
         self.markdown = [
-            "# Paired comparisons of sweeps/repro/scaling_length.json",
+            "# Paired comparisons of sweeps/repro/scaling_length.json and lr_control.json",
             "",
-            f"Written by scripts/scaling_results.py from {db_shown}. Test accuracy, pairs matched on"
+            f"Written by scripts/second_pass_results.py from {db_shown}. Test accuracy, pairs matched on"
             " seed and every other setting, 95% t-intervals; `--tune alpha` sets alpha on each side"
             " to the value with the best mean validation accuracy. scale_length is empty for the"
             " real number of keys.",
         ]
 
-    def _run(self, args, form):
-        done = subprocess.run([self.sweep, "compare", "--db", self.db, "--sweep", SWEEP_NAME,
+    def _run(self, sweep_name, args, form):
+        done = subprocess.run([self.sweep, "compare", "--db", self.db, "--sweep", sweep_name,
                                *args, "--format", form], capture_output=True, text=True)
         return done.returncode, done.stdout, done.stderr
 
-    def run(self, title, *args):
+    def run(self, title, *args, sweep_name=SWEEP_NAME):
         """The comparison's groups (a list of dicts, one per group of pairs), [] if no pairs."""
         shown = " ".join(f'"{a}"' if " " in a else a for a in args)
         self.markdown += ["", f"## {title}", "",
-                          f"    sweep compare --db {self.db_shown} --sweep {SWEEP_NAME} {shown}", ""]
-        code, out, err = self._run(args, "markdown")
+                          f"    sweep compare --db {self.db_shown} --sweep {sweep_name} {shown}", ""]
+        code, out, err = self._run(sweep_name, args, "markdown")
         self.markdown.append((out + err).rstrip() if code == 0 else "(no pairs yet)")
         if code != 0:
             return []
-        code, out, _ = self._run(args, "json")
+        code, out, _ = self._run(sweep_name, args, "json")
         if code != 0:
             fail(f"sweep compare {shown}: gave markdown but no json")
         return json.loads(out)["comparison"]
@@ -291,6 +295,76 @@ def intervals_block(trials, compare):
     return head + rows
 
 
+def lr_block(db, compare):
+    """softmax and relu/L at 49 tokens over the learning rate: mean accuracy per lr (the pick on
+    validation in bold), and the comparisons at the picked lr."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute("SELECT attn, lr, val_acc, test_acc FROM results "
+                       "WHERE sweep = ? AND status = 'done'", (LR_SWEEP,)).fetchall()
+    queued = con.execute("SELECT count(*) FROM results WHERE sweep = ? AND status != 'done'",
+                         (LR_SWEEP,)).fetchone()[0]
+    rates = sorted(float(lr) for (lr,) in con.execute(
+        "SELECT DISTINCT lr FROM results WHERE sweep = ?", (LR_SWEEP,)))
+    con.close()
+    if not rows and not queued:
+        return [f"(sweep {LR_SWEEP} is not in the database yet)"]
+    cells = {}
+    for attn, lr, val, test in rows:
+        cells.setdefault((attn, float(lr)), []).append((val, test))
+    lines = ["| attn | metric | " + " | ".join(f"lr {lr:g}" for lr in rates) + " |",
+             "|---|---|" + "---:|" * len(rates)]
+    picks = {}
+    for attn in ("softmax", "relu"):
+        means = {}
+        for lr in rates:
+            scores = cells.get((attn, lr), [])
+            if scores:
+                means[lr] = tuple(sum(x[i] for x in scores) / len(scores) for i in (0, 1)) + (
+                    len(scores),)
+        if not means:
+            continue
+        picks[attn] = max(means, key=lambda lr: means[lr][0])
+        name = "relu/L (alpha 1)" if attn == "relu" else attn
+        for i, metric in ((0, "val_acc"), (1, "test_acc")):
+            texts = []
+            for lr in rates:
+                if lr not in means:
+                    texts.append("")
+                    continue
+                text = f"{100 * means[lr][i]:.2f}"
+                if i == 0 and lr == picks[attn]:
+                    text = f"**{text}**"
+                texts.append(text + ("" if means[lr][2] == 3 else f" (n {means[lr][2]})"))
+            lines.append(f"| {name} | {metric} | " + " | ".join(texts) + " |")
+    lines.append("")
+    done = len(rows)
+    lines.append(f"{done} of {done + queued} trials done"
+                 + ("." if queued == 0 else "; the picks are among the trials done so far."))
+    comparisons = []
+    for attn, pick in picks.items():
+        name = "relu/L" if attn == "relu" else attn
+        if pick == 1e-3:
+            comparisons.append(f"- {name}: validation picks lr 0.001, the lr every other sweep used.")
+            continue
+        groups = compare.run(f"lr control: {name}, lr {pick:g} against lr 0.001",
+                             "--key", "lr", "--a", "0.001", "--b", f"{pick:g}",
+                             "--where", f"attn = '{attn}'", sweep_name=LR_SWEEP)
+        if groups:
+            comparisons.append(f"- {name}: validation picks lr {pick:g}; test accuracy there minus"
+                               f" at lr 0.001: {interval_text(groups[0])}.")
+    if len(picks) == 2:
+        groups = compare.run("lr control: relu/L against softmax, each at its picked lr",
+                             "--key", "attn", "--a", "softmax", "--b", "relu", "--tune", "lr",
+                             sweep_name=LR_SWEEP)
+        if groups:
+            g = groups[0]
+            comparisons.append(f"- relu/L at lr {g['b_lr']:g} minus softmax at lr {g['a_lr']:g}"
+                               f" (each at its pick): {interval_text(g)}.")
+    if comparisons:
+        lines += ["", "Test accuracy, paired by seed, 95% t-intervals in points:", ""] + comparisons
+    return lines
+
+
 def noise_per_patch(trials, compare_bin, db):
     """The sweep's pooled per-trial std of test_acc at each length, as `sweep compare` gives it."""
     noise = {}
@@ -318,7 +392,7 @@ def replace_blocks(text, blocks, readme):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="results/repro/scaling_length.db")
+    parser.add_argument("--db", default="results/repro/second_pass.db")
     parser.add_argument("--out", default="results/repro/scaling_length")
     parser.add_argument("--readme", default="results/README.md")
     parser.add_argument("--check", action="store_true",
@@ -336,14 +410,15 @@ def main():
         "scaling-status": status_block(trials, noise_per_patch(trials, sweep, args.db)),
         "scaling-val": val_block(trials),
         "scaling-intervals": intervals_block(trials, compare),
+        "lr-control": lr_block(args.db, compare),
     }
     with open(args.readme) as f:
         before = f.read()
     after = replace_blocks(before, blocks, args.readme)
     if args.check:
         if after != before:
-            fail(f"{args.readme} is stale against {args.db}: run scripts/scaling_results.py")
-        print(f"scaling_results.py: {args.readme} matches {args.db}")
+            fail(f"{args.readme} is stale against {args.db}: run scripts/second_pass_results.py")
+        print(f"second_pass_results.py: {args.readme} matches {args.db}")
         return
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "comparisons.md"), "w") as f:
@@ -351,7 +426,7 @@ def main():
     if after != before:
         with open(args.readme, "w") as f:
             f.write(after)
-    print(f"scaling_results.py: {args.readme} and {args.out}/comparisons.md written from {args.db}")
+    print(f"second_pass_results.py: {args.readme} and {args.out}/comparisons.md written from {args.db}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 their database (results/repro/second_pass.db):
   sweeps/repro/scaling_length.json  §4, "is L^-1 the right scaling?"
   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax and relu/L
+  sweeps/repro/no_attention.json    §3, how much the task needs attention at all
 
 Writes OUT/comparisons.md (each paired comparison with the `sweep compare` command that printed
 it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` and
@@ -11,6 +12,7 @@ it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` a
   scaling-val        mean validation accuracy per length, arm, h and alpha (the picks in bold)
   scaling-intervals  the comparisons that answer the question, test accuracy, 95% t-intervals
   lr-control         accuracy per learning rate, and the comparisons at the picked one
+  no-attention       accuracy without attention against softmax and the point-wise picks
 With --check nothing is written: exit 1 if a block of README differs from what the database
 gives (the README was not regenerated after the database changed).
 
@@ -28,6 +30,7 @@ import sys
 ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), ".."))
 SWEEP_NAME = "scaling_length"
 LR_SWEEP = "lr_control"
+NONE_SWEEP = "no_attention"
 H_VALUES = ("relu", "gelu")
 FIXED = 16  # the fixed-constant control: L in L^-alpha held at 16 keys
 
@@ -365,6 +368,51 @@ def lr_block(db, compare):
     return lines
 
 
+def no_attention_block(db, trials, compare):
+    """attn none against softmax per length (paired, same sweep), with the scaling sweep's relu
+    and gelu at their picked alpha beside them (means only: another sweep's trials)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute("SELECT patch, attn, val_acc, test_acc, status FROM results "
+                       "WHERE sweep = ?", (NONE_SWEEP,)).fetchall()
+    con.close()
+    if not rows:
+        return [f"(sweep {NONE_SWEEP} is not in the database yet)"]
+    cells = {}
+    for patch, attn, val, test, status in rows:
+        if status == "done":
+            cells.setdefault((patch, attn), []).append((val, test))
+
+    def mean_text(scores, i):
+        if not scores:
+            return ""
+        text = f"{100 * sum(x[i] for x in scores) / len(scores):.2f}"
+        return text + ("" if len(scores) == 3 else f" (n {len(scores)})")
+
+    lines = ["| tokens | metric | no attention | softmax | relu at its pick | gelu at its pick |",
+             "|---|---|---:|---:|---:|---:|"]
+    intervals = []
+    for patch in sorted({r[0] for r in rows}, reverse=True):
+        picked = {}
+        for h in H_VALUES:
+            best = trials.pick(patch, "real", h)
+            picked[h] = trials.cells.get((patch, "real", h, best), []) if best is not None else []
+        for i, metric in ((0, "val_acc"), (1, "test_acc")):
+            lines.append(f"| {tokens(patch)} | {metric} | {mean_text(cells.get((patch, 'none')), i)}"
+                         f" | {mean_text(cells.get((patch, 'softmax')), i)}"
+                         + "".join(f" | {mean_text(picked[h], i)}" for h in H_VALUES) + " |")
+        groups = compare.run(f"{tokens(patch)} tokens: softmax against no attention",
+                             "--key", "attn", "--a", "none", "--b", "softmax",
+                             "--where", f"patch = {patch}", sweep_name=NONE_SWEEP)
+        if groups:
+            intervals.append(f"- {tokens(patch)} tokens, softmax minus no attention: "
+                             f"{interval_text(groups[0])}.")
+    done = sum(len(v) for v in cells.values())
+    lines += ["", f"{done} of {len(rows)} trials done."]
+    if intervals:
+        lines += ["", "Test accuracy, paired by seed, 95% t-intervals in points:", ""] + intervals
+    return lines
+
+
 def noise_per_patch(trials, compare_bin, db):
     """The sweep's pooled per-trial std of test_acc at each length, as `sweep compare` gives it."""
     noise = {}
@@ -411,7 +459,10 @@ def main():
         "scaling-val": val_block(trials),
         "scaling-intervals": intervals_block(trials, compare),
         "lr-control": lr_block(args.db, compare),
+        "no-attention": no_attention_block(args.db, trials, compare),
     }
+    if not os.path.isfile(args.readme):
+        fail(f"{args.readme}: no such file")
     with open(args.readme) as f:
         before = f.read()
     after = replace_blocks(before, blocks, args.readme)

@@ -36,17 +36,18 @@ std::string loss_text(double loss) {
 
 std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
                            const engine::ModelShape& s, int64_t params) {
-  const std::string attention =
-      c.attn == "softmax" ? "softmax" : fmt::format("{} alpha={}", c.attn, format_number(c.alpha));
+  const std::string attention = c.attn == "softmax" || c.attn == "none"
+                                    ? c.attn
+                                    : fmt::format("{} alpha={}", c.attn, format_number(c.alpha));
   return fmt::format(
       "model: width {} depth {} heads {} mlp {} patch {} ({} tokens, {} pool), {:.2f}M params, "
       "{:.3f} GFLOP/img train\n"
       "attention: {}{}{}\n"
       "training: {} epochs x {} steps of {} images, {} lr {} ({}, warm-up {}), seed {}",
       s.width, s.depth, s.heads, s.mlp_dim, s.patch, s.tokens, c.pool, params / 1e6,
-      s.training_flops_per_image() / 1e9, attention, c.qk_norm ? ", qk-norm" : "",
-      c.gate != "none" ? ", gate " + c.gate : "", c.epochs, t.steps_per_epoch(), c.batch_size,
-      c.optimizer, format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
+      s.training_flops_per_image() / 1e9, attention, s.qk_norm ? ", qk-norm" : "",
+      s.gated ? ", gate " + c.gate : "", c.epochs, t.steps_per_epoch(), c.batch_size, c.optimizer,
+      format_number(c.lr), c.schedule, c.warmup_steps, c.seed);
 }
 
 // `unfinished`: the epoch a max_steps stop left, e.g. "(4 of 117 steps)".

@@ -291,6 +291,12 @@ void validate(const TrialConfig& c, std::string_view source) {
     fail_usage("{}: width {} is not divisible by heads {} (head dimension must be whole)", source,
                c.width, c.heads);
   }
+  if (c.attn == "none" && c.pool == "cls") {
+    fail_usage(
+        "{}: attn none with pool cls: without attention the class token never meets the patches, "
+        "so the model would not see the image (use pool gap)",
+        source);
+  }
   if (c.posemb == "sincos2d" && c.width % 4 != 0) {
     fail_usage("{}: posemb sincos2d needs width divisible by 4, got width {}", source, c.width);
   }

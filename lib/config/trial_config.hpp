@@ -142,8 +142,10 @@ void visit_keys(Config& c, Visit&& visit) {
   // attention
   visit(KeyInfo{"attn", "attention",
                 "attention weights: softmax, or point-wise L^-alpha * h(q.k/sqrt(d)) with h one of "
-                "the others",
-                {"softmax", "relu", "relu2", "gelu", "softplus", "identity", "relu6", "sigmoid"}},
+                "relu ... sigmoid; none: no attention branch at all (every block is LayerNorm + "
+                "MLP, tokens never mix: the baseline for how much a task needs attention)",
+                {"softmax", "relu", "relu2", "gelu", "softplus", "identity", "relu6", "sigmoid",
+                 "none"}},
         c.attn);
   visit(KeyInfo{"alpha", "attention", "point-wise attention scales by L^-alpha (L = keys)", {},
                 -16, 16},

@@ -24,10 +24,11 @@ ModelShape ModelShape::from_config(const TrialConfig& config) {
   s.head_dim = config.width / config.heads;
   s.mlp_dim = config.mlp_dim;
   s.learned_posemb = config.posemb == "learned";
-  s.qk_norm = config.qk_norm;
-  s.gated = config.gate != "none";
+  s.attention_branch = config.attn != "none";
+  s.qk_norm = s.attention_branch && config.qk_norm;
+  s.gated = s.attention_branch && config.gate != "none";
   if (s.gated) s.gate_activation = activation_from_name(config.gate);
-  s.attention = AttentionFunction::from_name(config.attn);
+  if (s.attention_branch) s.attention = AttentionFunction::from_name(config.attn);
   s.alpha = config.alpha;
   s.scale_length = config.scale_length;
   s.fused_attention = config.attn_kernel == "fused";
@@ -45,9 +46,10 @@ double ModelShape::forward_flops_per_image() const {
   const double embed = 2.0 * patches * patch_dim * d;
   const double projections = 2.0 * n * d * (3 * d + d + (gated ? d : 0));
   const double attention_products = 2.0 * 2.0 * n * n * d;  // Q.K^T and A.V over all heads
+  const double attention = attention_branch ? projections + attention_products : 0.0;
   const double mlp = 2.0 * 2.0 * n * d * f;
   const double head = 2.0 * d * classes;
-  return embed + depth * (projections + attention_products + mlp) + head;
+  return embed + depth * (attention + mlp) + head;
 }
 
 }  // namespace vitsweep::engine

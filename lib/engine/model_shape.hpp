@@ -18,6 +18,9 @@ struct ModelShape {
   int64_t width = 0, depth = 0, heads = 0, head_dim = 0, mlp_dim = 0;
   bool cls_token = false;
   bool learned_posemb = true;
+  // false for attn = "none": every block is LayerNorm + MLP only, so tokens never mix (the
+  // baseline for how much a task needs attention); qk_norm and gated are then false too.
+  bool attention_branch = true;
   bool qk_norm = false;
   bool gated = false;
   Activation gate_activation = Activation::silu;

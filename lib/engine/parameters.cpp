@@ -17,13 +17,14 @@ constexpr int64_t kAlignFloats = 16;
 using Shape = std::vector<int64_t>;
 
 // When a tensor exists.
-enum class Presence { always, cls_token, learned_posemb, qk_norm, gated };
+enum class Presence { always, cls_token, learned_posemb, attention_branch, qk_norm, gated };
 
 bool present(Presence presence, const ModelShape& s) {
   switch (presence) {
     case Presence::always: return true;
     case Presence::cls_token: return s.cls_token;
     case Presence::learned_posemb: return s.learned_posemb;
+    case Presence::attention_branch: return s.attention_branch;
     case Presence::qk_norm: return s.qk_norm;
     case Presence::gated: return s.gated;
   }
@@ -71,15 +72,18 @@ const ModelSpec kBeforeBlocks[] = {
 };
 
 const BlockSpec kBlock[] = {
-    {"norm1.weight", &BlockTensors::norm1_weight, width, Init::ones, false},
-    {"norm1.bias", &BlockTensors::norm1_bias, width, Init::zeros, false},
+    {"norm1.weight", &BlockTensors::norm1_weight, width, Init::ones, false,
+     Presence::attention_branch},
+    {"norm1.bias", &BlockTensors::norm1_bias, width, Init::zeros, false,
+     Presence::attention_branch},
     {"attn.qkv.weight", &BlockTensors::qkv_weight,
      [](const ModelShape& s) -> Shape {
        return {3 * s.width, s.width};
      },
-     Init::xavier_uniform_qkv, true},
+     Init::xavier_uniform_qkv, true, Presence::attention_branch},
     {"attn.qkv.bias", &BlockTensors::qkv_bias,
-     [](const ModelShape& s) -> Shape { return {3 * s.width}; }, Init::zeros, false},
+     [](const ModelShape& s) -> Shape { return {3 * s.width}; }, Init::zeros, false,
+     Presence::attention_branch},
     {"attn.q_norm.weight", &BlockTensors::q_norm_weight, head_dim, Init::ones, false,
      Presence::qk_norm},
     {"attn.q_norm.bias", &BlockTensors::q_norm_bias, head_dim, Init::zeros, false,
@@ -91,8 +95,10 @@ const BlockSpec kBlock[] = {
     {"attn.gate.weight", &BlockTensors::gate_weight, square, Init::xavier_uniform, true,
      Presence::gated},
     {"attn.gate.bias", &BlockTensors::gate_bias, width, Init::zeros, false, Presence::gated},
-    {"attn.proj.weight", &BlockTensors::proj_weight, square, Init::xavier_uniform, true},
-    {"attn.proj.bias", &BlockTensors::proj_bias, width, Init::zeros, false},
+    {"attn.proj.weight", &BlockTensors::proj_weight, square, Init::xavier_uniform, true,
+     Presence::attention_branch},
+    {"attn.proj.bias", &BlockTensors::proj_bias, width, Init::zeros, false,
+     Presence::attention_branch},
     {"norm2.weight", &BlockTensors::norm2_weight, width, Init::ones, false},
     {"norm2.bias", &BlockTensors::norm2_bias, width, Init::zeros, false},
     {"mlp.fc1.weight", &BlockTensors::fc1_weight,

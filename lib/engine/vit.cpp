@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/error.hpp"
 #include "engine/elementwise.hpp"
 #include "engine/layernorm.hpp"
 #include "engine/linear.hpp"
@@ -67,6 +68,7 @@ void VisionTransformer::initialize(uint64_t seed) {
 }
 
 std::vector<float> VisionTransformer::attention_scores(int64_t index) const {
+  if (!shape_.attention_branch) fail("attention_scores: this model has no attention (attn none)");
   return engine::attention_scores(shape_, blocks_[index].attention, batch_);
 }
 
@@ -83,11 +85,13 @@ void VisionTransformer::reserve(int64_t batch) {
   for (auto& r : residual_) forward.take(r, bnd);
   blocks_.assign(static_cast<size_t>(s.depth), BlockActivations{});
   for (auto& b : blocks_) {
-    forward.take(b.ln1, bnd);
-    forward.take(b.ln1_mean, tokens);
-    forward.take(b.ln1_rstd, tokens);
-    plan_attention_activations(forward, s, batch, b.attention);
-    forward.take(b.x_mid, bnd);
+    if (s.attention_branch) {
+      forward.take(b.ln1, bnd);
+      forward.take(b.ln1_mean, tokens);
+      forward.take(b.ln1_rstd, tokens);
+      plan_attention_activations(forward, s, batch, b.attention);
+      forward.take(b.x_mid, bnd);
+    }
     forward.take(b.ln2, bnd);
     forward.take(b.ln2_mean, tokens);
     forward.take(b.ln2_rstd, tokens);
@@ -100,6 +104,10 @@ void VisionTransformer::reserve(int64_t batch) {
   forward.take(pooled_, batch * s.width);
   forward.take(logits_, batch * s.classes);
   forward.allocate(forward_arena_);
+  // Without an attention branch the MLP half reads the block's input itself.
+  if (!s.attention_branch) {
+    for (size_t i = 0; i < blocks_.size(); ++i) blocks_[i].x_mid = residual_[i];
+  }
   capacity_ = batch;
 }
 
@@ -114,7 +122,7 @@ void VisionTransformer::reserve_backward(int64_t batch) {
   backward.take(d_hidden_, bnf);
   backward.take(d_pooled_, batch * s.width);
   backward.take(d_patch_tokens_, batch * s.patches * s.width);
-  plan_attention_scratch(backward, s, batch, attention_scratch_);
+  if (s.attention_branch) plan_attention_scratch(backward, s, batch, attention_scratch_);
   backward.allocate(backward_arena_);
   backward_capacity_ = batch;
 }
@@ -181,11 +189,11 @@ void VisionTransformer::block_forward(int64_t index, int64_t batch) {
   const int64_t rows = batch * s.tokens, d = s.width;
   const float* x_in = residual_[index];
   float* x_out = residual_[index + 1];
-  {
-    PhaseScope scope(times_, Phase::norms);
-    layernorm_forward(x_in, p.norm1_weight, p.norm1_bias, a.ln1, a.ln1_mean, a.ln1_rstd, rows, d);
-  }
-  {
+  if (s.attention_branch) {
+    {
+      PhaseScope scope(times_, Phase::norms);
+      layernorm_forward(x_in, p.norm1_weight, p.norm1_bias, a.ln1, a.ln1_mean, a.ln1_rstd, rows, d);
+    }
     PhaseScope scope(times_, Phase::attention);
     std::memcpy(a.x_mid, x_in, rows * d * sizeof(float));
     attention_forward(mm_, s, p, a.ln1, a.attention, a.x_mid, batch);
@@ -218,6 +226,7 @@ void VisionTransformer::block_backward(int64_t index, int64_t batch) {
                        g.norm2_weight, g.norm2_bias, rows, d);
   }
   // ... and the attention branch adds its part to make it d(x_in).
+  if (!s.attention_branch) return;
   {
     PhaseScope scope(times_, Phase::attention);
     set_zero(d_norm_, rows * d);

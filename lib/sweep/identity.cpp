@@ -16,16 +16,23 @@ struct IrrelevantKey {
 };
 
 bool always(const TrialConfig&) { return true; }
+// Only point-wise attention scales by L^-alpha.
+bool no_length_scale(const TrialConfig& c) { return c.attn == "softmax" || c.attn == "none"; }
+bool no_attention(const TrialConfig& c) { return c.attn == "none"; }
 
 // The rules listed in identity.hpp; keep the two in step.
 constexpr IrrelevantKey kIrrelevantKeys[] = {
-    {"alpha", [](const TrialConfig& c) { return c.attn == "softmax"; }},
+    {"alpha", no_length_scale},
     // 0 means the number of keys: trials stored before the key existed keep their hashes.
     {"scale_length",
      [](const TrialConfig& c) {
-       return c.attn == "softmax" || c.alpha == 0 || c.scale_length == 0 ||
+       return no_length_scale(c) || c.alpha == 0 || c.scale_length == 0 ||
               c.scale_length == sequence_length(c);
      }},
+    // Settings of the attention branch, which attn = none does not have.
+    {"heads", no_attention},
+    {"qk_norm", no_attention},
+    {"gate", no_attention},
     {"momentum", [](const TrialConfig& c) { return c.optimizer == "adamw"; }},
     {"beta1", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},
     {"beta2", [](const TrialConfig& c) { return c.optimizer == "sgd"; }},
@@ -41,7 +48,7 @@ constexpr IrrelevantKey kIrrelevantKeys[] = {
     // 0 for every real trial: trials stored before the key existed keep their hashes.
     {"simulate_s", [](const TrialConfig& c) { return c.simulate_s == 0; }},
     // Under bf16 the matmul kernel rounds Q, K, weights and V to bf16; the fused one stays f32.
-    {"attn_kernel", [](const TrialConfig& c) { return c.precision == "f32"; }},
+    {"attn_kernel", [](const TrialConfig& c) { return c.precision == "f32" || no_attention(c); }},
     {"data_dir", always},
     {"model", always},
 };

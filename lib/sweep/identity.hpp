@@ -13,16 +13,19 @@ namespace vitsweep::sweep {
 
 // Keys dropped from the identity because they cannot affect this trial's result, so such trials
 // collapse into one (a softmax trial swept over five alphas runs once):
-//   alpha                  when attn == softmax (only point-wise attention scales by L^-alpha)
-//   scale_length           when attn == softmax, alpha == 0 (L^0 = 1), or it is 0 (the default:
-//                          the number of keys) or equals the number of keys
+//   alpha                  when attn == softmax or none (only point-wise attention scales by
+//                          L^-alpha)
+//   scale_length           when attn == softmax or none, alpha == 0 (L^0 = 1), or it is 0 (the
+//                          default: the number of keys) or equals the number of keys
+//   heads, qk_norm, gate   when attn == none (no attention branch)
 //   momentum               when optimizer == adamw (SGD's)
 //   beta1, beta2, eps      when optimizer == sgd (AdamW's)
 //   synthetic_*            when dataset != synthetic (they describe the synthetic data set)
 //   crop_padding           when augment has no crop
 //   threads                always (it changes only floating-point rounding)
 //   attn_kernel            when precision == f32 (fused or matmul: the same maths, rounded
-//                          differently; under bf16 only the matmul kernel rounds to bf16)
+//                          differently; under bf16 only the matmul kernel rounds to bf16), or
+//                          attn == none
 //   simulate_s             when 0 (every real trial)
 //   data_dir               always (where the files are, not what they hold)
 //   model                  always (a label for width, depth, heads, mlp_dim and patch, which stay)

@@ -246,6 +246,11 @@ std::vector<ModelCase> model_cases() {
         {"relu_sincos_cls_" + kernel,
          {{"attn", "relu"}, {"posemb", "sincos2d"}, {"pool", "cls"}, {"attn_kernel", kernel}}});
   }
+  // No attention branch: qk_norm and gate have nothing to act on.
+  cases.push_back(
+      {"none_gap_qknorm_gate", {{"attn", "none"}, {"qk_norm", true}, {"gate", "silu"}}});
+  cases.push_back({"none_sincos_sigmoid_xent",
+                   {{"attn", "none"}, {"posemb", "sincos2d"}, {"loss", "sigmoid_xent"}}});
   return cases;
 }
 
@@ -276,7 +281,7 @@ TEST_P(ModelGradient, EveryParameterMatchesFiniteDifferences) {
   const int64_t score_count = batch * shape.heads * shape.tokens * shape.tokens;
   auto kinks = [&] {
     std::vector<bool> pattern;
-    for (int64_t b = 0; b < shape.depth; ++b) {
+    for (int64_t b = 0; shape.attention_branch && b < shape.depth; ++b) {
       const std::vector<float> scores = model.attention_scores(b);
       const auto block = testing::kink_pattern(config.attn, scores.data(), score_count);
       pattern.insert(pattern.end(), block.begin(), block.end());

@@ -38,6 +38,9 @@ std::vector<Variant> variants() {
       }
     }
   }
+  // No attention branch: qk_norm and gate asked for, and nothing of either made.
+  out.push_back({"no_attention", {{"attn", "none"}, {"qk_norm", true}, {"gate", "silu"}}});
+  out.push_back({"no_attention_sincos2d", {{"attn", "none"}, {"posemb", "sincos2d"}}});
   return out;
 }
 
@@ -60,18 +63,18 @@ std::vector<std::pair<std::string, const float*>> fields(const ModelTensors& m,
     const BlockTensors& b = m.blocks[i];
     const std::string p = fmt::format("blocks.{}.", i);
     const std::vector<std::pair<std::string, const float*>> block = {
-        {p + "norm1.weight", b.norm1_weight},
-        {p + "norm1.bias", b.norm1_bias},
-        {p + "attn.qkv.weight", b.qkv_weight},
-        {p + "attn.qkv.bias", b.qkv_bias},
+        {present(s.attention_branch, p + "norm1.weight"), b.norm1_weight},
+        {present(s.attention_branch, p + "norm1.bias"), b.norm1_bias},
+        {present(s.attention_branch, p + "attn.qkv.weight"), b.qkv_weight},
+        {present(s.attention_branch, p + "attn.qkv.bias"), b.qkv_bias},
         {present(s.qk_norm, p + "attn.q_norm.weight"), b.q_norm_weight},
         {present(s.qk_norm, p + "attn.q_norm.bias"), b.q_norm_bias},
         {present(s.qk_norm, p + "attn.k_norm.weight"), b.k_norm_weight},
         {present(s.qk_norm, p + "attn.k_norm.bias"), b.k_norm_bias},
         {present(s.gated, p + "attn.gate.weight"), b.gate_weight},
         {present(s.gated, p + "attn.gate.bias"), b.gate_bias},
-        {p + "attn.proj.weight", b.proj_weight},
-        {p + "attn.proj.bias", b.proj_bias},
+        {present(s.attention_branch, p + "attn.proj.weight"), b.proj_weight},
+        {present(s.attention_branch, p + "attn.proj.bias"), b.proj_bias},
         {p + "norm2.weight", b.norm2_weight},
         {p + "norm2.bias", b.norm2_bias},
         {p + "mlp.fc1.weight", b.fc1_weight},

@@ -77,6 +77,8 @@ std::vector<BadInput> config_cases() {
       {"missing_equals", train({"alpha"}), 2, "expected KEY=VALUE"},
       {"sincos_width", train({"posemb=sincos2d", "width=66", "heads=3"}), 2,
        "needs width divisible by 4"},
+      {"no_attention_class_token", train({"attn=none", "pool=cls"}), 2,
+       "attn none with pool cls: without attention the class token never meets the patches"},
       {"unknown_preset", train({"model=Q/16"}), 2,
        "expected one of nano, micro, mini, Ti, S, B, L"},
       {"bad_patch_suffix", train({"model=S/0"}), 2, "optionally followed by /PATCH"},

@@ -86,6 +86,8 @@ CASES = {
     "relu_scale_length9": ({"attn": "relu", "alpha": 1.0, "scale_length": 9}, {}),
     "gelu_gate_identity_noclip": ({"attn": "gelu", "alpha": 2.0, "gate": "identity",
                                    "clip_norm": 0.0}, {}),
+    # no attention branch: qk_norm and gate have nothing to act on, and no tensor of theirs exists
+    "none_qknorm_gate": ({"attn": "none", "qk_norm": True, "gate": "silu"}, {}),
 }
 
 
@@ -262,7 +264,8 @@ def build_case(name):
         "total_steps": str(TOTAL_STEPS),
     }
 
-    s = torch.cat([x.detach().flatten() for x, _ in scores])
+    s = (torch.cat([x.detach().flatten() for x, _ in scores]) if scores
+         else torch.zeros(1, dtype=torch.float64))  # attn none: no scores
     change = max(float((params[n] - init[n]).abs().max()) for n in init)
     summary = {
         "L": vt.seq_len(cfg),

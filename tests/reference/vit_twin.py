@@ -100,6 +100,11 @@ def seq_len(cfg):
     return num_patches(cfg) + (1 if cfg["pool"] == "cls" else 0)
 
 
+def has_attention(cfg):
+    """attn = "none": every block is LayerNorm + MLP only (no norm1, no attention branch)."""
+    return cfg["attn"] != "none"
+
+
 def param_shapes(cfg):
     """{timm name: shape} in timm's state-dict order."""
     D, C, p = cfg["width"], cfg["synthetic_channels"], cfg["patch"]
@@ -115,20 +120,21 @@ def param_shapes(cfg):
     shapes["patch_embed.proj.bias"] = (D,)
     for i in range(cfg["depth"]):
         b = f"blocks.{i}."
-        shapes[b + "norm1.weight"] = (D,)
-        shapes[b + "norm1.bias"] = (D,)
-        shapes[b + "attn.qkv.weight"] = (3 * D, D)
-        shapes[b + "attn.qkv.bias"] = (3 * D,)
-        if cfg["qk_norm"]:
-            shapes[b + "attn.q_norm.weight"] = (hd,)
-            shapes[b + "attn.q_norm.bias"] = (hd,)
-            shapes[b + "attn.k_norm.weight"] = (hd,)
-            shapes[b + "attn.k_norm.bias"] = (hd,)
-        if cfg["gate"] != "none":
-            shapes[b + "attn.gate.weight"] = (D, D)
-            shapes[b + "attn.gate.bias"] = (D,)
-        shapes[b + "attn.proj.weight"] = (D, D)
-        shapes[b + "attn.proj.bias"] = (D,)
+        if has_attention(cfg):
+            shapes[b + "norm1.weight"] = (D,)
+            shapes[b + "norm1.bias"] = (D,)
+            shapes[b + "attn.qkv.weight"] = (3 * D, D)
+            shapes[b + "attn.qkv.bias"] = (3 * D,)
+            if cfg["qk_norm"]:
+                shapes[b + "attn.q_norm.weight"] = (hd,)
+                shapes[b + "attn.q_norm.bias"] = (hd,)
+                shapes[b + "attn.k_norm.weight"] = (hd,)
+                shapes[b + "attn.k_norm.bias"] = (hd,)
+            if cfg["gate"] != "none":
+                shapes[b + "attn.gate.weight"] = (D, D)
+                shapes[b + "attn.gate.bias"] = (D,)
+            shapes[b + "attn.proj.weight"] = (D, D)
+            shapes[b + "attn.proj.bias"] = (D,)
         shapes[b + "norm2.weight"] = (D,)
         shapes[b + "norm2.bias"] = (D,)
         shapes[b + "mlp.fc1.weight"] = (M, D)
@@ -275,8 +281,9 @@ def forward(params, cfg, images, ops=TORCH_OPS, record=None):
         x = torch.cat([params["cls_token"].expand(B, -1, -1), x], dim=1)
     for i in range(cfg["depth"]):
         b = f"blocks.{i}."
-        xn = _ln(params, b + "norm1", x)
-        x = x + attention_layer(params, b + "attn.", cfg, xn, ops, record)
+        if has_attention(cfg):
+            xn = _ln(params, b + "norm1", x)
+            x = x + attention_layer(params, b + "attn.", cfg, xn, ops, record)
         x = x + mlp(params, b + "mlp.", _ln(params, b + "norm2", x), ops)
     x = _ln(params, "norm", x)
     if cfg["pool"] == "gap":

@@ -99,7 +99,7 @@ TEST(AxisValues, WrongValueInListNamesItsPath) {
             R"(sweeps/x.json: grid.alpha[3]: expected a number in [-16, 16], got "one")");
   EXPECT_EQ(axis_error("attn", R"(["relu", "gleu"])"),
             "sweeps/x.json: grid.attn[1]: expected one of softmax, relu, relu2, gelu, softplus, "
-            "identity, relu6, sigmoid, got \"gleu\" (did you mean 'gelu'?)");
+            "identity, relu6, sigmoid, none, got \"gleu\" (did you mean 'gelu'?)");
 }
 
 TEST(AxisValues, EmptyListIsAnError) {

@@ -80,6 +80,24 @@ TEST(Normalize, SoftmaxIgnoresAlphaPointWiseDoesNot) {
             3u);
 }
 
+TEST(Normalize, NoAttentionIgnoresEveryAttentionSetting) {
+  const std::string none = R"("attn": "none", "precision": "bf16")";
+  EXPECT_EQ(hash_of("{" + none + "}"),
+            hash_of("{" + none + R"(, "heads": 4, "qk_norm": true, "gate": "silu", "alpha": 0.5,
+                                    "scale_length": 16, "attn_kernel": "matmul"})"));
+  EXPECT_NE(hash_of(R"({"attn": "none"})"), hash_of(R"({"attn": "softmax"})"));
+  EXPECT_NE(hash_of(R"({"attn": "none"})"), hash_of(R"({"attn": "none", "mlp_dim": 64})"));
+  EXPECT_THAT(irrelevant_keys(config_from(R"({"attn": "none"})")),
+              ::testing::IsSupersetOf(
+                  {"heads", "qk_norm", "gate", "alpha", "scale_length", "attn_kernel"}));
+  // With attention they all count (attn_kernel under bf16).
+  for (const char* key : {"heads", "qk_norm", "gate", "alpha", "scale_length", "attn_kernel"}) {
+    EXPECT_THAT(irrelevant_keys(config_from(R"({"attn": "relu", "alpha": 1, "scale_length": 16,
+                                                 "precision": "bf16"})")),
+                ::testing::Not(::testing::Contains(key)));
+  }
+}
+
 TEST(Normalize, OptimizerKeysCountOnlyForTheirOptimizer) {
   EXPECT_EQ(hash_of(R"({"optimizer": "sgd", "beta1": 0.5, "beta2": 0.9, "eps": 1e-6})"),
             hash_of(R"({"optimizer": "sgd"})"));

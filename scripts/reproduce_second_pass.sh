@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Issue 14's second pass: continues its two sweeps in their committed database,
+# Issue 14's second pass: continues its three sweeps in their committed database,
 # results/repro/second_pass.db (finished trials are kept; the 196-token rung of the first takes
 # about 17 core-hours, the rest about 8):
 #   sweeps/repro/scaling_length.json  §4, "is L^-1 the right scaling?"
 #   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax and relu/L
+#   sweeps/repro/no_attention.json    §3, how much the task needs attention at all
 # and regenerates from it the generated tables of results/README.md
 # (scripts/second_pass_results.py) and, in results/repro/scaling_length/:
 #   comparisons.md       every paired comparison the README states, each with its command
@@ -34,7 +35,8 @@ cd "$root"
 [ -n "${SWEEP:-}" ] || [ -x build/sweep ] || bash scripts/build.sh
 [ -f "$db" ] || [ "$run" = 1 ] || { echo "reproduce_second_pass.sh: $db: no such database" >&2; exit 1; }
 if [ "$run" = 1 ]; then
-  for file in sweeps/repro/scaling_length.json sweeps/repro/lr_control.json; do
+  for file in sweeps/repro/scaling_length.json sweeps/repro/lr_control.json \
+              sweeps/repro/no_attention.json; do
     "$sweep" run "$file" --db "$db" --yes --quiet
   done
 fi

@@ -20,6 +20,14 @@ const KeyDescription* describe_key(const std::string& key) {
   return nullptr;
 }
 
+// A trial without attention (attn = none) has no heads, qk-norm or gate: sweep/identity.hpp drops
+// them from its identity, so they read NULL in its row. That NULL is not another value of the key.
+bool does_not_apply(const TrialRows& trials, size_t row, const std::string& key) {
+  if (key != "heads" && key != "qk_norm" && key != "gate") return false;
+  return is_null(trials.at(row, key)) && trials.table().find("attn") &&
+         format_value(trials.at(row, "attn")) == "none";
+}
+
 }  // namespace
 
 bool key_value_less(const std::string& key, const Value& a, const Value& b) {
@@ -53,10 +61,15 @@ std::vector<std::string> varying_config_keys(const TrialRows& trials, const RowS
   if (rows.empty()) return keys;
   for (const auto& key : config_key_names()) {
     if (key == "seed" || !trials.table().find(key)) continue;
-    const Value& first = trials.at(rows.front(), key);
-    if (std::any_of(rows.begin(), rows.end(),
-                    [&](size_t r) { return !value_equal(trials.at(r, key), first); })) {
-      keys.push_back(key);
+    const Value* first = nullptr;
+    for (size_t r : rows) {
+      if (does_not_apply(trials, r, key)) continue;
+      if (!first) {
+        first = &trials.at(r, key);
+      } else if (!value_equal(trials.at(r, key), *first)) {
+        keys.push_back(key);
+        break;
+      }
     }
   }
   return keys;
@@ -174,7 +187,9 @@ FigureSlice slice_for_figure(const TrialRows& trials, const RowSet& rows,
     const Value d = default_value(key);
     RowSet at_default;
     for (size_t r : kept) {
-      if (value_equal(trials.at(r, key), d)) at_default.push_back(r);
+      if (value_equal(trials.at(r, key), d) || does_not_apply(trials, r, key)) {
+        at_default.push_back(r);
+      }
     }
     if (at_default.empty()) continue;  // no default trials: it becomes a panel key below
     kept = std::move(at_default);

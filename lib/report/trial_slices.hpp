@@ -32,7 +32,8 @@ class TrialRows {
   ValueTable table_;
 };
 
-// Config keys (in config_keys() order, seed excluded) whose value differs between `rows`.
+// Config keys (in config_keys() order, seed excluded) whose value differs between `rows`. The
+// NULL heads, qk_norm and gate of a trial without attention (attn = none) differ from nothing.
 std::vector<std::string> varying_config_keys(const TrialRows& trials, const RowSet& rows);
 
 // How a setting reads in a legend or title: "relu" for attn, "qk_norm on" for booleans,

@@ -369,6 +369,37 @@ OrderedJson size_trial(const std::string& model, int64_t patch, const std::strin
   return id;
 }
 
+// A trial without attention has no heads, qk_norm or gate in its identity: their NULLs neither
+// split the figure into panels nor drop its lines.
+TEST(Fig1, TrialsWithoutAttentionAreLinesBesideSoftmax) {
+  TempDir dir;
+  const std::string path = dir.file("none.db");
+  std::vector<testing::StoredTrial> trials;
+  double core = 10;
+  for (const char* model : {"nano", "micro"}) {
+    for (int64_t patch : {7, 4}) {
+      OrderedJson softmax = size_trial(model, patch, "softmax");
+      softmax["qk_norm"] = true;
+      OrderedJson none = size_trial(model, patch, "none");
+      none.erase("heads");
+      none.erase("alpha");
+      trials.push_back({softmax, 0.75, NAN, core});
+      trials.push_back({none, 0.5, NAN, core / 2});
+      core += 10;
+    }
+  }
+  testing::write_sweep_database(path, "none", trials);
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  const Figure f = paper_figure(store.db(), {"none", ""}, "fig1");
+  ASSERT_TRUE(f.skipped.empty()) << f.skipped;
+  ASSERT_EQ(f.plots.size(), 1u);
+  std::vector<std::string> labels;
+  for (const auto& s : f.plots[0].series) labels.push_back(s.label);
+  EXPECT_THAT(labels, ::testing::ElementsAre("softmax, patch 4", "softmax, patch 7",
+                                             "none, patch 4", "none, patch 7"));
+  for (const auto& s : f.plots[0].series) EXPECT_EQ(s.points.size(), 2u) << s.label;
+}
+
 TEST(Fig1, ALinePerAttentionAndPatchWithEveryPointLabelled) {
   TempDir dir;
   const std::string path = dir.file("sizes.db");

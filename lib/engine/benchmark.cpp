@@ -412,6 +412,12 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
       request.attention_core
           ? select_cases(attention_benchmark_cases(), request.cases, {})
           : select_cases(benchmark_cases(), request.cases, {"fmnist-mini", "S/16-224"});
+  if (request.attention_core &&
+      std::find(request.attns.begin(), request.attns.end(), "none") != request.attns.end()) {
+    fail_usage(
+        "--attention times the attention core, which attn none does not have (time its "
+        "training steps: leave out --attention)");
+  }
   if (request.pytorch) {
     // The twin runs the cases as they are named: no overrides, no attention core, one process.
     if (request.attention_core) fail_usage("--vs-pytorch: times training steps, not --attention");

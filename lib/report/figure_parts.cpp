@@ -59,10 +59,28 @@ void style_by_attn(PlotSeries& series, const Value& attn) {
   for (const auto& k : config_keys()) {
     if (k.name == "attn") choices = k.choices;
   }
-  const auto it = std::find(choices.begin(), choices.end(), format_value(attn));
+  const std::string name = format_value(attn);
+  if (name == "none") {
+    // No attention: softmax's grey, but relu's circle and relu2's dots, so it differs from each
+    // line it could share a figure with in at least two of the three.
+    series.color = 7;
+    series.marker = 0;
+    series.dash = 2;
+    return;
+  }
+  const auto it = std::find(choices.begin(), choices.end(), name);
   // choices[0] is softmax: point-wise functions count from the next one, softmax comes last.
   const int index = it == choices.end() ? 0 : static_cast<int>(it - choices.begin()) - 1;
   series.color = series.marker = series.dash = index < 0 ? 7 : index;
+}
+
+bool is_softmax(const TrialRows& trials, size_t row) {
+  return format_value(trials.at(row, "attn")) == "softmax";
+}
+
+bool has_alpha(const TrialRows& trials, size_t row) {
+  const std::string attn = format_value(trials.at(row, "attn"));
+  return attn != "softmax" && attn != "none";
 }
 
 std::string SeedCounts::text() const {

@@ -28,8 +28,13 @@ PlotSeries reference_line(const std::string& label, const TrialRows& trials, con
 
 // Colour, marker and dash of an attention function: its place among the point-wise choices
 // (relu 0, relu2 1, ..., sigmoid 6; softmax, when drawn as a line, 7), so relu looks the same in
-// every figure.
+// every figure; no attention (none) is grey like softmax with relu's marker and relu2's dash.
 void style_by_attn(PlotSeries& series, const Value& attn);
+
+// Softmax; point-wise attention, which has an alpha (softmax and no attention, attn none, have
+// none).
+bool is_softmax(const TrialRows& trials, size_t row);
+bool has_alpha(const TrialRows& trials, size_t row);
 
 // "2 seeds per point" / "1-3 seeds per point".
 struct SeedCounts {

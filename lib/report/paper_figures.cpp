@@ -36,12 +36,11 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 
 std::string text(const Value& v) { return format_value(v); }
 
-bool is_softmax(const TrialRows& t, size_t r) { return text(t.at(r, "attn")) == "softmax"; }
-
+// The softmax rows, or the point-wise ones (a trial without attention is neither).
 RowSet softmax_rows(const TrialRows& t, const RowSet& rows, bool softmax) {
   RowSet out;
   for (size_t r : rows) {
-    if (is_softmax(t, r) == softmax) out.push_back(r);
+    if (softmax ? is_softmax(t, r) : has_alpha(t, r)) out.push_back(r);
   }
   return out;
 }

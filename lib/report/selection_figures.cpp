@@ -18,12 +18,12 @@ constexpr size_t kMaxScalingPlots = 8;
 
 const std::vector<std::string> kAblationKeys = {"qk_norm", "gate"};
 
-bool is_softmax(const TrialRows& t, size_t r) { return format_value(t.at(r, "attn")) == "softmax"; }
-
+// The point-wise rows, or (pointwise = false) the softmax ones: a trial without attention is
+// neither.
 RowSet pointwise_rows(const TrialRows& t, const RowSet& rows, bool pointwise = true) {
   RowSet out;
   for (size_t r : rows) {
-    if (is_softmax(t, r) != pointwise) out.push_back(r);
+    if (pointwise ? has_alpha(t, r) : is_softmax(t, r)) out.push_back(r);
   }
   return out;
 }

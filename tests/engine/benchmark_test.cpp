@@ -70,6 +70,16 @@ BenchmarkRequest nano_relu_request(const testing::TempDir& dir, int twin_tokens)
   return request;
 }
 
+TEST(BenchmarkAttentionCore, RefusesAModelWithoutAttention) {
+  BenchmarkRequest request;
+  request.attention_core = true;
+  request.cases = {"fmnist-mini"};
+  request.attns = {"relu", "none"};
+  const std::string message =
+      testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); });
+  EXPECT_NE(message.find("attn none does not have"), std::string::npos) << message;
+}
+
 TEST(BenchmarkVsPytorch, PutsTheTwinsTimeAndTheRatioBesideTheEngines) {
   testing::TempDir dir;
   const OrderedJson out = run_benchmarks(nano_relu_request(dir, 49), [](const std::string&) {});

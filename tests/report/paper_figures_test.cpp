@@ -11,6 +11,7 @@
 #include <map>
 
 #include "report/csv.hpp"
+#include "report/figure_parts.hpp"
 #include "report/html_report.hpp"
 #include "report/paper_figures.hpp"
 #include "report/report_fixture.hpp"
@@ -398,6 +399,42 @@ TEST(Fig1, TrialsWithoutAttentionAreLinesBesideSoftmax) {
   EXPECT_THAT(labels, ::testing::ElementsAre("softmax, patch 4", "softmax, patch 7",
                                              "none, patch 4", "none, patch 7"));
   for (const auto& s : f.plots[0].series) EXPECT_EQ(s.points.size(), 2u) << s.label;
+}
+
+// The figures over alpha leave out trials without attention (they have no alpha), and the
+// scaling table picks alpha for point-wise attention only.
+TEST(AlphaFigures, LeaveOutTrialsWithoutAttention) {
+  TempDir dir;
+  const std::string path = dir.file("alpha.db");
+  std::vector<testing::StoredTrial> trials;
+  for (int64_t patch : {7, 4}) {
+    for (int seed : {0, 1}) {
+      trials.push_back({length_trial("softmax", 0, patch, seed), 0.75, 0.75});
+      trials.push_back({length_trial("relu", 0.5, patch, seed), 0.625, 0.5});
+      trials.push_back({length_trial("relu", 1, patch, seed), 0.5, 0.625});
+      OrderedJson none = length_trial("none", 0, patch, seed);
+      none.erase("alpha");
+      trials.push_back({none, 0.875, 0.875});
+    }
+  }
+  testing::write_sweep_database(path, "alpha", trials);
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  const Figure fig2 = paper_figure(store.db(), {"alpha", ""}, "fig2");
+  ASSERT_TRUE(fig2.skipped.empty()) << fig2.skipped;
+  for (const auto& plot : fig2.plots) {
+    ASSERT_EQ(plot.series.size(), 2u);
+    EXPECT_EQ(plot.series[0].label, "relu");
+    EXPECT_TRUE(plot.series[1].reference);
+  }
+  const Figure scaling = paper_figure(store.db(), {"alpha", ""}, "scaling");
+  ASSERT_TRUE(scaling.skipped.empty()) << scaling.skipped;
+  for (const auto& row : scaling.table.rows) EXPECT_NE(format_value(row[0]), "none");
+  // In Fig. 1 (accuracy against compute) no attention is a line unlike softmax's.
+  PlotSeries softmax, none;
+  style_by_attn(softmax, Value(std::string("softmax")));
+  style_by_attn(none, Value(std::string("none")));
+  EXPECT_NE(softmax.marker, none.marker);
+  EXPECT_NE(softmax.dash, none.dash);
 }
 
 TEST(Fig1, ALinePerAttentionAndPatchWithEveryPointLabelled) {

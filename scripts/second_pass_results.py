@@ -132,10 +132,13 @@ def points(x):
 
 
 def interval_text(group, with_alphas=None):
-    """'+0.19 [-0.54, +0.91] (n 3)', bold when the interval excludes zero."""
-    text = f"{points(group['diff'])} [{points(group['ci_low'])}, {points(group['ci_high'])}]"
-    if group["ci_low"] > 0 or group["ci_high"] < 0:
-        text = f"**{text}**"
+    """'+0.19 [-0.54, +0.91] (n 3)', bold when the interval excludes zero; one pair has none."""
+    if group["ci_low"] is None or group["ci_high"] is None:
+        text = f"{points(group['diff'])} [no interval]"
+    else:
+        text = f"{points(group['diff'])} [{points(group['ci_low'])}, {points(group['ci_high'])}]"
+        if group["ci_low"] > 0 or group["ci_high"] < 0:
+            text = f"**{text}**"
     if with_alphas:
         text = f"{with_alphas}: {text}"
     if group["n"] != 3:
@@ -299,8 +302,8 @@ def intervals_block(trials, compare):
 
 
 def lr_block(db, compare):
-    """softmax and relu/L at 49 tokens over the learning rate: mean accuracy per lr (the pick on
-    validation in bold), and the comparisons at the picked lr."""
+    """softmax, relu/L and no attention at 49 tokens over the learning rate: mean accuracy per lr
+    (the pick on validation in bold), and the comparisons at the picked lr."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     rows = con.execute("SELECT attn, lr, val_acc, test_acc FROM results "
                        "WHERE sweep = ? AND status = 'done'", (LR_SWEEP,)).fetchall()
@@ -316,8 +319,9 @@ def lr_block(db, compare):
         cells.setdefault((attn, float(lr)), []).append((val, test))
     lines = ["| attn | metric | " + " | ".join(f"lr {lr:g}" for lr in rates) + " |",
              "|---|---|" + "---:|" * len(rates)]
+    names = {"softmax": "softmax", "relu": "relu/L (alpha 1)", "none": "no attention"}
     picks = {}
-    for attn in ("softmax", "relu"):
+    for attn in names:
         means = {}
         for lr in rates:
             scores = cells.get((attn, lr), [])
@@ -327,7 +331,7 @@ def lr_block(db, compare):
         if not means:
             continue
         picks[attn] = max(means, key=lambda lr: means[lr][0])
-        name = "relu/L (alpha 1)" if attn == "relu" else attn
+        name = names[attn]
         for i, metric in ((0, "val_acc"), (1, "test_acc")):
             texts = []
             for lr in rates:
@@ -344,8 +348,9 @@ def lr_block(db, compare):
     lines.append(f"{done} of {done + queued} trials done"
                  + ("." if queued == 0 else "; the picks are among the trials done so far."))
     comparisons = []
+    short = {"softmax": "softmax", "relu": "relu/L", "none": "no attention"}
     for attn, pick in picks.items():
-        name = "relu/L" if attn == "relu" else attn
+        name = short[attn]
         if pick == 1e-3:
             comparisons.append(f"- {name}: validation picks lr 0.001, the lr every other sweep used.")
             continue
@@ -355,14 +360,16 @@ def lr_block(db, compare):
         if groups:
             comparisons.append(f"- {name}: validation picks lr {pick:g}; test accuracy there minus"
                                f" at lr 0.001: {interval_text(groups[0])}.")
-    if len(picks) == 2:
-        groups = compare.run("lr control: relu/L against softmax, each at its picked lr",
-                             "--key", "attn", "--a", "softmax", "--b", "relu", "--tune", "lr",
-                             sweep_name=LR_SWEEP)
+    for a, b in (("softmax", "relu"), ("none", "softmax"), ("none", "relu")):
+        if a not in picks or b not in picks:
+            continue
+        groups = compare.run(f"lr control: {short[b]} against {short[a]}, each at its picked lr",
+                             "--key", "attn", "--a", a, "--b", b, "--tune", "lr",
+                             "--where", f"attn IN ('{a}', '{b}')", sweep_name=LR_SWEEP)
         if groups:
             g = groups[0]
-            comparisons.append(f"- relu/L at lr {g['b_lr']:g} minus softmax at lr {g['a_lr']:g}"
-                               f" (each at its pick): {interval_text(g)}.")
+            comparisons.append(f"- {short[b]} at lr {g['b_lr']:g} minus {short[a]} at lr "
+                               f"{g['a_lr']:g} (each at its pick): {interval_text(g)}.")
     if comparisons:
         lines += ["", "Test accuracy, paired by seed, 95% t-intervals in points:", ""] + comparisons
     return lines

@@ -44,7 +44,9 @@ bool irrelevant_at(const TrialConfig& config, const std::string& key, const Valu
 
 // Whether `key`, at `own` in `config`, applies: some other value trials have (`present`) would
 // put it into the identity. Every one is tried, since a value can be left out for meaning the
-// same as `own` (scale_length equal to the number of keys) while another is not.
+// same as `own` (scale_length equal to the number of keys) while another is not. With no other
+// value to try, the trial's own value decides: softmax's alpha does not apply whether its config
+// holds the alpha every other trial has or another.
 bool applies_to(const TrialConfig& config, const std::string& key, const Value& own,
                 const std::vector<Value>& present) {
   bool tried = false;
@@ -53,7 +55,7 @@ bool applies_to(const TrialConfig& config, const std::string& key, const Value& 
     if (!irrelevant_at(config, key, probe)) return true;
     tried = true;
   }
-  return !tried;  // no other value to try: it applies as it is
+  return !tried && !irrelevant_at(config, key, own);
 }
 
 std::map<std::string, TrialConfig> read_configs(store::Database& db, const TrialRows& trials) {

@@ -230,6 +230,49 @@ TEST(TrialSettings, AScaleLengthEqualToTheNumberOfKeysDoesNotMakeTheKeyInapplica
   EXPECT_THAT(c.table.notes, Contains(HasSubstr("1 trial(s) with attn=gelu have no partner")));
 }
 
+// A softmax trial stored by two sweeps keeps the config of the first: one holds alpha 0, the
+// others alpha 1 (the value every relu trial has). Alpha applies to none of them, so tuning lr
+// per side sees one softmax combination, not two.
+TEST(TrialSettings, AKeyThatNeverAppliesDoesNotApplyAtTheValueOthersHave) {
+  auto trial = [](const std::string& attn, double lr, int seed) {
+    OrderedJson id = {{"dataset", "fashion-mnist"}, {"width", 32}, {"patch", 7}, {"attn", attn}};
+    if (attn != "softmax") id["alpha"] = 1;
+    id["lr"] = lr;
+    id["epochs"] = 2;
+    id["seed"] = seed;
+    return id;
+  };
+  auto with_alpha = [](OrderedJson config, double alpha) {
+    config["alpha"] = alpha;
+    return config;
+  };
+  TempDir dir;
+  const std::string path = dir.file("shared.db");
+  std::vector<StoredTrial> stored;
+  for (int seed : {0, 1}) {
+    stored.push_back({trial("softmax", 0.001, seed), 0.75, 0.75, 10,
+                      with_alpha(trial("softmax", 0.001, seed), 0)});
+    stored.push_back({trial("softmax", 0.003, seed), 0.875, 0.875, 10,
+                      with_alpha(trial("softmax", 0.003, seed), 1)});
+    stored.push_back({trial("relu", 0.001, seed), 0.5, 0.5});
+    stored.push_back({trial("relu", 0.003, seed), 0.625, 0.625});
+  }
+  testing::write_sweep_database(path, "shared", stored);
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  const TrialRows trials = load_done_trials(store.db(), {"shared", ""});
+  const TrialSettings settings(store.db(), trials);
+  for (size_t r = 0; r < trials.size(); ++r) {
+    const bool softmax = format_value(trials.at(r, "attn")) == "softmax";
+    EXPECT_EQ(settings.get(r, "alpha").applies, !softmax) << r;
+  }
+  ComparisonSpec s = spec("attn", "softmax", "relu");
+  s.tune = "lr";
+  const Comparison c = compare_paired(store.db(), {"shared", ""}, s);
+  ASSERT_EQ(c.table.rows.size(), 1u);
+  EXPECT_EQ(format_value(c.table.rows[0].at(c.table.index("a_lr"))), "0.003");
+  EXPECT_EQ(std::get<int64_t>(c.table.rows[0].at(c.table.index("n"))), 2);
+}
+
 TEST_F(PairedComparison, PoolingOverAlphaReusesSoftmaxTrialsAndSaysSo) {
   ComparisonSpec s = spec("attn", "softmax", "relu");
   s.pool = true;

@@ -163,10 +163,11 @@ inline void build_fixture_database(const std::string& path) {
 
 // One finished trial of a hand-made sweep (write_sweep_database).
 struct StoredTrial {
-  OrderedJson identity;  // the trial's identity, also stored as its config
+  OrderedJson identity;  // the trial's identity, also stored as its config unless `config` is set
   double test_acc;
   double val_acc = NAN;  // NaN: no validation split
   double core_s = 10;
+  OrderedJson config = nullptr;  // the stored config, when it holds keys the identity drops
 };
 
 // A database holding one sweep of finished trials, through the real store: 2 epochs each (the
@@ -179,7 +180,7 @@ inline void write_sweep_database(const std::string& path, const std::string& swe
     store::TrialToStore row;
     row.hash = fmt::format("h{:02d}", i);
     row.identity = spec[i].identity.dump();
-    row.config = spec[i].identity;
+    row.config = spec[i].config.is_null() ? spec[i].identity : spec[i].config;
     row.position = static_cast<int64_t>(i);
     trials.push_back(row);
   }

@@ -399,9 +399,12 @@ def no_attention_block(db, trials, compare):
              "|---|---|---:|---:|---:|---:|"]
     intervals = []
     for patch in sorted({r[0] for r in rows}, reverse=True):
+        # A pick among a rung still running would flatter whichever alphas ran first.
+        counts = trials.status.get(patch, {})
+        complete = counts and counts.get("done", 0) == sum(counts.values())
         picked = {}
         for h in H_VALUES:
-            best = trials.pick(patch, "real", h)
+            best = trials.pick(patch, "real", h) if complete else None
             picked[h] = trials.cells.get((patch, "real", h, best), []) if best is not None else []
         for i, metric in ((0, "val_acc"), (1, "test_acc")):
             lines.append(f"| {tokens(patch)} | {metric} | {mean_text(cells.get((patch, 'none')), i)}"

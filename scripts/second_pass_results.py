@@ -2,13 +2,14 @@
 """Issue 14's second pass: every number results/README.md states about its sweeps, computed from
 their database (results/repro/second_pass.db):
   sweeps/repro/scaling_length.json  §4, "is L^-1 the right scaling?"
-  sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax and relu/L
+  sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax, relu/L and none
   sweeps/repro/no_attention.json    §3, how much the task needs attention at all
 
 Writes OUT/comparisons.md (each paired comparison with the `sweep compare` command that printed
 it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` and
 `<!-- end generated: NAME -->`:
-  scaling-status     trials done per length, machine time, seed noise
+  scaling-status     trials done per length, machine time (this sweep's and the database's),
+                     seed noise
   scaling-val        mean validation accuracy per length, arm, h and alpha (the picks in bold)
   scaling-intervals  the comparisons that answer the question, test accuracy, 95% t-intervals
   lr-control         accuracy per learning rate, and the comparisons at the picked one
@@ -54,6 +55,9 @@ class Trials:
         rows = con.execute(
             "SELECT patch, scale_length, attn, alpha, val_acc, test_acc, core_s, status "
             "FROM results WHERE sweep = ?", (SWEEP_NAME,)).fetchall()
+        # Every finished trial of the database, the controls' too: the reproduction's budget.
+        self.all_core_s = con.execute(
+            "SELECT coalesce(sum(core_s), 0) FROM trials WHERE status = 'done'").fetchone()[0]
         con.close()
         if not rows:
             fail(f"{db}: no trials of sweep '{SWEEP_NAME}'")
@@ -159,7 +163,8 @@ def status_block(trials, noise):
     total = sum(sum(c.values()) for c in trials.status.values())
     done = sum(c.get("done", 0) for c in trials.status.values())
     lines += ["", f"{done} of {total} trials done; finished trials took "
-              f"{trials.core_s / 3600:.1f} core-hours."]
+              f"{trials.core_s / 3600:.1f} core-hours, and every finished trial in the database "
+              f"(the controls' too) {trials.all_core_s / 3600:.1f}."]
     return lines
 
 

@@ -85,6 +85,12 @@ class Trials:
         vals = [v for v, _ in self.cells[(patch, arm, attn, alpha)]]
         return sum(vals) / len(vals), len(vals)
 
+    def complete(self, patch):
+        """Every trial at this length is done: only then is a pick among its alphas fair (one
+        among the alphas that ran first would flatter them)."""
+        counts = self.status.get(patch, {})
+        return bool(counts) and counts.get("done", 0) == sum(counts.values())
+
     def pick(self, patch, arm, attn):
         """The alpha with the best mean validation accuracy, as `sweep compare --tune` picks."""
         alphas = self.alphas(patch, arm, attn)
@@ -183,6 +189,8 @@ def val_block(trials):
                 best = trials.pick(patch, arm, h)
                 if best is None:
                     continue
+                if not trials.complete(patch):
+                    best = None  # no pick yet: the cells stay plain
                 cells = []
                 for a in grid:
                     if (patch, arm, h, a) not in trials.cells:
@@ -212,6 +220,11 @@ def intervals_block(trials, compare):
         n = tokens(patch)
         real = f"patch = {patch} AND scale_length IS NULL"
         fixed = f"patch = {patch} AND scale_length = {FIXED}"
+        if not trials.complete(patch):
+            counts = trials.status[patch]
+            rows.append(f"| {n} | no picks until every trial at this length is done "
+                        f"({counts.get('done', 0)} of {sum(counts.values())}) | | |")
+            continue
 
         def row(question, cells):
             if any(cells.values()):
@@ -404,12 +417,9 @@ def no_attention_block(db, trials, compare):
              "|---|---|---:|---:|---:|---:|"]
     intervals = []
     for patch in sorted({r[0] for r in rows}, reverse=True):
-        # A pick among a rung still running would flatter whichever alphas ran first.
-        counts = trials.status.get(patch, {})
-        complete = counts and counts.get("done", 0) == sum(counts.values())
         picked = {}
         for h in H_VALUES:
-            best = trials.pick(patch, "real", h) if complete else None
+            best = trials.pick(patch, "real", h) if trials.complete(patch) else None
             picked[h] = trials.cells.get((patch, "real", h, best), []) if best is not None else []
         for i, metric in ((0, "val_acc"), (1, "test_acc")):
             lines.append(f"| {tokens(patch)} | {metric} | {mean_text(cells.get((patch, 'none')), i)}"

@@ -82,8 +82,13 @@ void print_registration(const sweep::SweepSpec& spec, const runner::PreparedSwee
   if (reg.unlinked > 0) {
     fmt::print(stderr,
                "note: {} trial(s) of an earlier version of sweep {} are no longer part of it "
-               "(their results stay in the database)\n",
+               "(the results of those that ran stay in the database)\n",
                reg.unlinked, spec.name);
+  }
+  if (reg.dequeued > 0) {
+    fmt::print(stderr,
+               "note: {} trial(s) that never started and that no sweep holds left the queue\n",
+               reg.dequeued);
   }
   const store::StatusCounts& c = prepared.counts;
   fmt::print("sweep {}: {} trials ({} new, {} already finished, {} to run) in {}\n", spec.name,

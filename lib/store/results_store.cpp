@@ -100,6 +100,14 @@ Registration ResultsStore::register_sweep(const SweepRecord& sweep,
         "(SELECT hash FROM current_trials)");
     unlink.bind(1, r.sweep_id).run();
     r.unlinked = db_.changes();
+    // A trial no sweep holds any more that never started is only a queue entry: it goes. Trials
+    // that ran (done, failed, killed, or queued again after an attempt) keep their rows and
+    // metrics, and a later version of a sweep that holds one again finds it as it was.
+    db_.exec(
+        "DELETE FROM trials WHERE status = 'queued' AND attempts = 0 AND "
+        "hash NOT IN (SELECT trial_hash FROM sweep_trials) AND "
+        "NOT EXISTS (SELECT 1 FROM metrics WHERE metrics.trial_hash = trials.hash)");
+    r.dequeued = db_.changes();
     return r;
   });
 }

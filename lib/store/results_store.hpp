@@ -34,6 +34,7 @@ struct Registration {
   int64_t new_trials = 0;  // never seen before in this database
   int64_t finished = 0;    // already done or diverged (from this or another sweep): not re-run
   int64_t unlinked = 0;    // trials of an earlier version of the sweep that it no longer holds
+  int64_t dequeued = 0;    // trials no sweep holds any more that never started: removed
 };
 
 // Who runs trials: one per `sweep run` process.

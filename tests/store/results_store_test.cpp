@@ -350,7 +350,10 @@ TEST(ResultsStore, ReRegisteringASweepReplacesItsTrialsAndKeepsResults) {
   const int64_t sweep = store.register_sweep({"a", "", "", {}}, make_trials(3)).sweep_id;
   const auto claim = store.claim_next_trial(sweep, runner("r1"), 100, 60);
   store.finish_trial(claim->hash, {TrialStatus::done, "", finished_outcome(0.9), 1, 10, 1.0}, 101);
-  // The sweep file changed: two of its old trials are gone, two new ones came.
+  const auto stopped = store.claim_next_trial(sweep, runner("r1"), 102, 60);
+  store.finish_trial(stopped->hash, {TrialStatus::killed, "interrupted", {}, 0, 0, 0}, 103);
+  // The sweep file changed: two of its old trials are gone (t0001 ran, t0002 never started),
+  // two new ones came.
   auto trials = make_trials(1);
   for (const auto& t : make_trials(2, "v")) trials.push_back(t);
   const Registration r = store.register_sweep({"a", "", "", {}}, trials);
@@ -358,9 +361,14 @@ TEST(ResultsStore, ReRegisteringASweepReplacesItsTrialsAndKeepsResults) {
   EXPECT_EQ(r.trials, 3);
   EXPECT_EQ(store.status_counts(sweep).total(), 3);
   EXPECT_EQ(store.status_counts(sweep).done, 1);
-  Statement kept = store.db().prepare("SELECT count(*) FROM trials");
+  EXPECT_EQ(r.dequeued, 1) << "t0002 never started and no sweep holds it";
+  ASSERT_EQ(stopped->hash, "t0001");
+  Statement kept = store.db().prepare(
+      "SELECT group_concat(hash) FROM (SELECT hash FROM trials "
+      "ORDER BY hash)");
   kept.step();
-  EXPECT_EQ(kept.integer(0), 5) << "unlinked trials keep their rows";
+  EXPECT_EQ(kept.text(0), "t0000,t0001,v0000,v0001")
+      << "an unlinked trial that ran keeps its row; one that never started leaves the queue";
   auto linked = [&](const std::string& name) {
     Statement q = store.db().prepare(
         "SELECT group_concat(trial_hash) FROM (SELECT st.trial_hash FROM sweep_trials st JOIN "

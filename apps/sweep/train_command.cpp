@@ -39,12 +39,14 @@ std::string describe_model(const TrialConfig& c, const engine::Trainer& t,
   const std::string attention = c.attn == "softmax" || c.attn == "none"
                                     ? c.attn
                                     : fmt::format("{} alpha={}", c.attn, format_number(c.alpha));
+  // Without attention, heads (like qk-norm and the gate) are not part of the model.
+  const std::string heads = s.attention_branch ? fmt::format(" heads {}", s.heads) : "";
   return fmt::format(
-      "model: width {} depth {} heads {} mlp {} patch {} ({} tokens, {} pool), {:.2f}M params, "
+      "model: width {} depth {}{} mlp {} patch {} ({} tokens, {} pool), {:.2f}M params, "
       "{:.3f} GFLOP/img train\n"
       "attention: {}{}{}\n"
       "training: {} epochs x {} steps of {} images, {} lr {} ({}, warm-up {}), seed {}",
-      s.width, s.depth, s.heads, s.mlp_dim, s.patch, s.tokens, c.pool, params / 1e6,
+      s.width, s.depth, heads, s.mlp_dim, s.patch, s.tokens, c.pool, params / 1e6,
       s.training_flops_per_image() / 1e9, attention, s.qk_norm ? ", qk-norm" : "",
       s.gated ? ", gate " + c.gate : "", c.epochs, t.steps_per_epoch(), c.batch_size, c.optimizer,
       format_number(c.lr), c.schedule, c.warmup_steps, c.seed);

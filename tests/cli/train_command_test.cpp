@@ -1,7 +1,8 @@
 // `sweep train`, `sweep config show` and `sweep worker` end to end, with the real program:
 // initialise-only runs export their weights, a max_steps stop inside an epoch is reported as
-// unfinished and resumes at its step, a resume that would change the schedule is refused, and
-// the resolved model sizes are printed.
+// unfinished and resumes at its step, a resume that would change the schedule is refused, the
+// model is described as it is built (no heads without attention), and the resolved model sizes
+// are printed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -70,6 +71,18 @@ TEST(TrainCommand, InitialiseOnlyWithSaveWritesTheInitialWeights) {
   const auto eval = run_sweep({"eval", "--checkpoint", "init.safetensors"}, dir.path());
   EXPECT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_THAT(eval.out, HasSubstr("after 0 epochs"));
+}
+
+TEST(TrainCommand, DescribesAModelWithoutAttentionWithoutHeads) {
+  TempDir dir;
+  const auto with = run_sweep(train_args({"--set", "max_steps=0"}), dir.path());
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_THAT(with.out, HasSubstr("depth 2 heads 2 mlp 128"));
+  const auto without =
+      run_sweep(train_args({"--set", "max_steps=0", "--set", "attn=none"}), dir.path());
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  EXPECT_THAT(without.out, HasSubstr("depth 2 mlp 128"));
+  EXPECT_THAT(without.out, HasSubstr("attention: none\n"));
 }
 
 TEST(TrainCommand, MaxStepsInsideAnEpochIsReportedUnfinishedAndResumesAtItsStep) {

@@ -269,6 +269,7 @@ def build_case(name):
     change = max(float((params[n] - init[n]).abs().max()) for n in init)
     summary = {
         "L": vt.seq_len(cfg),
+        "has_scores": bool(scores),
         "s_std": float(s.std()),
         "s_neg": float((s < 0).double().mean()),
         "s_min": float(s.min()),
@@ -299,8 +300,11 @@ def main(argv=None):
         path = args.out / f"{name}.safetensors"
         blob = safetensors_io.serialize(tensors, metadata)
         path.write_bytes(blob)
-        print(f"{name:30s} L={sm['L']} s std {sm['s_std']:.2f} [{sm['s_min']:+.2f},"
-              f"{sm['s_max']:+.2f}] neg {sm['s_neg']:.0%}  loss {sm['loss']:.4f} -> "
+        # Scores exist only where there is attention.
+        scores = ("no attention" if not sm["has_scores"] else
+                  f"s std {sm['s_std']:.2f} [{sm['s_min']:+.2f}, {sm['s_max']:+.2f}] "
+                  f"neg {sm['s_neg']:.0%}")
+        print(f"{name:30s} L={sm['L']} {scores}  loss {sm['loss']:.4f} -> "
               f"{sm['losses'][1]:.4f} -> {sm['losses'][2]:.4f}  |g| "
               + ",".join(f"{n:.3g}{'*' if c else ''}" for n, c in zip(sm["grad_norm"],
                                                                        sm["clipped"]))

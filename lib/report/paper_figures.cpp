@@ -373,9 +373,12 @@ void add_on_off_series(Plot& plot, const TrialRows& t, const RowSet& rows, const
   }
 }
 
+// Among the trials the key applies to: a trial without attention has no qk_norm or gate.
 bool varies_in_a_panel(const TrialRows& t, const FigureSlice& slice, const std::string& key) {
-  return std::any_of(slice.panels.begin(), slice.panels.end(),
-                     [&](const Panel& p) { return group_by(t, p.rows, {key}).size() >= 2; });
+  return std::any_of(slice.panels.begin(), slice.panels.end(), [&](const Panel& p) {
+    const auto varying = varying_config_keys(t, p.rows);
+    return std::find(varying.begin(), varying.end(), key) != varying.end();
+  });
 }
 
 // "; softmax as black reference lines (solid: off, dashed: on)" when the plots have any.

@@ -437,6 +437,37 @@ TEST(AlphaFigures, LeaveOutTrialsWithoutAttention) {
   EXPECT_NE(softmax.dash, none.dash);
 }
 
+// A trial without attention has no qk-norm or gate (NULL in its row): beside softmax with qk-norm
+// on, that is not a sweep over qk_norm or gate, and the report draws no Fig. 3 or Fig. 4 for it.
+TEST(AblationFigures, TrialsWithoutAttentionDoNotMakeQkNormOrGateVary) {
+  TempDir dir;
+  const std::string path = dir.file("lr.db");
+  std::vector<testing::StoredTrial> trials;
+  for (double lr : {0.001, 0.003}) {
+    for (int seed : {0, 1}) {
+      OrderedJson softmax = length_trial("softmax", 0, 4, seed);
+      softmax["qk_norm"] = true;
+      softmax["gate"] = "none";
+      softmax["lr"] = lr;
+      OrderedJson none = length_trial("none", 0, 4, seed);
+      none.erase("alpha");
+      none["lr"] = lr;
+      trials.push_back({softmax, 0.75, 0.75});
+      trials.push_back({none, 0.875, 0.875});
+    }
+  }
+  testing::write_sweep_database(path, "lr", trials);
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  std::map<std::string, const Figure*> by_id;
+  const auto figures = all_figures(store.db(), {"lr", ""});
+  for (const Figure& f : figures) by_id[f.id] = &f;
+  ASSERT_TRUE(by_id.count("fig3") && by_id.count("fig4"));
+  EXPECT_THAT(by_id["fig3"]->skipped, HasSubstr("qk_norm does not vary"));
+  EXPECT_TRUE(by_id["fig3"]->plots.empty());
+  EXPECT_THAT(by_id["fig4"]->skipped, HasSubstr("gate does not vary"));
+  EXPECT_TRUE(by_id["fig4"]->plots.empty());
+}
+
 TEST(Fig1, ALinePerAttentionAndPatchWithEveryPointLabelled) {
   TempDir dir;
   const std::string path = dir.file("sizes.db");

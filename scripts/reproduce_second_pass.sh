@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Issue 14's second pass: continues its three sweeps in their committed database,
-# results/repro/second_pass.db (finished trials are kept; the 196-token rung of the first takes
-# about 17 core-hours, the rest about 8):
-#   sweeps/repro/scaling_length.json  §4, "is L^-1 the right scaling?"
-#   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax and relu/L
+# Issue 14's second pass of the paper's ablations: continues its sweeps in their committed
+# database, results/repro/second_pass.db (finished trials are kept, so only what is missing runs),
+# in this order:
+#   sweeps/repro/scaling_length.json  Fig. 2 and §4, "is L^-1 the right scaling?"
+#   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax, relu/L and none
 #   sweeps/repro/no_attention.json    §3, how much the task needs attention at all
-# and regenerates from it the generated tables of results/README.md
-# (scripts/second_pass_results.py) and, in results/repro/scaling_length/:
-#   comparisons.md       every paired comparison the README states, each with its command
-#   index.html, *.svg    the report: the scaling figure (test accuracy against L_eff^-alpha), ...
-#   trials.csv           one row per trial
-#   {val,test}_by_alpha-pN.csv  val and test accuracy per alpha, attn and length arm (mean, std, n)
+#   sweeps/repro/gate.json            Fig. 4, a gate instead of length scaling
+#   sweeps/repro/qk_norm.json         Fig. 3, qk-layernorm on and off
+#   sweeps/repro/model_size.json      Fig. 1, relu/L against softmax as the model grows
+# and regenerates from it everything committed under results/paper/ (one folder per sweep in the
+# database: index.html, the SVG figures and their tables (figN.csv, scaling.csv, best.csv) of
+# `sweep report`, trials.csv with one row per trial; for scaling_length also
+# {val,test}_by_alpha-pN.csv, accuracy per alpha, attn and length arm at each length) and, with
+# scripts/second_pass_results.py, the generated tables of results/README.md and
+# results/paper/comparisons.md (every paired comparison the README states, with its command).
 #   scripts/reproduce_second_pass.sh [--no-run] [--db PATH] [--out DIR]
-# --no-run only regenerates the files from the trials already done.
+# --no-run only regenerates the files from the trials already done. With another database than
+# the committed one, results/README.md is left alone: its tables from that database go to a copy
+# of it, DIR/README.md.
 # SWEEP=/path/to/sweep runs another binary than build/sweep (e.g. a frozen copy while rebuilding).
 set -euo pipefail
 root=$(realpath "$(dirname "$0")/..")
 db=results/repro/second_pass.db  # relative to the repository, as the committed files show it
-out=results/repro/scaling_length
+out=results/paper
 run=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,15 +39,23 @@ sweep=$(realpath -m "${SWEEP:-$root/build/sweep}")
 cd "$root"
 [ -n "${SWEEP:-}" ] || [ -x build/sweep ] || bash scripts/build.sh
 [ -f "$db" ] || [ "$run" = 1 ] || { echo "reproduce_second_pass.sh: $db: no such database" >&2; exit 1; }
+sweeps=(scaling_length lr_control no_attention gate qk_norm model_size)
 if [ "$run" = 1 ]; then
-  for file in sweeps/repro/scaling_length.json sweeps/repro/lr_control.json \
-              sweeps/repro/no_attention.json; do
-    "$sweep" run "$file" --db "$db" --yes --quiet
+  for name in "${sweeps[@]}"; do
+    "$sweep" run "sweeps/repro/$name.json" --db "$db" --yes --quiet
   done
 fi
-mkdir -p "$out"
-"$sweep" report --db "$db" --sweep scaling_length -o "$out"
-"$sweep" export --db "$db" --sweep scaling_length --only-changed --precision 6 -o "$out/trials.csv"
+
+for name in "${sweeps[@]}"; do
+  if [ -z "$(sqlite3 -readonly "$db" "SELECT 1 FROM sweeps WHERE name = '$name'")" ]; then
+    echo "reproduce_second_pass.sh: sweep $name has not run yet: no $out/$name/" >&2
+    continue
+  fi
+  dir=$out/$name
+  mkdir -p "$dir"
+  "$sweep" report --db "$db" --sweep "$name" -o "$dir"
+  "$sweep" export --db "$db" --sweep "$name" --only-changed --precision 6 -o "$dir/trials.csv"
+done
 
 # Accuracy per alpha, attn and length arm at each length with finished trials (patch 7, 4, 2
 # are 16, 49, 196 tokens).
@@ -51,9 +64,14 @@ for p in $(sqlite3 -readonly "$db" "SELECT DISTINCT patch FROM results
   for metric in val test; do
     "$sweep" export --db "$db" --sweep scaling_length --form pivot --where "patch = $p" \
       --rows alpha --cols attn,scale_length --value ${metric}_acc --precision 4 \
-      -o "$out/${metric}_by_alpha-p$p.csv"
+      -o "$out/scaling_length/${metric}_by_alpha-p$p.csv"
   done
 done
 # The paired comparisons (comparisons.md) and the tables of results/README.md.
-SWEEP="$sweep" python3 scripts/second_pass_results.py --db "$db" --out "$out"
+readme=results/README.md
+if [ "$(realpath -m "$db")" != "$root/results/repro/second_pass.db" ]; then
+  cp results/README.md "$out/README.md"
+  readme=$out/README.md
+fi
+SWEEP="$sweep" python3 scripts/second_pass_results.py --db "$db" --out "$out" --readme "$readme"
 echo "reproduce_second_pass.sh: figures, tables and comparisons in $out/"

@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
 """Issue 14's second pass: every number results/README.md states about its sweeps, computed from
 their database (results/repro/second_pass.db):
-  sweeps/repro/scaling_length.json  §4, "is L^-1 the right scaling?"
+  sweeps/repro/scaling_length.json  Fig. 2 and §4, "is L^-1 the right scaling?"
   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax, relu/L and none
   sweeps/repro/no_attention.json    §3, how much the task needs attention at all
+  sweeps/repro/gate.json            Fig. 4, a gate instead of length scaling
+  sweeps/repro/qk_norm.json         Fig. 3, qk-layernorm on and off
+  sweeps/repro/model_size.json      Fig. 1, relu/L against softmax as the model grows
 
 Writes OUT/comparisons.md (each paired comparison with the `sweep compare` command that printed
 it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` and
 `<!-- end generated: NAME -->`:
-  scaling-status     trials done per length, machine time (this sweep's and the database's),
-                     seed noise
+  sweeps-status      every sweep's trials done and not, its machine time and the database's
+  scaling-status     trials done per length, machine time, seed noise
   scaling-val        mean validation accuracy per length, arm, h and alpha (the picks in bold)
   scaling-intervals  the comparisons that answer the question, test accuracy, 95% t-intervals
   lr-control         accuracy per learning rate, and the comparisons at the picked one
   no-attention       accuracy without attention against softmax and the point-wise picks
+  model-size, qk-norm, gate
+                     Figs. 1, 3 and 4: each pair of settings the figure compares, with its
+                     interval and the core-seconds one adds over the other
 With --check nothing is written: exit 1 if a block of README differs from what the database
 gives (the README was not regenerated after the database changed).
 
@@ -32,6 +38,18 @@ ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), ".."))
 SWEEP_NAME = "scaling_length"
 LR_SWEEP = "lr_control"
 NONE_SWEEP = "no_attention"
+GATE_SWEEP = "gate"
+QK_SWEEP = "qk_norm"
+SIZE_SWEEP = "model_size"
+# What each sweep of sweeps/repro/ asks, in the order scripts/reproduce_second_pass.sh runs them.
+SWEEPS = ((SWEEP_NAME, "Fig. 2 and §4: is L^-1 the right scaling?"),
+          (LR_SWEEP, "§3 control: the learning rate"),
+          (NONE_SWEEP, "§3 control: no attention"),
+          (GATE_SWEEP, "Fig. 4: a gate instead of length scaling"),
+          (QK_SWEEP, "Fig. 3: qk-layernorm on and off"),
+          (SIZE_SWEEP, "Fig. 1: relu/L against softmax as the model grows"))
+MODEL_NAMES = {32: "nano", 64: "micro", 128: "mini"}  # by width (sweep config show --set model=X)
+BUDGET_CORE_HOURS = 24  # issue 14: about 12 hours of the 2-core machine
 H_VALUES = ("relu", "gelu")
 FIXED = 16  # the fixed-constant control: L in L^-alpha held at 16 keys
 
@@ -99,6 +117,11 @@ class Trials:
         return max(alphas, key=lambda a: self.mean_val(patch, arm, attn, a)[0])
 
 
+def seeds_suffix(n):
+    """' (n 2)' after a mean over fewer than the 3 seeds every point is meant to have."""
+    return "" if n == 3 else f" (n {n})"
+
+
 def alpha_text(alpha):
     return f"{alpha:g}"
 
@@ -109,7 +132,7 @@ class Comparisons:
     def __init__(self, sweep, db_shown, db):
         self.sweep, self.db_shown, self.db = sweep, db_shown, db
         self.markdown = [
-            "# Paired comparisons of sweeps/repro/scaling_length.json and lr_control.json",
+            "# Paired comparisons of the second pass's sweeps (sweeps/repro/)",
             "",
             f"Written by scripts/second_pass_results.py from {db_shown}. Test accuracy, pairs matched on"
             " seed and every other setting, 95% t-intervals; `--tune alpha` sets alpha on each side"
@@ -151,9 +174,7 @@ def interval_text(group, with_alphas=None):
             text = f"**{text}**"
     if with_alphas:
         text = f"{with_alphas}: {text}"
-    if group["n"] != 3:
-        text += f" (n {group['n']})"
-    return text
+    return text + seeds_suffix(group["n"])
 
 
 def status_block(trials, noise):
@@ -182,7 +203,7 @@ def val_block(trials):
         softmax = ""
         if (patch, "real", "softmax", None) in trials.cells:
             mean, n = trials.mean_val(patch, "real", "softmax", None)
-            softmax = f"{100 * mean:.2f}" + ("" if n == 3 else f" (n {n})")
+            softmax = f"{100 * mean:.2f}" + seeds_suffix(n)
         arms = ("real", "fixed") if patch != 7 else ("real",)
         for arm in arms:
             for h in H_VALUES:
@@ -200,7 +221,7 @@ def val_block(trials):
                     text = f"{100 * mean:.2f}"
                     if a == best:
                         text = f"**{text}**"
-                    cells.append(text + ("" if n == 3 else f" (n {n})"))
+                    cells.append(text + seeds_suffix(n))
                 arm_text = {"real": "real length" if patch != 7 else "real = fixed 16",
                             "fixed": "fixed at 16"}[arm]
                 lines.append(f"| {tokens(patch)} | {arm_text} | {h} | " + " | ".join(cells)
@@ -211,7 +232,7 @@ def val_block(trials):
 def intervals_block(trials, compare):
     """One row per question and length; a column per h."""
     rows = []
-    pick16 = {h: trials.pick(7, "real", h) for h in H_VALUES}
+    shorter = None  # the next shorter length with finished trials, whose picks carry over
 
     def by_attn(groups):
         return {g.get("attn"): g for g in groups}
@@ -287,14 +308,18 @@ def intervals_block(trials, compare):
                 cells[h] = interval_text(groups[0], f"{alpha_text(best)} vs 1")
         row("the pick minus alpha 1 (the paper's L^-1), real length", cells)
 
-        # Did the pick move from 16 tokens? With the real length the alpha carried over, with
-        # the fixed length the constant 16^-alpha carried over.
-        if patch == 7:
+        # Did the pick move from the next shorter length? With the real length the alpha
+        # carried over, with the fixed length the constant 16^-alpha carried over.
+        before_patch, shorter = shorter, patch
+        if before_patch is None:
             continue
+        m = tokens(before_patch)
         for arm, where, what in (("real", real, "the alpha"), ("fixed", fixed, "the constant")):
             cells = {}
             for h in H_VALUES:
-                best, before = trials.pick(patch, arm, h), pick16[h]
+                best, before = trials.pick(patch, arm, h), trials.pick(before_patch, arm, h)
+                if before_patch == 7:
+                    before = trials.pick(7, "real", h)  # at 16 tokens the two arms are one
                 if best is None or before is None:
                     continue
                 if best == before:
@@ -304,7 +329,7 @@ def intervals_block(trials, compare):
                     cells[h] = f"alpha {alpha_text(before)} not run here"
                     continue
                 groups = compare.run(
-                    f"{n} tokens: {h}, its picked alpha {alpha_text(best)} against the 16-token"
+                    f"{n} tokens: {h}, its picked alpha {alpha_text(best)} against the {m}-token"
                     f" pick {alpha_text(before)} ({arm} length)",
                     "--key", "alpha", "--a", alpha_text(before), "--b", alpha_text(best),
                     "--where", f"{where} AND attn = '{h}'")
@@ -312,7 +337,7 @@ def intervals_block(trials, compare):
                     cells[h] = interval_text(groups[0],
                                              f"{alpha_text(best)} vs {alpha_text(before)}")
             arm_text = "real length" if arm == "real" else "fixed length 16"
-            row(f"the pick minus the 16-token pick ({what} carried over), {arm_text}", cells)
+            row(f"the pick minus the {m}-token pick ({what} carried over), {arm_text}", cells)
 
     head = ["| tokens | test accuracy, difference in points [95% interval] | "
             + " | ".join(H_VALUES) + " |", "|---|---|" + "---|" * len(H_VALUES)]
@@ -359,7 +384,7 @@ def lr_block(db, compare):
                 text = f"{100 * means[lr][i]:.2f}"
                 if i == 0 and lr == picks[attn]:
                     text = f"**{text}**"
-                texts.append(text + ("" if means[lr][2] == 3 else f" (n {means[lr][2]})"))
+                texts.append(text + seeds_suffix(means[lr][2]))
             lines.append(f"| {name} | {metric} | " + " | ".join(texts) + " |")
     lines.append("")
     done = len(rows)
@@ -411,7 +436,7 @@ def no_attention_block(db, trials, compare):
         if not scores:
             return ""
         text = f"{100 * sum(x[i] for x in scores) / len(scores):.2f}"
-        return text + ("" if len(scores) == 3 else f" (n {len(scores)})")
+        return text + seeds_suffix(len(scores))
 
     lines = ["| tokens | metric | no attention | softmax | relu at its pick | gelu at its pick |",
              "|---|---|---:|---:|---:|---:|"]
@@ -438,16 +463,120 @@ def no_attention_block(db, trials, compare):
     return lines
 
 
-def noise_per_patch(trials, compare_bin, db):
+def sweeps_block(db):
+    """Every sweep of the second pass: its trials by status and the core-hours its finished trials
+    took (a trial two sweeps share counts in both), and the database's total (each trial once)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    lines = ["| sweep | question | trials | done | not done | core-hours of its done trials |",
+             "|---|---|---:|---:|---:|---:|"]
+    for name, question in SWEEPS:
+        total, done, core_s = con.execute(
+            "SELECT count(*), coalesce(sum(status = 'done'), 0), "
+            "coalesce(sum(CASE WHEN status = 'done' THEN core_s END), 0) "
+            "FROM results WHERE sweep = ?", (name,)).fetchone()
+        if total == 0:
+            lines.append(f"| `{name}` | {question} | | | | not run yet |")
+            continue
+        lines.append(f"| `{name}` | {question} | {total} | {done} | {total - done} | "
+                     f"{core_s / 3600:.1f} |")
+    all_core_s = con.execute(
+        "SELECT coalesce(sum(core_s), 0) FROM trials WHERE status = 'done'").fetchone()[0]
+    con.close()
+    lines += ["", f"Every finished trial in the database, each counted once, took "
+              f"{all_core_s / 3600:.1f} core-hours of the {BUDGET_CORE_HOURS} this reproduction "
+              f"may spend."]
+    return lines
+
+
+def sweep_counts(db, name):
+    """(trials, done) of a sweep; (0, 0) when it is not in the database."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    total, done = con.execute("SELECT count(*), coalesce(sum(status = 'done'), 0) FROM results "
+                              "WHERE sweep = ?", (name,)).fetchone()
+    con.close()
+    return total, done
+
+
+def percent(x):
+    return f"{100 * x:.2f}"
+
+
+GROUP_FIELDS = {"n", "a_mean", "b_mean", "diff", "se", "ci_low", "ci_high", "verdict",
+                "a_alpha", "b_alpha", "a_lr", "b_lr"}
+
+
+def group_key(group):
+    return tuple(sorted((k, v) for k, v in group.items() if k not in GROUP_FIELDS))
+
+
+def ablation_block(db, compare, name, key, values, names, columns, label, order=None):
+    """A paired ablation of `key` between values (A, B), shown as names (A, B): per group of the
+    other settings, the mean test accuracy at A and at B (3 seeds), B minus A with its interval,
+    and the core-seconds B adds over A. `label` gives a group's first cells, one per heading of
+    `columns`; `order` sorts the groups (default: as `sweep compare` gives them)."""
+    (a, b), (a_name, b_name) = values, names
+    total, done = sweep_counts(db, name)
+    if total == 0:
+        return [f"(sweep {name} has not run yet: `sweep run sweeps/repro/{name}.json`)"]
+    groups = compare.run(f"{name}: {b_name} against {a_name}", "--key", key, "--a", a, "--b", b,
+                         sweep_name=name)
+    cost = {group_key(g): g for g in compare.run(
+        f"{name}: {b_name} against {a_name}, core-seconds per trial", "--key", key, "--a", a,
+        "--b", b, "--metric", "core_s", sweep_name=name)}
+    lines = ["| " + " | ".join(columns) + f" | {a_name} | {b_name} | {b_name} minus {a_name} | "
+             f"core-seconds, {b_name} over {a_name} |",
+             "|" + "---|" * len(columns) + "---:|---:|---|---:|"]
+    for g in sorted(groups, key=order) if order else groups:
+        c = cost.get(group_key(g))
+        added = f"{100 * (c['b_mean'] / c['a_mean'] - 1):+.1f}%" if c and c["a_mean"] else ""
+        lines.append("| " + " | ".join(label(g)) + f" | {percent(g['a_mean'])} | "
+                     f"{percent(g['b_mean'])} | {interval_text(g)} | {added} |")
+    lines += ["", f"{done} of {total} trials done" + ("." if done == total else
+              "; the rows are the seeds paired so far.")]
+    return lines
+
+
+def model_size_block(db, compare):
+    def label(g):
+        width = g.get("width")
+        name = MODEL_NAMES.get(width, f"width {width}")
+        return [name, str(tokens(g["patch"]))]
+    return ablation_block(db, compare, SIZE_SWEEP, "attn", ("softmax", "relu"),
+                          ("softmax", "relu/L"), ["model", "tokens"], label,
+                          order=lambda g: (g.get("width", 0), tokens(g["patch"])))
+
+
+def qk_norm_block(db, compare):
+    return ablation_block(db, compare, QK_SWEEP, "qk_norm", ("false", "true"),
+                          ("qk-norm off", "qk-norm on"), ["h", "alpha"],
+                          lambda g: [g["attn"], alpha_text(g["alpha"])])
+
+
+def gate_block(db, compare):
+    lines = ablation_block(db, compare, GATE_SWEEP, "gate", ("none", "silu"),
+                           ("no gate", "SiLU gate"), ["alpha"], lambda g: [alpha_text(g["alpha"])])
+    if len(lines) == 1:
+        return lines
+    # The paper's question: with a gate, does length scaling still pay?
+    lines += ["", "Does length scaling still pay with the gate? Test accuracy, alpha 1 minus alpha"
+              " 0, paired by seed:", ""]
+    for gate, text in (("none", "without the gate"), ("silu", "with the SiLU gate")):
+        groups = compare.run(f"{GATE_SWEEP}: alpha 1 against alpha 0, {text}", "--key", "alpha",
+                             "--a", "0", "--b", "1", "--where", f"gate = '{gate}'",
+                             sweep_name=GATE_SWEEP)
+        if groups:
+            lines.append(f"- {text}: {interval_text(groups[0])}.")
+    return lines
+
+
+def noise_per_patch(trials, compare):
     """The sweep's pooled per-trial std of test_acc at each length, as `sweep compare` gives it."""
     noise = {}
     for patch in trials.patches():
-        done = subprocess.run([compare_bin, "compare", "--db", db, "--sweep", SWEEP_NAME,
-                               "--key", "alpha", "--a", "0", "--b", "1", "--by", "none",
-                               "--where", f"patch = {patch}", "--format", "json"],
-                              capture_output=True, text=True)
-        if done.returncode == 0:
-            for entry in json.loads(done.stdout)["noise"]:
+        code, out, _ = compare._run(SWEEP_NAME, ["--key", "alpha", "--a", "0", "--b", "1", "--by",
+                                                 "none", "--where", f"patch = {patch}"], "json")
+        if code == 0:
+            for entry in json.loads(out)["noise"]:
                 noise[patch] = entry["pooled_std"]
     return noise
 
@@ -466,7 +595,7 @@ def replace_blocks(text, blocks, readme):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="results/repro/second_pass.db")
-    parser.add_argument("--out", default="results/repro/scaling_length")
+    parser.add_argument("--out", default="results/paper")
     parser.add_argument("--readme", default="results/README.md")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if the README's generated blocks are stale")
@@ -480,11 +609,15 @@ def main():
     compare = Comparisons(sweep, os.path.relpath(args.db) if not os.path.isabs(args.db)
                           else args.db, args.db)
     blocks = {
-        "scaling-status": status_block(trials, noise_per_patch(trials, sweep, args.db)),
+        "sweeps-status": sweeps_block(args.db),
+        "scaling-status": status_block(trials, noise_per_patch(trials, compare)),
         "scaling-val": val_block(trials),
         "scaling-intervals": intervals_block(trials, compare),
         "lr-control": lr_block(args.db, compare),
         "no-attention": no_attention_block(args.db, trials, compare),
+        "model-size": model_size_block(args.db, compare),
+        "qk-norm": qk_norm_block(args.db, compare),
+        "gate": gate_block(args.db, compare),
     }
     if not os.path.isfile(args.readme):
         fail(f"{args.readme}: no such file")

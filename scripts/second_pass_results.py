@@ -140,7 +140,8 @@ class Comparisons:
             " real number of keys.",
         ]
 
-    def _run(self, sweep_name, args, form):
+    def run_raw(self, sweep_name, args, form):
+        """`sweep compare ... --format FORM` as it exits: (code, stdout, stderr); not logged."""
         done = subprocess.run([self.sweep, "compare", "--db", self.db, "--sweep", sweep_name,
                                *args, "--format", form], capture_output=True, text=True)
         return done.returncode, done.stdout, done.stderr
@@ -150,11 +151,11 @@ class Comparisons:
         shown = " ".join(f'"{a}"' if " " in a else a for a in args)
         self.markdown += ["", f"## {title}", "",
                           f"    sweep compare --db {self.db_shown} --sweep {sweep_name} {shown}", ""]
-        code, out, err = self._run(sweep_name, args, "markdown")
+        code, out, err = self.run_raw(sweep_name, args, "markdown")
         self.markdown.append((out + err).rstrip() if code == 0 else "(no pairs yet)")
         if code != 0:
             return []
-        code, out, _ = self._run(sweep_name, args, "json")
+        code, out, _ = self.run_raw(sweep_name, args, "json")
         if code != 0:
             fail(f"sweep compare {shown}: gave markdown but no json")
         return json.loads(out)["comparison"]
@@ -573,8 +574,9 @@ def noise_per_patch(trials, compare):
     """The sweep's pooled per-trial std of test_acc at each length, as `sweep compare` gives it."""
     noise = {}
     for patch in trials.patches():
-        code, out, _ = compare._run(SWEEP_NAME, ["--key", "alpha", "--a", "0", "--b", "1", "--by",
-                                                 "none", "--where", f"patch = {patch}"], "json")
+        code, out, _ = compare.run_raw(SWEEP_NAME, ["--key", "alpha", "--a", "0", "--b", "1",
+                                                    "--by", "none", "--where", f"patch = {patch}"],
+                                       "json")
         if code == 0:
             for entry in json.loads(out)["noise"]:
                 noise[patch] = entry["pooled_std"]

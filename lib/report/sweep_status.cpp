@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/json.hpp"
@@ -17,6 +20,75 @@ namespace {
 
 // Longer lists are cut: a status screen, not a log.
 constexpr int64_t kMaxListed = 20;
+
+// What a trial's time depends on, from specific to coarse. A queued trial is expected to take the
+// mean wall time of the sweep's finished trials that match it on the first of these lists that
+// any finished trial matches; the last list, empty, matches every finished trial.
+const std::vector<std::vector<std::string>> kCostKeys = {
+    {"dataset", "train_subset", "val_fraction", "width", "depth", "heads", "mlp_dim", "patch",
+     "attn", "qk_norm", "gate", "attn_kernel", "epochs", "max_steps", "batch_size", "threads",
+     "precision"},
+    {"dataset", "train_subset", "width", "depth", "patch", "epochs", "max_steps"},
+    {}};
+
+// Expected wall seconds of a trial from the sweep's finished trials of the same cost.
+class TrialTimeEstimate {
+ public:
+  void add_finished(const Json& identity, double wall_s) {
+    for (size_t level = 0; level < kCostKeys.size(); ++level) {
+      Mean& m = means_[level][signature(identity, kCostKeys[level])];
+      m.sum += wall_s;
+      ++m.n;
+    }
+  }
+  // NaN with no finished trial.
+  double expected(const Json& identity) const {
+    for (size_t level = 0; level < kCostKeys.size(); ++level) {
+      const auto it = means_[level].find(signature(identity, kCostKeys[level]));
+      if (it != means_[level].end()) return it->second.sum / static_cast<double>(it->second.n);
+    }
+    return NAN;
+  }
+
+ private:
+  struct Mean {
+    double sum = 0;
+    int64_t n = 0;
+  };
+  static std::string signature(const Json& identity, const std::vector<std::string>& keys) {
+    std::string text;
+    for (const auto& key : keys) {
+      text += identity.is_object() && identity.contains(key) ? identity[key].dump() : "-";
+      text += '|';
+    }
+    return text;
+  }
+  std::vector<std::map<std::string, Mean>> means_ =
+      std::vector<std::map<std::string, Mean>>(kCostKeys.size());
+};
+
+// The expected time of the sweep's queued trials, summed; NaN when none has finished to go by.
+double queued_trial_time(store::Database& db, int64_t sweep_id) {
+  store::Statement trials = db.prepare(
+      "SELECT t.status, t.identity, t.wall_s FROM sweep_trials st JOIN trials t ON "
+      "t.hash = st.trial_hash WHERE st.sweep_id = ?1 AND t.status IN (?2, ?3)");
+  trials.bind(1, sweep_id)
+      .bind(2, to_string(TrialStatus::done))
+      .bind(3, to_string(TrialStatus::queued));
+  TrialTimeEstimate estimate;
+  std::vector<Json> queued;
+  while (trials.step()) {
+    Json identity = parse_json_data(trials.text(1), "trials.identity");
+    if (trials.text(0) == to_string(TrialStatus::queued)) {
+      queued.push_back(std::move(identity));
+    } else if (!trials.is_null(2)) {
+      estimate.add_finished(identity, trials.real(2));
+    }
+  }
+  double total = 0;
+  for (const Json& identity : queued) total += estimate.expected(identity);
+  return total;
+}
 
 std::string label(const std::string& identity, const std::vector<std::string>& keys) {
   const Json json = parse_json_data(identity, "trials.identity");
@@ -42,13 +114,7 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
                          double now) {
   const std::vector<std::string> keys = varying_keys(db, sweep);
   const store::StatusCounts counts = store::status_counts(db, sweep_id);
-  store::Statement mean_wall = db.prepare(
-      "SELECT avg(t.wall_s) FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE "
-      "st.sweep_id = ?1 AND t.status = ?2");
-  mean_wall.bind(1, sweep_id).bind(2, to_string(TrialStatus::done));
-  mean_wall.step();
-  const double mean_done_wall = mean_wall.is_null(0) ? NAN : mean_wall.real(0);
-  const int64_t done = counts.done, running = counts.running, queued = counts.queued;
+  const int64_t running = counts.running, queued = counts.queued;
   std::string text = fmt::format("{}: {}\n", sweep, describe_counts(counts));
 
   store::Statement trials = db.prepare(
@@ -81,7 +147,10 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       line += fmt::format("  epoch {}/{}", epochs_done, epochs);
       const double epoch_s = trials.real(8), last_epoch_at = trials.real(9);
       if (std::isfinite(epoch_s) && epochs_done > 0) {
-        const double since = std::isfinite(last_epoch_at) ? std::max(0.0, now - last_epoch_at) : 0;
+        double since = std::isfinite(last_epoch_at) ? std::max(0.0, now - last_epoch_at) : 0;
+        // Long overdue: the trial resumed, and its last epoch was an earlier attempt's, maybe
+        // hours ago. The epoch in progress is then counted whole.
+        if (since > 2 * epoch_s) since = 0;
         const double left =
             std::max(0.0, static_cast<double>(epochs - epochs_done) * epoch_s - since);
         running_left += left;
@@ -101,12 +170,13 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
     text += line + "\n";
   }
   if (unlisted > 0) text += fmt::format("  ... and {} more\n", unlisted);
-  // The rest of the sweep at the pace of its finished trials, as many at once as run now.
-  if (running > 0 && std::isfinite(mean_done_wall) && done > 0) {
-    const double left = (static_cast<double>(queued) * mean_done_wall + running_left) /
-                        static_cast<double>(running);
-    text += fmt::format("  sweep ETA ~{} ({} queued at {} each, {} at a time)\n",
-                        format_duration(left), queued, format_duration(mean_done_wall), running);
+  // The rest of the sweep at the pace of its finished trials of the same cost, as many at once
+  // as run now (under every runner).
+  const double queued_time = queued > 0 ? queued_trial_time(db, sweep_id) : 0;
+  if (running > 0 && std::isfinite(queued_time)) {
+    const double left = (queued_time + running_left) / static_cast<double>(running);
+    text += fmt::format("  sweep ETA ~{} ({} queued, about {} of trial time; {} at a time)\n",
+                        format_duration(left), queued, format_duration(queued_time), running);
   }
   return text;
 }

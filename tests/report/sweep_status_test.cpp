@@ -1,4 +1,5 @@
-// `sweep status`: counts, the running trial's epoch and ETA, the failed trial's first error line.
+// `sweep status`: counts, the running trial's epoch and ETA (also after a resume), the failed
+// trial's first error line, and the sweep's ETA from finished trials of the same cost.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -28,6 +29,64 @@ TEST(SweepStatus, CountsRunningTrialsWithEtaAndFailuresWithTheirFirstErrorLine) 
                               "attempt 1  step 3: loss is \"nan\", stopped\n"));
   EXPECT_THAT(text, Not(HasSubstr("second line of the log")));
   EXPECT_THAT(text, HasSubstr("sweep ETA ~1.0s"));
+}
+
+// A sweep of cheap trials at patch 7 and costly ones at patch 2 (10 s and 100 s each), with two
+// patch 2 trials queued and a patch 7 trial running at epoch 1 of 2 (epochs of 4 s). `resumed_at`:
+// that epoch was recorded long before now, by an earlier attempt.
+std::string mixed_cost_status(double resumed_at) {
+  testing::TempDir dir;
+  const std::string path = dir.file("mixed.db");
+  {
+    store::ResultsStore store(path);
+    std::vector<store::TrialToStore> trials;
+    const std::vector<int> patches = {7, 7, 7, 2, 2, 2, 2};
+    for (size_t i = 0; i < patches.size(); ++i) {
+      const OrderedJson identity = {{"dataset", "synthetic"},
+                                    {"patch", patches[i]},
+                                    {"attn", "relu"},
+                                    {"epochs", 2},
+                                    {"seed", static_cast<int>(i)}};
+      trials.push_back(
+          {fmt::format("t{:02d}", i), identity.dump(), identity, static_cast<int64_t>(i)});
+    }
+    const auto reg = store.register_sweep({"mixed", "", "", OrderedJson::object()}, trials);
+    const store::RunnerIdentity runner{"host:1:0", "host", 1};
+    const double now = testing::kFixtureTime;
+    for (const char* hash : {"t00", "t01", "t02", "t03", "t04"}) {
+      const auto claim = store.claim_next_trial(reg.sweep_id, runner, now, 3600);
+      EXPECT_EQ(claim->hash, hash);
+      if (claim->hash == "t02") {  // running
+        EpochRecord epoch = testing::fixture_epoch(1, 0.5);
+        epoch.epoch_s = 4;
+        store.record_epoch(claim->hash, epoch, resumed_at);
+        continue;
+      }
+      store::TrialFinish finish;
+      finish.status = TrialStatus::done;
+      finish.outcome.final_test.accuracy = 0.5;
+      finish.outcome.wall_s = claim->hash == "t03" || claim->hash == "t04" ? 100 : 10;
+      finish.epochs_done = 2;
+      store.finish_trial(claim->hash, finish, now);
+    }
+  }
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  return status_text(store.db(), "", testing::kFixtureTime + 1);
+}
+
+TEST(SweepStatus, SweepEtaCountsQueuedTrialsAtThePaceOfFinishedOnesOfTheSameCost) {
+  // The running trial's epoch ended 1 s ago: 3 s left. Two queued patch 2 trials at 100 s, not at
+  // the 55 s mean of every finished trial.
+  const std::string text = mixed_cost_status(testing::kFixtureTime);
+  EXPECT_THAT(text, HasSubstr("epoch 1/2  ETA 3.0s"));
+  EXPECT_THAT(text, HasSubstr("sweep ETA ~3m 23s (2 queued, about 3m 20s of trial time; 1 at a "
+                              "time)"));
+}
+
+TEST(SweepStatus, ATrialResumedAfterItsLastEpochCountsTheEpochInProgressWhole) {
+  // Its last epoch was recorded an hour before now: a resume, not an epoch an hour overdue.
+  const std::string text = mixed_cost_status(testing::kFixtureTime - 3600);
+  EXPECT_THAT(text, HasSubstr("epoch 1/2  ETA 4.0s"));
 }
 
 TEST(SweepStatus, UnknownSweepIsAUsageErrorNamingTheKnownOnes) {

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/text.hpp"
 #include "config/trial_config.hpp"
+#include "sweep/identity.hpp"
 
 namespace vitsweep::report {
 
@@ -20,10 +21,29 @@ const KeyDescription* describe_key(const std::string& key) {
   return nullptr;
 }
 
-// A trial without attention (attn = none) has no heads, qk-norm or gate: sweep/identity.hpp drops
-// them from its identity, so they read NULL in its row. That NULL is not another value of the key.
+// The keys of the attention branch itself (heads, qk_norm, gate): those the identity drops for a
+// model without attention on top of what it drops for softmax. (alpha and the other point-wise
+// settings are NULL under softmax too, where the figures keep NULL as softmax's own value.)
+const std::vector<std::string>& attention_branch_keys() {
+  static const std::vector<std::string> keys = [] {
+    auto dropped = [](const char* attn) {
+      return sweep::irrelevant_keys(parse_trial_config({{"attn", attn}}, "attention keys"));
+    };
+    const std::vector<std::string> none = dropped("none"), softmax = dropped("softmax");
+    std::vector<std::string> branch;
+    for (const auto& key : none) {
+      if (std::find(softmax.begin(), softmax.end(), key) == softmax.end()) branch.push_back(key);
+    }
+    return branch;
+  }();
+  return keys;
+}
+
+// A trial without attention (attn = none) has no attention branch: its keys read NULL in its row,
+// and that NULL is not another value of the key.
 bool does_not_apply(const TrialRows& trials, size_t row, const std::string& key) {
-  if (key != "heads" && key != "qk_norm" && key != "gate") return false;
+  const auto& branch = attention_branch_keys();
+  if (std::find(branch.begin(), branch.end(), key) == branch.end()) return false;
   return is_null(trials.at(row, key)) && trials.table().find("attn") &&
          format_value(trials.at(row, "attn")) == "none";
 }

@@ -298,7 +298,7 @@ Figure figure2(const TrialRows& t) {
         series.points.push_back(metric_point(t, alpha.rows, *x, "test_acc", kPercent));
         groups.push_back(alpha.rows);
       }
-      if (ring) {
+      if (ring && groups.size() >= 2) {  // one alpha alone is not a pick
         if (const auto best = best_point(t, groups, "val_acc"))
           series.points[*best].highlight = true;
       }

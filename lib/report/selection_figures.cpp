@@ -139,7 +139,7 @@ PlotSeries scaling_series(const TrialRows& t, const ScalingLine& l, size_t lengt
     if (std::isnan(alpha)) continue;
     const double c = std::pow(static_cast<double>(l.effective_length), -alpha);
     PlotPoint p = metric_point(t, l.alphas[i].rows, c, metric, scale);
-    if (l.best == i) {
+    if (l.best == i && l.candidates >= 2) {  // one alpha alone is not a pick
       p.highlight = true;
       p.label = fmt::format("alpha={}", format_value(l.alphas[i].key[0]));
       // Below for a fixed length, whose pick often lands near the real length's (alpha 2 at

@@ -437,6 +437,42 @@ TEST(AlphaFigures, LeaveOutTrialsWithoutAttention) {
   EXPECT_NE(softmax.dash, none.dash);
 }
 
+// While a sweep runs, a length may have one alpha done: the figures ring no pick among one.
+TEST(AlphaFigures, RingNoPickWhereOnlyOneAlphaIsDone) {
+  TempDir dir;
+  const std::string path = dir.file("one.db");
+  std::vector<testing::StoredTrial> trials;
+  for (int seed : {0, 1}) {
+    for (int64_t patch : {7, 4}) {
+      trials.push_back({length_trial("relu", 1, patch, seed), 0.75, 0.75});
+      trials.push_back({length_trial("softmax", 0, patch, seed), 0.75, 0.75});
+    }
+    trials.push_back({length_trial("relu", 0.5, 7, seed), 0.625, 0.5});  // two alphas at 16 keys
+  }
+  testing::write_sweep_database(path, "one", trials);
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  auto ringed = [](const Figure& f) {
+    std::map<std::string, int> count;  // per plot title
+    for (const auto& plot : f.plots) {
+      for (const auto& series : plot.series) {
+        for (const auto& point : series.points) count[plot.title] += point.highlight ? 1 : 0;
+      }
+    }
+    return count;
+  };
+  const Figure fig2 = paper_figure(store.db(), {"one", ""}, "fig2");
+  ASSERT_EQ(fig2.plots.size(), 2u);
+  const auto fig2_rings = ringed(fig2);
+  for (const auto& [title, n] : fig2_rings) {
+    EXPECT_EQ(n, title.find("patch=7") != std::string::npos ? 1 : 0) << title;
+  }
+  const Figure scaling = paper_figure(store.db(), {"one", ""}, "scaling");
+  ASSERT_TRUE(scaling.skipped.empty()) << scaling.skipped;
+  int scaling_rings = 0;
+  for (const auto& [title, n] : ringed(scaling)) scaling_rings += n;
+  EXPECT_EQ(scaling_rings, 1) << "only L = 16 has two alphas to pick from";
+}
+
 // A trial without attention has no qk-norm or gate (NULL in its row): beside softmax with qk-norm
 // on, that is not a sweep over qk_norm or gate, and the report draws no Fig. 3 or Fig. 4 for it.
 TEST(AblationFigures, TrialsWithoutAttentionDoNotMakeQkNormOrGateVary) {

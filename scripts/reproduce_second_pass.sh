@@ -21,7 +21,8 @@
 # SWEEP=/path/to/sweep runs another binary than build/sweep (e.g. a frozen copy while rebuilding).
 set -euo pipefail
 root=$(realpath "$(dirname "$0")/..")
-db=results/repro/second_pass.db  # relative to the repository, as the committed files show it
+committed_db=results/repro/second_pass.db  # relative to the repository, as the committed files show it
+db=$committed_db
 out=results/paper
 run=1
 while [ $# -gt 0 ]; do
@@ -69,7 +70,7 @@ for p in $(sqlite3 -readonly "$db" "SELECT DISTINCT patch FROM results
 done
 # The paired comparisons (comparisons.md) and the tables of results/README.md.
 readme=results/README.md
-if [ "$(realpath -m "$db")" != "$root/results/repro/second_pass.db" ]; then
+if [ "$(realpath -m "$db")" != "$root/$committed_db" ]; then
   cp results/README.md "$out/README.md"
   readme=$out/README.md
 fi

@@ -73,9 +73,6 @@ class Trials:
         rows = con.execute(
             "SELECT patch, scale_length, attn, alpha, val_acc, test_acc, core_s, status "
             "FROM results WHERE sweep = ?", (SWEEP_NAME,)).fetchall()
-        # Every finished trial of the database, the controls' too: the reproduction's budget.
-        self.all_core_s = con.execute(
-            "SELECT coalesce(sum(core_s), 0) FROM trials WHERE status = 'done'").fetchone()[0]
         con.close()
         if not rows:
             fail(f"{db}: no trials of sweep '{SWEEP_NAME}'")
@@ -191,8 +188,7 @@ def status_block(trials, noise):
     total = sum(sum(c.values()) for c in trials.status.values())
     done = sum(c.get("done", 0) for c in trials.status.values())
     lines += ["", f"{done} of {total} trials done; finished trials took "
-              f"{trials.core_s / 3600:.1f} core-hours, and every finished trial in the database "
-              f"(the controls' too) {trials.all_core_s / 3600:.1f}."]
+              f"{trials.core_s / 3600:.1f} core-hours (the whole database's under \"Where it stands\")."]
     return lines
 
 
@@ -471,10 +467,10 @@ def sweeps_block(db):
     lines = ["| sweep | question | trials | done | not done | core-hours of its done trials |",
              "|---|---|---:|---:|---:|---:|"]
     for name, question in SWEEPS:
-        total, done, core_s = con.execute(
-            "SELECT count(*), coalesce(sum(status = 'done'), 0), "
-            "coalesce(sum(CASE WHEN status = 'done' THEN core_s END), 0) "
-            "FROM results WHERE sweep = ?", (name,)).fetchone()
+        total, done = sweep_counts(db, name)
+        core_s = con.execute(
+            "SELECT coalesce(sum(core_s), 0) FROM results WHERE sweep = ? AND status = 'done'",
+            (name,)).fetchone()[0]
         if total == 0:
             lines.append(f"| `{name}` | {question} | | | | not run yet |")
             continue

@@ -131,7 +131,8 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       .bind(3, to_string(TrialStatus::queued))
       .bind(4, to_string(TrialStatus::running));
   int64_t listed = 0, unlisted = 0;
-  double running_left = 0;
+  double running_left = 0, longest_left = 0;
+  bool every_running_eta_known = true;
   while (trials.step()) {
     if (listed >= kMaxListed) {
       ++unlisted;
@@ -154,8 +155,10 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
         const double left =
             std::max(0.0, static_cast<double>(epochs - epochs_done) * epoch_s - since);
         running_left += left;
+        longest_left = std::max(longest_left, left);
         line += "  ETA " + format_duration(left);
       } else {
+        every_running_eta_known = false;
         line += "  ETA ? (no epoch finished yet)";
       }
       if (!trials.is_null(6)) {
@@ -172,7 +175,15 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
   if (unlisted > 0) text += fmt::format("  ... and {} more\n", unlisted);
   // The rest of the sweep at the pace of its finished trials of the same cost, as many at once
   // as run now (under every runner).
-  const double queued_time = queued > 0 ? queued_trial_time(db, sweep_id) : 0;
+  if (queued == 0) {
+    // The sweep ends with its slowest running trial.
+    if (running > 0 && running <= kMaxListed && every_running_eta_known) {
+      text += fmt::format("  sweep ETA ~{} (nothing queued: the longest running trial's ETA)\n",
+                          format_duration(longest_left));
+    }
+    return text;
+  }
+  const double queued_time = queued_trial_time(db, sweep_id);
   if (running > 0 && std::isfinite(queued_time)) {
     const double left = (queued_time + running_left) / static_cast<double>(running);
     text += fmt::format("  sweep ETA ~{} ({} queued, about {} of trial time; {} at a time)\n",

@@ -28,7 +28,8 @@ TEST(SweepStatus, CountsRunningTrialsWithEtaAndFailuresWithTheirFirstErrorLine) 
   EXPECT_THAT(text, HasSubstr("  failed   t09  attn=relu alpha=1 qk_norm=true gate=none seed=1  "
                               "attempt 1  step 3: loss is \"nan\", stopped\n"));
   EXPECT_THAT(text, Not(HasSubstr("second line of the log")));
-  EXPECT_THAT(text, HasSubstr("sweep ETA ~1.0s"));
+  EXPECT_THAT(text, HasSubstr("sweep ETA ~1.0s (nothing queued: the longest running trial's "
+                              "ETA)\n"));
 }
 
 // A sweep of cheap trials at patch 7 and costly ones at patch 2 (10 s and 100 s each), with two
@@ -87,6 +88,36 @@ TEST(SweepStatus, ATrialResumedAfterItsLastEpochCountsTheEpochInProgressWhole) {
   // Its last epoch was recorded an hour before now: a resume, not an epoch an hour overdue.
   const std::string text = mixed_cost_status(testing::kFixtureTime - 3600);
   EXPECT_THAT(text, HasSubstr("epoch 1/2  ETA 4.0s"));
+}
+
+TEST(SweepStatus, WithNothingQueuedTheSweepEndsWithItsLongestRunningTrial) {
+  // Two running trials, each one 4 s epoch in, of 2 and 4 epochs: 4 s and 12 s left. The sweep
+  // ends in 12 s, not in their mean (8 s).
+  testing::TempDir dir;
+  const std::string path = dir.file("tail.db");
+  const double now = testing::kFixtureTime;
+  {
+    store::ResultsStore store(path);
+    std::vector<store::TrialToStore> trials;
+    for (const int epochs : {2, 4}) {
+      const OrderedJson identity = {{"dataset", "synthetic"}, {"epochs", epochs}};
+      trials.push_back({fmt::format("e{}", epochs), identity.dump(), identity, epochs});
+    }
+    const auto reg = store.register_sweep({"tail", "", "", OrderedJson::object()}, trials);
+    const store::RunnerIdentity runner{"host:1:0", "host", 1};
+    for (int i = 0; i < 2; ++i) {
+      const auto claim = store.claim_next_trial(reg.sweep_id, runner, now, 3600);
+      EpochRecord epoch = testing::fixture_epoch(1, 0.5);
+      epoch.epoch_s = 4;
+      store.record_epoch(claim->hash, epoch, now);
+    }
+  }
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  const std::string text = status_text(store.db(), "", now);
+  EXPECT_THAT(text, HasSubstr("epoch 1/2  ETA 4.0s"));
+  EXPECT_THAT(text, HasSubstr("epoch 1/4  ETA 12.0s"));
+  EXPECT_THAT(text, HasSubstr("sweep ETA ~12.0s (nothing queued"));
+  EXPECT_THAT(text, Not(HasSubstr("of trial time")));
 }
 
 TEST(SweepStatus, UnknownSweepIsAUsageErrorNamingTheKnownOnes) {

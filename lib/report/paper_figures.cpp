@@ -45,6 +45,24 @@ RowSet softmax_rows(const TrialRows& t, const RowSet& rows, bool softmax) {
   return out;
 }
 
+// softmax's rows for a panel: every softmax trial of the slice that matches the panel on the keys
+// softmax has. A panel key softmax lacks (NULL in its rows, as scale_length) matches any value,
+// so a panel of the fixed-length arm gets the same reference line as the real-length one.
+RowSet softmax_reference(const TrialRows& t, const FigureSlice& slice, const Panel& panel) {
+  RowSet out;
+  for (const Panel& p : slice.panels) {
+    for (size_t r : softmax_rows(t, p.rows, true)) {
+      bool matches = true;
+      for (size_t k = 0; k < slice.panel_keys.size() && matches; ++k) {
+        const Value& v = t.at(r, slice.panel_keys[k]);
+        matches = is_null(v) || value_equal(v, panel.key[k]);
+      }
+      if (matches) out.push_back(r);
+    }
+  }
+  return out;
+}
+
 std::string error_bars(const SeedCounts& n) {
   return fmt::format(
       "Each point is the mean over seeds ({} per point) with ±1 sample std as its error bar (none "
@@ -263,7 +281,8 @@ Figure figure2(const TrialRows& t) {
   for (size_t pi = 0; pi < slice.panels.size(); ++pi) {
     const Panel& p = slice.panels[pi];
     const RowSet pointwise = softmax_rows(t, p.rows, false);
-    const Summary softmax = summarize_metric(t, softmax_rows(t, p.rows, true), "test_acc");
+    const RowSet reference = softmax_reference(t, slice, p);
+    const Summary softmax = summarize_metric(t, reference, "test_acc");
     seeds.add(softmax);
     for (const Group& alpha : group_by(t, pointwise, {"alpha"})) {
       std::vector<Value> row(p.key.begin(), p.key.end());
@@ -305,8 +324,8 @@ Figure figure2(const TrialRows& t) {
       if (!series.points.empty()) plot.series.push_back(std::move(series));
     }
     if (softmax.n > 0) {
-      plot.series.push_back(reference_line("softmax (reference)", t, softmax_rows(t, p.rows, true),
-                                           "test_acc", kPercent));
+      plot.series.push_back(
+          reference_line("softmax (reference)", t, reference, "test_acc", kPercent));
     }
     f.plots.push_back(std::move(plot));
   }

@@ -355,6 +355,30 @@ TEST_F(LengthSweep, Fig2SigmoidIsNotTheReferenceAndPanelsShareTheirRange) {
   EXPECT_TRUE(relu.points[1].highlight);
 }
 
+TEST_F(LengthSweep, Fig2FixedLengthPanelHasTheSoftmaxOfItsPatchAsReference) {
+  // softmax has no scale_length: its trials fall in the real-length panel of their patch, and are
+  // the reference of the fixed-length panel of that patch too (test .75 and .8125 at patch 4).
+  const Figure f = paper_figure(store->db(), lengths, "fig2");
+  ASSERT_EQ(f.plots.size(), 3u);
+  EXPECT_THAT(f.plots[1].title, HasSubstr("scale_length=16"));
+  for (size_t i : {0, 1}) {
+    const PlotSeries& reference = f.plots[i].series.back();
+    ASSERT_TRUE(reference.reference) << f.plots[i].title;
+    ASSERT_EQ(reference.points.size(), 1u);
+    EXPECT_DOUBLE_EQ(reference.points[0].y, 100 * 0.78125) << f.plots[i].title;
+  }
+  // The table's softmax column says the same for the fixed-length rows (patch 4, scale_length 16).
+  const size_t softmax_column = f.table.columns.size() - 2;
+  ASSERT_EQ(f.table.columns[softmax_column], "softmax");
+  size_t fixed_rows = 0;
+  for (const auto& row : f.table.rows) {
+    if (format_value(row[1]) != "16") continue;
+    ++fixed_rows;
+    EXPECT_DOUBLE_EQ(*as_number(row[softmax_column]), 0.78125);
+  }
+  EXPECT_EQ(fixed_rows, 2u);  // alpha 0.5 and 1
+}
+
 OrderedJson size_trial(const std::string& model, int64_t patch, const std::string& attn) {
   const bool nano = model == "nano";
   OrderedJson id = {{"dataset", "fashion-mnist"},

@@ -3,6 +3,7 @@
 # database, results/repro/second_pass.db (finished trials are kept, so only what is missing runs),
 # in this order:
 #   sweeps/repro/scaling_length.json  Fig. 2 and §4, "is L^-1 the right scaling?"
+#   sweeps/repro/confirm_196.json     §4's answer at 196 tokens on 5 seeds (alpha 1 against 1.5)
 #   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax, relu/L and none
 #   sweeps/repro/no_attention.json    §3, how much the task needs attention at all
 #   sweeps/repro/gate.json            Fig. 4, a gate instead of length scaling
@@ -40,7 +41,7 @@ sweep=$(realpath -m "${SWEEP:-$root/build/sweep}")
 cd "$root"
 [ -n "${SWEEP:-}" ] || [ -x build/sweep ] || bash scripts/build.sh
 [ -f "$db" ] || [ "$run" = 1 ] || { echo "reproduce_second_pass.sh: $db: no such database" >&2; exit 1; }
-sweeps=(scaling_length lr_control no_attention gate qk_norm model_size)
+sweeps=(scaling_length confirm_196 lr_control no_attention gate qk_norm model_size)
 if [ "$run" = 1 ]; then
   for name in "${sweeps[@]}"; do
     "$sweep" run "sweeps/repro/$name.json" --db "$db" --yes --quiet

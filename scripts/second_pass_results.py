@@ -2,6 +2,7 @@
 """Issue 14's second pass: every number results/README.md states about its sweeps, computed from
 their database (results/repro/second_pass.db):
   sweeps/repro/scaling_length.json  Fig. 2 and §4, "is L^-1 the right scaling?"
+  sweeps/repro/confirm_196.json     §4's answer at 196 tokens on 5 seeds (alpha 1 against 1.5)
   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax, relu/L and none
   sweeps/repro/no_attention.json    §3, how much the task needs attention at all
   sweeps/repro/gate.json            Fig. 4, a gate instead of length scaling
@@ -15,6 +16,7 @@ it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` a
   scaling-status     trials done per length, machine time, seed noise
   scaling-val        mean validation accuracy per length, arm, h and alpha (the picks in bold)
   scaling-intervals  the comparisons that answer the question, test accuracy, 95% t-intervals
+  confirm-196        alpha 1 against 1.5 at 196 tokens on 5 seeds, validation and test
   lr-control         accuracy per learning rate, and the comparisons at the picked one
   no-attention       accuracy without attention against softmax and the point-wise picks
   model-size, qk-norm, gate
@@ -36,6 +38,7 @@ import sys
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), ".."))
 SWEEP_NAME = "scaling_length"
+CONFIRM_SWEEP = "confirm_196"
 LR_SWEEP = "lr_control"
 NONE_SWEEP = "no_attention"
 GATE_SWEEP = "gate"
@@ -43,6 +46,7 @@ QK_SWEEP = "qk_norm"
 SIZE_SWEEP = "model_size"
 # What each sweep of sweeps/repro/ asks, in the order scripts/reproduce_second_pass.sh runs them.
 SWEEPS = ((SWEEP_NAME, "Fig. 2 and §4: is L^-1 the right scaling?"),
+          (CONFIRM_SWEEP, "§4 at 196 tokens on 5 seeds: alpha 1 or 1.5?"),
           (LR_SWEEP, "§3 control: the learning rate"),
           (NONE_SWEEP, "§3 control: no attention"),
           (GATE_SWEEP, "Fig. 4: a gate instead of length scaling"),
@@ -566,6 +570,24 @@ def gate_block(db, compare):
     return lines
 
 
+def confirm_block(db, compare):
+    """§4's deciding comparison at 196 tokens, alpha 1 (the 49-token picks' constant carried over)
+    against alpha 1.5 (their exponent carried over), on the five seeds of its own sweep."""
+    lines = ablation_block(db, compare, CONFIRM_SWEEP, "alpha", ("1", "1.5"),
+                           ("alpha 1", "alpha 1.5"), ["tokens"], lambda g: [str(tokens(2))])
+    if len(lines) == 1:
+        return lines
+    groups = compare.run(f"{CONFIRM_SWEEP}: alpha 1.5 against alpha 1, validation accuracy",
+                         "--key", "alpha", "--a", "1", "--b", "1.5", "--metric", "val_acc",
+                         sweep_name=CONFIRM_SWEEP)
+    if groups:
+        g = groups[0]
+        lines += ["", f"Validation accuracy (what picks alpha): alpha 1 {percent(g['a_mean'])}, "
+                  f"alpha 1.5 {percent(g['b_mean'])}, alpha 1.5 minus alpha 1 "
+                  f"{interval_text(g)}."]
+    return lines
+
+
 def noise_per_patch(trials, compare):
     """The sweep's pooled per-trial std of test_acc at each length, as `sweep compare` gives it."""
     noise = {}
@@ -611,6 +633,7 @@ def main():
         "scaling-status": status_block(trials, noise_per_patch(trials, compare)),
         "scaling-val": val_block(trials),
         "scaling-intervals": intervals_block(trials, compare),
+        "confirm-196": confirm_block(args.db, compare),
         "lr-control": lr_block(args.db, compare),
         "no-attention": no_attention_block(args.db, trials, compare),
         "model-size": model_size_block(args.db, compare),

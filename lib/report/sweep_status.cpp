@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
+#include <numeric>
+#include <queue>
 #include <string>
 #include <vector>
 
@@ -67,11 +70,13 @@ class TrialTimeEstimate {
       std::vector<std::map<std::string, Mean>>(kCostKeys.size());
 };
 
-// The expected time of the sweep's queued trials, summed; NaN when none has finished to go by.
-double queued_trial_time(store::Database& db, int64_t sweep_id) {
+// The expected time of each of the sweep's queued trials, in the order they will be claimed; NaN
+// where no finished trial gives a pace.
+std::vector<double> queued_trial_times(store::Database& db, int64_t sweep_id) {
   store::Statement trials = db.prepare(
       "SELECT t.status, t.identity, t.wall_s FROM sweep_trials st JOIN trials t ON "
-      "t.hash = st.trial_hash WHERE st.sweep_id = ?1 AND t.status IN (?2, ?3)");
+      "t.hash = st.trial_hash WHERE st.sweep_id = ?1 AND t.status IN (?2, ?3) ORDER BY "
+      "st.position");
   trials.bind(1, sweep_id)
       .bind(2, to_string(TrialStatus::done))
       .bind(3, to_string(TrialStatus::queued));
@@ -85,9 +90,24 @@ double queued_trial_time(store::Database& db, int64_t sweep_id) {
       estimate.add_finished(identity, trials.real(2));
     }
   }
-  double total = 0;
-  for (const Json& identity : queued) total += estimate.expected(identity);
-  return total;
+  std::vector<double> times;
+  for (const Json& identity : queued) times.push_back(estimate.expected(identity));
+  return times;
+}
+
+// When the last trial ends if each queued trial goes, in order, to the slot that frees first
+// (`slots`: the time left of each running trial).
+double sweep_end(std::vector<double> slots, const std::vector<double>& queued) {
+  std::priority_queue<double, std::vector<double>, std::greater<>> free_at(slots.begin(),
+                                                                           slots.end());
+  double end = slots.empty() ? 0 : *std::max_element(slots.begin(), slots.end());
+  for (const double t : queued) {
+    const double start = free_at.top();
+    free_at.pop();
+    free_at.push(start + t);
+    end = std::max(end, start + t);
+  }
+  return end;
 }
 
 std::string label(const std::string& identity, const std::vector<std::string>& keys) {
@@ -131,7 +151,7 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       .bind(3, to_string(TrialStatus::queued))
       .bind(4, to_string(TrialStatus::running));
   int64_t listed = 0, unlisted = 0;
-  double running_left = 0, longest_left = 0;
+  std::vector<double> running_left;  // per running trial listed with an ETA
   bool every_running_eta_known = true;
   while (trials.step()) {
     if (listed >= kMaxListed) {
@@ -154,8 +174,7 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
         if (since > 2 * epoch_s) since = 0;
         const double left =
             std::max(0.0, static_cast<double>(epochs - epochs_done) * epoch_s - since);
-        running_left += left;
-        longest_left = std::max(longest_left, left);
+        running_left.push_back(left);
         line += "  ETA " + format_duration(left);
       } else {
         every_running_eta_known = false;
@@ -175,19 +194,24 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
   if (unlisted > 0) text += fmt::format("  ... and {} more\n", unlisted);
   // The rest of the sweep at the pace of its finished trials of the same cost, as many at once
   // as run now (under every runner).
+  if (running == 0) return text;
   if (queued == 0) {
-    // The sweep ends with its slowest running trial.
-    if (running > 0 && running <= kMaxListed && every_running_eta_known) {
+    if (running <= kMaxListed && every_running_eta_known) {
       text += fmt::format("  sweep ETA ~{} (nothing queued: the longest running trial's ETA)\n",
-                          format_duration(longest_left));
+                          format_duration(sweep_end(running_left, {})));
     }
     return text;
   }
-  const double queued_time = queued_trial_time(db, sweep_id);
-  if (running > 0 && std::isfinite(queued_time)) {
-    const double left = (queued_time + running_left) / static_cast<double>(running);
+  // A running trial without an epoch yet, or not listed, counts as ending now.
+  if (running_left.size() < static_cast<size_t>(running)) {
+    running_left.resize(static_cast<size_t>(running), 0.0);
+  }
+  const std::vector<double> queued_times = queued_trial_times(db, sweep_id);
+  const double queued_time = std::accumulate(queued_times.begin(), queued_times.end(), 0.0);
+  if (std::isfinite(queued_time)) {
     text += fmt::format("  sweep ETA ~{} ({} queued, about {} of trial time; {} at a time)\n",
-                        format_duration(left), queued, format_duration(queued_time), running);
+                        format_duration(sweep_end(running_left, queued_times)), queued,
+                        format_duration(queued_time), running);
   }
   return text;
 }

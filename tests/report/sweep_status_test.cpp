@@ -90,34 +90,58 @@ TEST(SweepStatus, ATrialResumedAfterItsLastEpochCountsTheEpochInProgressWhole) {
   EXPECT_THAT(text, HasSubstr("epoch 1/2  ETA 4.0s"));
 }
 
-TEST(SweepStatus, WithNothingQueuedTheSweepEndsWithItsLongestRunningTrial) {
-  // Two running trials, each one 4 s epoch in, of 2 and 4 epochs: 4 s and 12 s left. The sweep
-  // ends in 12 s, not in their mean (8 s).
+// Two running trials, each one 4 s epoch in, of 2 and 4 epochs (4 s and 12 s left), after a
+// finished trial of 3 epochs that took 100 s; `queue_one`: one more trial like it is queued.
+std::string tail_status(bool queue_one) {
   testing::TempDir dir;
   const std::string path = dir.file("tail.db");
   const double now = testing::kFixtureTime;
   {
     store::ResultsStore store(path);
     std::vector<store::TrialToStore> trials;
-    for (const int epochs : {2, 4}) {
-      const OrderedJson identity = {{"dataset", "synthetic"}, {"epochs", epochs}};
-      trials.push_back({fmt::format("e{}", epochs), identity.dump(), identity, epochs});
+    std::vector<int> epochs = {3, 2, 4};
+    if (queue_one) epochs.push_back(3);
+    for (size_t i = 0; i < epochs.size(); ++i) {
+      const OrderedJson identity = {{"dataset", "synthetic"}, {"epochs", epochs[i]}, {"seed", i}};
+      trials.push_back({fmt::format("t{}", i), identity.dump(), identity, static_cast<int64_t>(i)});
     }
     const auto reg = store.register_sweep({"tail", "", "", OrderedJson::object()}, trials);
     const store::RunnerIdentity runner{"host:1:0", "host", 1};
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 3; ++i) {
       const auto claim = store.claim_next_trial(reg.sweep_id, runner, now, 3600);
+      if (i == 0) {
+        store::TrialFinish finish;
+        finish.status = TrialStatus::done;
+        finish.outcome.final_test.accuracy = 0.5;
+        finish.outcome.wall_s = 100;
+        finish.epochs_done = 3;
+        store.finish_trial(claim->hash, finish, now);
+        continue;
+      }
       EpochRecord epoch = testing::fixture_epoch(1, 0.5);
       epoch.epoch_s = 4;
       store.record_epoch(claim->hash, epoch, now);
     }
   }
   store::ResultsStore store(path, store::Database::Access::read_only);
-  const std::string text = status_text(store.db(), "", now);
+  return status_text(store.db(), "", now);
+}
+
+TEST(SweepStatus, WithNothingQueuedTheSweepEndsWithItsLongestRunningTrial) {
+  // 12 s, not the two trials' mean (8 s).
+  const std::string text = tail_status(false);
   EXPECT_THAT(text, HasSubstr("epoch 1/2  ETA 4.0s"));
   EXPECT_THAT(text, HasSubstr("epoch 1/4  ETA 12.0s"));
   EXPECT_THAT(text, HasSubstr("sweep ETA ~12.0s (nothing queued"));
   EXPECT_THAT(text, Not(HasSubstr("of trial time")));
+}
+
+TEST(SweepStatus, AQueuedTrialWaitsForTheFirstFreeSlotAndRunsAlone) {
+  // The queued trial starts when the 4 s one ends and takes 100 s: the sweep ends in 104 s, not
+  // in (100 + 4 + 12) / 2 = 58 s as if the two slots shared it.
+  const std::string text = tail_status(true);
+  EXPECT_THAT(text, HasSubstr("sweep ETA ~1m 44s (1 queued, about 1m 40s of trial time; 2 at a "
+                              "time)"));
 }
 
 TEST(SweepStatus, UnknownSweepIsAUsageErrorNamingTheKnownOnes) {

@@ -101,6 +101,7 @@ double sweep_end(std::vector<double> slots, const std::vector<double>& queued) {
   std::priority_queue<double, std::vector<double>, std::greater<>> free_at(slots.begin(),
                                                                            slots.end());
   double end = slots.empty() ? 0 : *std::max_element(slots.begin(), slots.end());
+  if (free_at.empty()) free_at.push(0);  // no slot known: one, free now
   for (const double t : queued) {
     const double start = free_at.top();
     free_at.pop();

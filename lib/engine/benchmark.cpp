@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/random.hpp"
+#include "common/statistics.hpp"
 #include "common/text.hpp"
 #include "engine/attention.hpp"
 #include "engine/build_info.hpp"
@@ -26,11 +27,6 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 // The case's settings with the --set overrides, then `attn`.

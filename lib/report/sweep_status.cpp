@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/statistics.hpp"
 #include "common/text.hpp"
 #include "report/sweep_table.hpp"
 #include "report/trial_filter.hpp"
@@ -25,8 +26,10 @@ namespace {
 constexpr int64_t kMaxListed = 20;
 
 // What a trial's time depends on, from specific to coarse. A queued trial is expected to take the
-// mean wall time of the sweep's finished trials that match it on the first of these lists that
-// any finished trial matches; the last list, empty, matches every finished trial.
+// median wall time of the sweep's finished trials that match it on the first of these lists that
+// any finished trial matches; the last list, empty, matches every finished trial. The median, not
+// the mean: one trial that was paused or ran beside other work for an hour would otherwise set
+// the pace of every trial like it.
 const std::vector<std::vector<std::string>> kCostKeys = {
     {"dataset", "train_subset", "val_fraction", "width", "depth", "heads", "mlp_dim", "patch",
      "attn", "qk_norm", "gate", "attn_kernel", "epochs", "max_steps", "batch_size", "threads",
@@ -39,25 +42,19 @@ class TrialTimeEstimate {
  public:
   void add_finished(const Json& identity, double wall_s) {
     for (size_t level = 0; level < kCostKeys.size(); ++level) {
-      Mean& m = means_[level][signature(identity, kCostKeys[level])];
-      m.sum += wall_s;
-      ++m.n;
+      times_[level][signature(identity, kCostKeys[level])].push_back(wall_s);
     }
   }
   // NaN with no finished trial.
   double expected(const Json& identity) const {
     for (size_t level = 0; level < kCostKeys.size(); ++level) {
-      const auto it = means_[level].find(signature(identity, kCostKeys[level]));
-      if (it != means_[level].end()) return it->second.sum / static_cast<double>(it->second.n);
+      const auto it = times_[level].find(signature(identity, kCostKeys[level]));
+      if (it != times_[level].end()) return median(it->second);
     }
     return NAN;
   }
 
  private:
-  struct Mean {
-    double sum = 0;
-    int64_t n = 0;
-  };
   static std::string signature(const Json& identity, const std::vector<std::string>& keys) {
     std::string text;
     for (const auto& key : keys) {
@@ -66,8 +63,8 @@ class TrialTimeEstimate {
     }
     return text;
   }
-  std::vector<std::map<std::string, Mean>> means_ =
-      std::vector<std::map<std::string, Mean>>(kCostKeys.size());
+  std::vector<std::map<std::string, std::vector<double>>> times_ =
+      std::vector<std::map<std::string, std::vector<double>>>(kCostKeys.size());
 };
 
 // The expected time of each of the sweep's queued trials, in the order they will be claimed; NaN

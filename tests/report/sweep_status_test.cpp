@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "report/report_fixture.hpp"
 #include "report/sweep_status.hpp"
 #include "store/results_store.hpp"
@@ -32,16 +35,18 @@ TEST(SweepStatus, CountsRunningTrialsWithEtaAndFailuresWithTheirFirstErrorLine) 
                               "ETA)\n"));
 }
 
-// A sweep of cheap trials at patch 7 and costly ones at patch 2 (10 s and 100 s each), with two
-// patch 2 trials queued and a patch 7 trial running at epoch 1 of 2 (epochs of 4 s). `resumed_at`:
-// that epoch was recorded long before now, by an earlier attempt.
-std::string mixed_cost_status(double resumed_at) {
+// A sweep of cheap trials at patch 7 (10 s each) and costly ones at patch 2 (three finished, with
+// the wall times `patch2_walls`), with two patch 2 trials queued and a patch 7 trial running at
+// epoch 1 of 2 (epochs of 4 s). `resumed_at`: that epoch was recorded long before now, by an
+// earlier attempt.
+std::string mixed_cost_status(double resumed_at,
+                              std::vector<double> patch2_walls = {100, 100, 100}) {
   testing::TempDir dir;
   const std::string path = dir.file("mixed.db");
   {
     store::ResultsStore store(path);
     std::vector<store::TrialToStore> trials;
-    const std::vector<int> patches = {7, 7, 7, 2, 2, 2, 2};
+    const std::vector<int> patches = {7, 7, 7, 2, 2, 2, 2, 2};
     for (size_t i = 0; i < patches.size(); ++i) {
       const OrderedJson identity = {{"dataset", "synthetic"},
                                     {"patch", patches[i]},
@@ -54,7 +59,7 @@ std::string mixed_cost_status(double resumed_at) {
     const auto reg = store.register_sweep({"mixed", "", "", OrderedJson::object()}, trials);
     const store::RunnerIdentity runner{"host:1:0", "host", 1};
     const double now = testing::kFixtureTime;
-    for (const char* hash : {"t00", "t01", "t02", "t03", "t04"}) {
+    for (const char* hash : {"t00", "t01", "t02", "t03", "t04", "t05"}) {
       const auto claim = store.claim_next_trial(reg.sweep_id, runner, now, 3600);
       EXPECT_EQ(claim->hash, hash);
       if (claim->hash == "t02") {  // running
@@ -66,7 +71,8 @@ std::string mixed_cost_status(double resumed_at) {
       store::TrialFinish finish;
       finish.status = TrialStatus::done;
       finish.outcome.final_test.accuracy = 0.5;
-      finish.outcome.wall_s = claim->hash == "t03" || claim->hash == "t04" ? 100 : 10;
+      const int index = std::stoi(claim->hash.substr(1));
+      finish.outcome.wall_s = index >= 3 ? patch2_walls.at(static_cast<size_t>(index - 3)) : 10;
       finish.epochs_done = 2;
       store.finish_trial(claim->hash, finish, now);
     }
@@ -80,6 +86,14 @@ TEST(SweepStatus, SweepEtaCountsQueuedTrialsAtThePaceOfFinishedOnesOfTheSameCost
   // the 55 s mean of every finished trial.
   const std::string text = mixed_cost_status(testing::kFixtureTime);
   EXPECT_THAT(text, HasSubstr("epoch 1/2  ETA 3.0s"));
+  EXPECT_THAT(text, HasSubstr("sweep ETA ~3m 23s (2 queued, about 3m 20s of trial time; 1 at a "
+                              "time)"));
+}
+
+TEST(SweepStatus, OneFinishedTrialThatTookAnHourDoesNotSetThePaceOfTheQueuedOnes) {
+  // A patch 2 trial paused for an hour (3,700 s of wall time): the queued ones still take 100 s
+  // each, not the mean 1,300 s.
+  const std::string text = mixed_cost_status(testing::kFixtureTime, {100, 3700, 100});
   EXPECT_THAT(text, HasSubstr("sweep ETA ~3m 23s (2 queued, about 3m 20s of trial time; 1 at a "
                               "time)"));
 }

@@ -3,6 +3,7 @@
 their database (results/repro/second_pass.db):
   sweeps/repro/scaling_length.json  Fig. 2 and §4, "is L^-1 the right scaling?"
   sweeps/repro/confirm_196.json     §4's answer at 196 tokens on 5 seeds (alpha 1 against 1.5)
+  sweeps/repro/five_seeds.json      §3, 5 seeds for the claims that rest on a small difference
   sweeps/repro/lr_control.json      §3, the learning rate tuned for softmax, relu/L and none
   sweeps/repro/no_attention.json    §3, how much the task needs attention at all
   sweeps/repro/gate.json            Fig. 4, a gate instead of length scaling
@@ -17,6 +18,7 @@ it) and rewrites the blocks of README between `<!-- begin generated: NAME -->` a
   scaling-val        mean validation accuracy per length, arm, h and alpha (the picks in bold)
   scaling-intervals  the comparisons that answer the question, test accuracy, 95% t-intervals
   confirm-196        alpha 1 against 1.5 at 196 tokens on 5 seeds, validation and test
+  five-seeds         each small-difference claim on its first 3 seeds and on all 5
   lr-control         accuracy per learning rate, and the comparisons at the picked one
   no-attention       accuracy without attention against softmax and the point-wise picks
   model-size, qk-norm, gate
@@ -39,6 +41,7 @@ import sys
 ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), ".."))
 SWEEP_NAME = "scaling_length"
 CONFIRM_SWEEP = "confirm_196"
+FIVE_SWEEP = "five_seeds"
 LR_SWEEP = "lr_control"
 NONE_SWEEP = "no_attention"
 GATE_SWEEP = "gate"
@@ -51,7 +54,31 @@ SWEEPS = ((SWEEP_NAME, "Fig. 2 and §4: is L^-1 the right scaling?"),
           (NONE_SWEEP, "§3 control: no attention"),
           (GATE_SWEEP, "Fig. 4: a gate instead of length scaling"),
           (QK_SWEEP, "Fig. 3: qk-layernorm on and off"),
-          (SIZE_SWEEP, "Fig. 1: relu/L against softmax as the model grows"))
+          (SIZE_SWEEP, "Fig. 1: relu/L against softmax as the model grows"),
+          (FIVE_SWEEP, "§3: 5 seeds for the claims on a small difference"))
+# The claims five_seeds.json re-tests (a difference under one point whose 3-seed interval excludes
+# zero): what each says, and the `sweep compare` arguments that give it within that sweep.
+FIVE_SEED_CLAIMS = (
+    ("16 tokens, gelu: alpha 1.25 (its pick) minus alpha 1",
+     ("--key", "alpha", "--a", "1", "--b", "1.25", "--where", "patch = 7 AND attn = 'gelu'")),
+    ("49 tokens: relu at its pick (alpha 1.5) minus softmax",
+     ("--key", "attn", "--a", "softmax", "--b", "relu", "--where",
+      "patch = 4 AND (attn = 'softmax' OR attn = 'relu' AND alpha = 1.5 AND gate = 'none')")),
+    ("49 tokens: gelu at its fixed-16 pick (alpha 2) minus softmax",
+     ("--key", "attn", "--a", "softmax", "--b", "gelu", "--where",
+      "patch = 4 AND (attn = 'softmax' OR attn = 'gelu' AND alpha = 2 AND scale_length = 16)")),
+    ("49 tokens, relu alpha 0: SiLU gate minus no gate",
+     ("--key", "gate", "--a", "none", "--b", "silu", "--where",
+      "patch = 4 AND attn = 'relu' AND alpha = 0")),
+    ("49 tokens, relu with the SiLU gate: alpha 1 minus alpha 0",
+     ("--key", "alpha", "--a", "0", "--b", "1", "--where",
+      "patch = 4 AND attn = 'relu' AND gate = 'silu'")),
+    ("196 tokens, relu: alpha 1 minus alpha 0",
+     ("--key", "alpha", "--a", "0", "--b", "1", "--where", "patch = 2 AND attn = 'relu'")),
+    ("196 tokens: softmax minus no attention",
+     ("--key", "attn", "--a", "none", "--b", "softmax", "--where",
+      "patch = 2 AND attn IN ('none', 'softmax')")),
+)
 MODEL_NAMES = {32: "nano", 64: "micro", 128: "mini"}  # by width (sweep config show --set model=X)
 BUDGET_CORE_HOURS = 24  # issue 14: about 12 hours of the 2-core machine
 H_VALUES = ("relu", "gelu")
@@ -510,20 +537,23 @@ def group_key(group):
     return tuple(sorted((k, v) for k, v in group.items() if k not in GROUP_FIELDS))
 
 
-def ablation_block(db, compare, name, key, values, names, columns, label, order=None):
+def ablation_block(db, compare, name, key, values, names, columns, label, order=None, by=None):
     """A paired ablation of `key` between values (A, B), shown as names (A, B): per group of the
     other settings, the mean test accuracy at A and at B (3 seeds), B minus A with its interval,
     and the core-seconds B adds over A. `label` gives a group's first cells, one per heading of
-    `columns`; `order` sorts the groups (default: as `sweep compare` gives them)."""
+    `columns`; `order` sorts the groups (default: as `sweep compare` gives them); `by` names the
+    settings that make a group (default: every other setting that varies among the pairs, so a
+    setting with pairs at one value only so far would be left out of the groups)."""
     (a, b), (a_name, b_name) = values, names
     total, done = sweep_counts(db, name)
     if total == 0:
         return [f"(sweep {name} has not run yet: `sweep run sweeps/repro/{name}.json`)"]
+    grouping = ("--by", by) if by else ()
     groups = compare.run(f"{name}: {b_name} against {a_name}", "--key", key, "--a", a, "--b", b,
-                         sweep_name=name)
+                         *grouping, sweep_name=name)
     cost = {group_key(g): g for g in compare.run(
         f"{name}: {b_name} against {a_name}, core-seconds per trial", "--key", key, "--a", a,
-        "--b", b, "--metric", "core_s", sweep_name=name)}
+        "--b", b, "--metric", "core_s", *grouping, sweep_name=name)}
     lines = ["| " + " | ".join(columns) + f" | {a_name} | {b_name} | {b_name} minus {a_name} | "
              f"core-seconds, {b_name} over {a_name} |",
              "|" + "---|" * len(columns) + "---:|---:|---|---:|"]
@@ -544,13 +574,14 @@ def model_size_block(db, compare):
         return [name, str(tokens(g["patch"]))]
     return ablation_block(db, compare, SIZE_SWEEP, "attn", ("softmax", "relu"),
                           ("softmax", "relu/L"), ["model", "tokens"], label,
-                          order=lambda g: (g.get("width", 0), tokens(g["patch"])))
+                          order=lambda g: (g.get("width", 0), tokens(g["patch"])),
+                          by="width,patch")
 
 
 def qk_norm_block(db, compare):
     return ablation_block(db, compare, QK_SWEEP, "qk_norm", ("false", "true"),
                           ("qk-norm off", "qk-norm on"), ["h", "alpha"],
-                          lambda g: [g["attn"], alpha_text(g["alpha"])])
+                          lambda g: [g["attn"], alpha_text(g["alpha"])], by="attn,alpha")
 
 
 def gate_block(db, compare):
@@ -585,6 +616,28 @@ def confirm_block(db, compare):
         lines += ["", f"Validation accuracy (what picks alpha): alpha 1 {percent(g['a_mean'])}, "
                   f"alpha 1.5 {percent(g['b_mean'])}, alpha 1.5 minus alpha 1 "
                   f"{interval_text(g)}."]
+    return lines
+
+
+def five_seeds_block(db, compare):
+    """Each claim of FIVE_SEED_CLAIMS on the first 3 seeds (as the sweeps it comes from state it)
+    and on all the seeds five_seeds.json has finished."""
+    total, done = sweep_counts(db, FIVE_SWEEP)
+    if total == 0:
+        return [f"(sweep {FIVE_SWEEP} has not run yet: `sweep run sweeps/repro/{FIVE_SWEEP}.json`)"]
+    lines = ["| claim (test accuracy, difference in points) | seeds 0-2 | every seed done |",
+             "|---|---|---|"]
+    for claim, args in FIVE_SEED_CLAIMS:
+        cells = []
+        for seeds, where in (("seeds 0-2", " AND seed < 3"), ("every seed", "")):
+            key_args = list(args)
+            key_args[-1] = f"({key_args[-1]}){where}"
+            groups = compare.run(f"{FIVE_SWEEP}: {claim}, {seeds}", *key_args,
+                                 sweep_name=FIVE_SWEEP)
+            cells.append(interval_text(groups[0]) if groups else "")
+        lines.append(f"| {claim} | " + " | ".join(cells) + " |")
+    lines += ["", f"{done} of {total} trials done" + ("." if done == total else
+              "; the last column pairs the seeds finished so far.")]
     return lines
 
 
@@ -634,6 +687,7 @@ def main():
         "scaling-val": val_block(trials),
         "scaling-intervals": intervals_block(trials, compare),
         "confirm-196": confirm_block(args.db, compare),
+        "five-seeds": five_seeds_block(args.db, compare),
         "lr-control": lr_block(args.db, compare),
         "no-attention": no_attention_block(args.db, trials, compare),
         "model-size": model_size_block(args.db, compare),

@@ -12,8 +12,9 @@
 #   sweeps/repro/five_seeds.json      §3, 5 seeds for the claims that rest on a small difference
 # and regenerates from it everything committed under results/paper/ (one folder per sweep in the
 # database: index.html, the SVG figures and their tables (figN.csv, scaling.csv, best.csv) of
-# `sweep report` (not for five_seeds), trials.csv with one row per trial; for scaling_length also
-# {val,test}_by_alpha-pN.csv, accuracy per alpha, attn and length arm at each length) and, with
+# `sweep report` (not for the paired checks confirm_196 and five_seeds), trials.csv with one
+# row per trial; for scaling_length also {val,test}_by_alpha-pN.csv, accuracy per alpha, attn
+# and length arm at each length) and, with
 # scripts/second_pass_results.py, the generated tables of results/README.md and
 # results/paper/comparisons.md (every paired comparison the README states, with its command).
 #   scripts/reproduce_second_pass.sh [--no-run] [--db PATH] [--out DIR]
@@ -55,10 +56,15 @@ for name in "${sweeps[@]}"; do
     continue
   fi
   dir=$out/$name
+  rm -rf "$dir"  # nothing left over from an earlier run
   mkdir -p "$dir"
-  # five_seeds is hand-picked pairs of other sweeps' settings: its comparisons are a table of
-  # results/README.md, and a report would draw figures no one designed it for.
-  [ "$name" = five_seeds ] || "$sweep" report --db "$db" --sweep "$name" -o "$dir"
+  # confirm_196 and five_seeds are paired checks (two alphas at one length; hand-picked pairs of
+  # other sweeps' settings): their result is a table of results/README.md, and a report would
+  # draw figures no one designed them for.
+  case "$name" in
+    confirm_196|five_seeds) ;;
+    *) "$sweep" report --db "$db" --sweep "$name" -o "$dir" ;;
+  esac
   "$sweep" export --db "$db" --sweep "$name" --only-changed --precision 6 -o "$dir/trials.csv"
 done
 

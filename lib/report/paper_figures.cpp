@@ -530,10 +530,10 @@ Figure figure4(const TrialRows& t) {
                       drawn_seeds);
     f.plots.push_back(std::move(accuracy));
     Plot compute;
-    compute.title =
-        panel_title(overheads.empty() ? "Fig. 4b: compute per trial"
-                                      : "Fig. 4b: compute per trial (" + overheads + ")",
-                    p);
+    compute.title = panel_title(overheads.empty()
+                                    ? "Fig. 4b: core-seconds per trial, as run"
+                                    : "Fig. 4b: core-seconds per trial, as run (" + overheads + ")",
+                                p);
     compute.x_label = "alpha (point-wise weights scaled by L^-alpha)";
     compute.y_label = "CPU core-seconds per trial";
     add_on_off_series(compute, t, p.rows, {"gate", "core_s", 1}, legend_suffix, drawn_seeds);
@@ -542,10 +542,12 @@ Figure figure4(const TrialRows& t) {
   finish_plots(f.plots, plot_footnote(seeds, training_summary(t, t.all())));
   f.caption = fmt::format(
       "Final test accuracy (top) and CPU core-seconds per trial (bottom) against alpha, without a "
-      "gate (solid line, filled marker) and with one (dashed, hollow){}. The gate's overhead is "
-      "the mean core-seconds of gated trials over that of their ungated counterparts (same attn, "
-      "alpha and every other setting), minus one; the trials compared train the same images for "
-      "the same steps, so this is also the overhead per image{}. {}",
+      "gate (solid line, filled marker) and with one (dashed, hollow){}. The percentage is the "
+      "mean core-seconds of gated trials over that of their ungated counterparts (same attn, "
+      "alpha and every other setting), minus one{}. It is the gate's cost per image only if the "
+      "trials compared ran under the same load, e.g. side by side in one sweep run; trials shared "
+      "with another sweep ran under that sweep's load. A cost to quote is timed with the two "
+      "alternating on an idle machine. {}",
       softmax_sentence(f.plots, "gate"), overheads.empty() ? "" : " (" + overheads + ")",
       error_bars(seeds));
   return f;

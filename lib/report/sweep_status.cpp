@@ -67,9 +67,14 @@ class TrialTimeEstimate {
       std::vector<std::map<std::string, std::vector<double>>>(kCostKeys.size());
 };
 
-// The expected time of each of the sweep's queued trials, in the order they will be claimed; NaN
-// where no finished trial gives a pace.
-std::vector<double> queued_trial_times(store::Database& db, int64_t sweep_id) {
+// The pace of the sweep's finished trials, and the expected time of each queued trial in the order
+// they will be claimed (NaN where no finished trial gives a pace).
+struct SweepPace {
+  TrialTimeEstimate finished;
+  std::vector<double> queued_times;
+};
+
+SweepPace sweep_pace(store::Database& db, int64_t sweep_id) {
   store::Statement trials = db.prepare(
       "SELECT t.status, t.identity, t.wall_s FROM sweep_trials st JOIN trials t ON "
       "t.hash = st.trial_hash WHERE st.sweep_id = ?1 AND t.status IN (?2, ?3) ORDER BY "
@@ -77,19 +82,18 @@ std::vector<double> queued_trial_times(store::Database& db, int64_t sweep_id) {
   trials.bind(1, sweep_id)
       .bind(2, to_string(TrialStatus::done))
       .bind(3, to_string(TrialStatus::queued));
-  TrialTimeEstimate estimate;
+  SweepPace pace;
   std::vector<Json> queued;
   while (trials.step()) {
     Json identity = parse_json_data(trials.text(1), "trials.identity");
     if (trials.text(0) == to_string(TrialStatus::queued)) {
       queued.push_back(std::move(identity));
     } else if (!trials.is_null(2)) {
-      estimate.add_finished(identity, trials.real(2));
+      pace.finished.add_finished(identity, trials.real(2));
     }
   }
-  std::vector<double> times;
-  for (const Json& identity : queued) times.push_back(estimate.expected(identity));
-  return times;
+  for (const Json& identity : queued) pace.queued_times.push_back(pace.finished.expected(identity));
+  return pace;
 }
 
 // When the last trial ends if each queued trial goes, in order, to the slot that frees first
@@ -140,7 +144,7 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       "t.error, t.heartbeat_at, t.host, "
       "(SELECT avg(value) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
       "(SELECT max(time) FROM metrics m WHERE m.trial_hash = t.hash AND m.name = 'epoch_s'), "
-      "t.identity "
+      "t.identity, t.started_at "
       "FROM sweep_trials st JOIN trials t ON t.hash = st.trial_hash WHERE st.sweep_id = ?1 AND "
       "t.status NOT IN (?2, ?3) ORDER BY t.status != ?4, st.position");
   // Running trials first, then the ones that ended without finishing.
@@ -148,6 +152,7 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       .bind(2, to_string(TrialStatus::done))
       .bind(3, to_string(TrialStatus::queued))
       .bind(4, to_string(TrialStatus::running));
+  const SweepPace pace = sweep_pace(db, sweep_id);
   int64_t listed = 0, unlisted = 0;
   std::vector<double> running_left;  // per running trial listed with an ETA
   bool every_running_eta_known = true;
@@ -174,6 +179,17 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
             std::max(0.0, static_cast<double>(epochs - epochs_done) * epoch_s - since);
         running_left.push_back(left);
         line += "  ETA " + format_duration(left);
+      } else if (const double expected =
+                     pace.finished.expected(parse_json_data(trials.text(10), "trials.identity"));
+                 std::isfinite(expected)) {
+        // No epoch yet: the time finished trials like it took, less what its first attempt has
+        // run (a later attempt's start is not stored: it is counted whole).
+        const double elapsed = trials.integer(4) <= 1 && !trials.is_null(11)
+                                   ? std::max(0.0, now - trials.real(11))
+                                   : 0.0;
+        const double left = std::max(0.0, expected - elapsed);
+        running_left.push_back(left);
+        line += "  ETA ~" + format_duration(left) + " (no epoch yet: the pace of trials like it)";
       } else {
         every_running_eta_known = false;
         line += "  ETA ? (no epoch finished yet)";
@@ -200,11 +216,11 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
     }
     return text;
   }
-  // A running trial without an epoch yet, or not listed, counts as ending now.
+  // A running trial with no ETA, or not listed, counts as ending now.
   if (running_left.size() < static_cast<size_t>(running)) {
     running_left.resize(static_cast<size_t>(running), 0.0);
   }
-  const std::vector<double> queued_times = queued_trial_times(db, sweep_id);
+  const std::vector<double>& queued_times = pace.queued_times;
   const double queued_time = std::accumulate(queued_times.begin(), queued_times.end(), 0.0);
   if (std::isfinite(queued_time)) {
     text += fmt::format("  sweep ETA ~{} ({} queued, about {} of trial time; {} at a time)\n",

@@ -158,6 +158,36 @@ TEST(SweepStatus, AQueuedTrialWaitsForTheFirstFreeSlotAndRunsAlone) {
                               "time)"));
 }
 
+TEST(SweepStatus, ARunningTrialWithoutAnEpochIsExpectedToTakeAsLongAsFinishedOnesLikeIt) {
+  // t0 finished in 100 s; t1 started 30 s ago and has no epoch yet; t2 is queued. t1 has 70 s
+  // left, and t2 starts when it ends: the sweep ends in 170 s, not 100 s as if t1 ended now.
+  testing::TempDir dir;
+  const std::string path = dir.file("first_epoch.db");
+  const double now = testing::kFixtureTime;
+  {
+    store::ResultsStore store(path);
+    std::vector<store::TrialToStore> trials;
+    for (int i = 0; i < 3; ++i) {
+      const OrderedJson identity = {{"dataset", "synthetic"}, {"epochs", 3}, {"seed", i}};
+      trials.push_back({fmt::format("t{}", i), identity.dump(), identity, i});
+    }
+    const auto reg = store.register_sweep({"first", "", "", OrderedJson::object()}, trials);
+    const store::RunnerIdentity runner{"host:1:0", "host", 1};
+    const auto first = store.claim_next_trial(reg.sweep_id, runner, now - 200, 3600);
+    store::TrialFinish finish;
+    finish.status = TrialStatus::done;
+    finish.outcome.final_test.accuracy = 0.5;
+    finish.outcome.wall_s = 100;
+    finish.epochs_done = 3;
+    store.finish_trial(first->hash, finish, now - 100);
+    store.claim_next_trial(reg.sweep_id, runner, now - 30, 3600);
+  }
+  store::ResultsStore store(path, store::Database::Access::read_only);
+  const std::string text = status_text(store.db(), "", now);
+  EXPECT_THAT(text, HasSubstr("epoch 0/3  ETA ~1m 10s (no epoch yet: the pace of trials like it)"));
+  EXPECT_THAT(text, HasSubstr("sweep ETA ~2m 50s (1 queued"));
+}
+
 TEST(SweepStatus, UnknownSweepIsAUsageErrorNamingTheKnownOnes) {
   testing::TempDir dir;
   testing::build_fixture_database(dir.file("r.db"));

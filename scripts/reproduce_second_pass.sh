@@ -14,9 +14,9 @@
 # database: index.html, the SVG figures and their tables (figN.csv, scaling.csv, best.csv) of
 # `sweep report` (not for the paired checks confirm_196 and five_seeds), trials.csv with one
 # row per trial; for scaling_length also {val,test}_by_alpha-pN.csv, accuracy per alpha, attn
-# and length arm at each length) and, with
-# scripts/second_pass_results.py, the generated tables of results/README.md and
-# results/paper/comparisons.md (every paired comparison the README states, with its command).
+# and length arm at each length) and, with scripts/second_pass_results.py, the generated tables
+# of results/README.md and results/paper/comparisons.md (every paired comparison the README
+# states, with its command).
 #   scripts/reproduce_second_pass.sh [--no-run] [--db PATH] [--out DIR]
 # --no-run only regenerates the files from the trials already done. With another database than
 # the committed one, results/README.md is left alone: its tables from that database go to a copy

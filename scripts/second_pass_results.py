@@ -57,30 +57,30 @@ SWEEPS = ((SWEEP_NAME, "Fig. 2 and §4: is L^-1 the right scaling?"),
           (SIZE_SWEEP, "Fig. 1: relu/L against softmax as the model grows"),
           (FIVE_SWEEP, "§3: 5 seeds for the claims on a small difference"))
 # The claims five_seeds.json re-tests (a difference under one point whose 3-seed interval excludes
-# zero): what each says, and the `sweep compare` arguments that give it within that sweep.
+# zero): what each says, the `sweep compare` arguments that give it within that sweep, and the
+# trials it pairs (--where).
 FIVE_SEED_CLAIMS = (
     ("16 tokens, gelu: alpha 1.25 (its pick) minus alpha 1",
-     ("--key", "alpha", "--a", "1", "--b", "1.25", "--where", "patch = 7 AND attn = 'gelu'")),
+     ("--key", "alpha", "--a", "1", "--b", "1.25"), "patch = 7 AND attn = 'gelu'"),
     ("49 tokens: relu at its pick (alpha 1.5) minus softmax",
-     ("--key", "attn", "--a", "softmax", "--b", "relu", "--where",
-      "patch = 4 AND (attn = 'softmax' OR attn = 'relu' AND alpha = 1.5 AND gate = 'none')")),
+     ("--key", "attn", "--a", "softmax", "--b", "relu"),
+     "patch = 4 AND (attn = 'softmax' OR attn = 'relu' AND alpha = 1.5 AND gate = 'none')"),
     ("49 tokens: gelu at its fixed-16 pick (alpha 2) minus softmax",
-     ("--key", "attn", "--a", "softmax", "--b", "gelu", "--where",
-      "patch = 4 AND (attn = 'softmax' OR attn = 'gelu' AND alpha = 2 AND scale_length = 16)")),
+     ("--key", "attn", "--a", "softmax", "--b", "gelu"),
+     "patch = 4 AND (attn = 'softmax' OR attn = 'gelu' AND alpha = 2 AND scale_length = 16)"),
     ("49 tokens, relu alpha 0: SiLU gate minus no gate",
-     ("--key", "gate", "--a", "none", "--b", "silu", "--where",
-      "patch = 4 AND attn = 'relu' AND alpha = 0 AND qk_norm = 1")),
+     ("--key", "gate", "--a", "none", "--b", "silu"),
+     "patch = 4 AND attn = 'relu' AND alpha = 0 AND qk_norm = 1"),
     ("49 tokens, relu with the SiLU gate: alpha 1 minus alpha 0",
-     ("--key", "alpha", "--a", "0", "--b", "1", "--where",
-      "patch = 4 AND attn = 'relu' AND gate = 'silu'")),
+     ("--key", "alpha", "--a", "0", "--b", "1"), "patch = 4 AND attn = 'relu' AND gate = 'silu'"),
     ("49 tokens, relu alpha 0: qk-norm on minus off",
-     ("--key", "qk_norm", "--a", "false", "--b", "true", "--where",
-      "patch = 4 AND attn = 'relu' AND alpha = 0 AND gate = 'none'")),
+     ("--key", "qk_norm", "--a", "false", "--b", "true"),
+     "patch = 4 AND attn = 'relu' AND alpha = 0 AND gate = 'none'"),
     ("49 tokens, relu alpha 1: qk-norm on minus off",
-     ("--key", "qk_norm", "--a", "false", "--b", "true", "--where",
-      "patch = 4 AND attn = 'relu' AND alpha = 1 AND gate = 'none'")),
+     ("--key", "qk_norm", "--a", "false", "--b", "true"),
+     "patch = 4 AND attn = 'relu' AND alpha = 1 AND gate = 'none'"),
     ("196 tokens, relu: alpha 1 minus alpha 0",
-     ("--key", "alpha", "--a", "0", "--b", "1", "--where", "patch = 2 AND attn = 'relu'")),
+     ("--key", "alpha", "--a", "0", "--b", "1"), "patch = 2 AND attn = 'relu'"),
 )
 MODEL_NAMES = {32: "nano", 64: "micro", 128: "mini"}  # by width (sweep config show --set model=X)
 BUDGET_CORE_HOURS = 24  # issue 14: about 12 hours of the 2-core machine
@@ -630,13 +630,11 @@ def five_seeds_block(db, compare):
         return [f"(sweep {FIVE_SWEEP} has not run yet: `sweep run sweeps/repro/{FIVE_SWEEP}.json`)"]
     lines = ["| claim (test accuracy, difference in points) | seeds 0-2 | every seed done |",
              "|---|---|---|"]
-    for claim, args in FIVE_SEED_CLAIMS:
+    for claim, args, where in FIVE_SEED_CLAIMS:
         cells = []
-        for seeds, where in (("seeds 0-2", " AND seed < 3"), ("every seed", "")):
-            key_args = list(args)
-            key_args[-1] = f"({key_args[-1]}){where}"
-            groups = compare.run(f"{FIVE_SWEEP}: {claim}, {seeds}", *key_args,
-                                 sweep_name=FIVE_SWEEP)
+        for seeds, which in (("seeds 0-2", " AND seed < 3"), ("every seed", "")):
+            groups = compare.run(f"{FIVE_SWEEP}: {claim}, {seeds}", *args,
+                                 "--where", f"({where}){which}", sweep_name=FIVE_SWEEP)
             cells.append(interval_text(groups[0]) if groups else "")
         lines.append(f"| {claim} | " + " | ".join(cells) + " |")
     lines += ["", f"{done} of {total} trials done" + ("." if done == total else

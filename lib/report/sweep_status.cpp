@@ -152,7 +152,8 @@ std::string sweep_status(store::Database& db, int64_t sweep_id, const std::strin
       .bind(2, to_string(TrialStatus::done))
       .bind(3, to_string(TrialStatus::queued))
       .bind(4, to_string(TrialStatus::running));
-  const SweepPace pace = sweep_pace(db, sweep_id);
+  // Only running trials and the sweep's ETA need the pace of finished ones.
+  const SweepPace pace = running > 0 ? sweep_pace(db, sweep_id) : SweepPace{};
   int64_t listed = 0, unlisted = 0;
   std::vector<double> running_left;  // per running trial listed with an ETA
   bool every_running_eta_known = true;

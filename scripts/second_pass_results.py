@@ -81,6 +81,8 @@ FIVE_SEED_CLAIMS = (
      "patch = 4 AND attn = 'relu' AND alpha = 1 AND gate = 'none'"),
     ("196 tokens, relu: alpha 1 minus alpha 0",
      ("--key", "alpha", "--a", "0", "--b", "1"), "patch = 2 AND attn = 'relu'"),
+    ("micro, 16 tokens: relu/L (alpha 1) minus softmax",
+     ("--key", "attn", "--a", "softmax", "--b", "relu"), "patch = 7 AND width = 64"),
 )
 MODEL_NAMES = {32: "nano", 64: "micro", 128: "mini"}  # by width (sweep config show --set model=X)
 BUDGET_CORE_HOURS = 24  # issue 14: about 12 hours of the 2-core machine

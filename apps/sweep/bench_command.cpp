@@ -53,6 +53,13 @@ void add_bench_command(CLI::App& app) {
   bench->add_option("--warmup", r.options.warmup_steps, "Untimed steps first")
       ->capture_default_str();
   bench
+      ->add_option("--micro-batch", r.options.micro_batch,
+                   "Images per forward and backward pass: 0 as a trial runs them (micro-batches "
+                   "whose MLP activation fits 512 KiB a thread), the batch size for one pass over "
+                   "the whole batch")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  bench
       ->add_option("--bucket-kib", o->bucket_kib,
                    "Under mpirun: gradient bucket size; 0: one bucket started when backward "
                    "ends (no overlap)")

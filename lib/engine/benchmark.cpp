@@ -18,6 +18,7 @@
 #include "engine/build_info.hpp"
 #include "engine/loss.hpp"
 #include "engine/matmul.hpp"
+#include "engine/micro_batches.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/vit.hpp"
 
@@ -129,13 +130,22 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   std::vector<float> d_logits(static_cast<size_t>(local * shape.classes));
   const LossKind loss_kind = loss_from_name(config.loss);
 
+  const int64_t micro = parallel ? local
+                        : options.micro_batch > 0
+                            ? std::min(options.micro_batch, local)
+                            : micro_batch_images(shape, local, options.threads);
   auto step = [&] {
-    const float* logits = model.forward(images.data(), local);
-    const LossResult r = classification_loss(loss_kind, logits, labels.data(), local, shape.classes,
-                                             0.0, d_logits.data());
-    if (parallel) parallel->begin_backward(r, local, d_logits.data(), local * shape.classes, false);
-    model.backward(d_logits.data());
-    if (parallel) parallel->finish_backward(batch);
+    if (parallel) {
+      const float* logits = model.forward(images.data(), local);
+      const LossResult r = classification_loss(loss_kind, logits, labels.data(), local,
+                                               shape.classes, 0.0, d_logits.data());
+      parallel->begin_backward(r, local, d_logits.data(), local * shape.classes, false);
+      model.backward(d_logits.data());
+      parallel->finish_backward(batch);
+    } else {
+      train_on_batch(model, loss_kind, 0.0, images.data(), labels.data(), local, micro,
+                     d_logits.data());
+    }
     const double t0 = now_seconds();
     optimizer.step(model.parameters().data(), model.gradients().data(), 1e-4);
     if (model.times().enabled) {
@@ -168,6 +178,7 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
                      {"attn_kernel", config.attn_kernel},
                      {"precision", config.precision},
                      {"batch", batch},
+                     {"micro_batch", micro},
                      {"tokens", shape.tokens},
                      {"width", shape.width},
                      {"depth", shape.depth},
@@ -384,7 +395,9 @@ void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRe
   out["configs"] = OrderedJson::array();
   for (const auto& c : cases) {
     for (const auto& attn : request.attns) {
-      OrderedJson result = benchmark_training(c, attn, request.options, request.replicas);
+      BenchmarkOptions options = request.options;
+      options.threads = request.threads;
+      OrderedJson result = benchmark_training(c, attn, options, request.replicas);
       const bool bf16 = result["precision"] == "bf16";
       if (bf16 && !out.contains("bf16_gemm_ceiling_gflops")) {
         out["bf16_gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops(Precision::bf16);

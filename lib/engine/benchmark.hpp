@@ -40,6 +40,10 @@ struct BenchmarkOptions {
   // Data parallel only: the gradient bucket size (no overlap: one bucket of everything,
   // started when backward ends).
   int64_t bucket_bytes = DataParallel::kDefaultBucketBytes;
+  // Images per forward and backward pass (one process only): 0 as a trial runs them
+  // (micro_batch_images for `threads`); the batch size for one pass over the whole batch.
+  int64_t micro_batch = 0;
+  int threads = 1;
 };
 
 // Times forward + backward + optimizer steps; returns one JSON object for the case. With

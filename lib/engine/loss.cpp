@@ -15,8 +15,9 @@ LossKind loss_from_name(const std::string& name) {
 
 LossResult classification_loss(LossKind kind, const float* logits, const int32_t* labels,
                                int64_t batch, int64_t classes, double label_smoothing,
-                               float* d_logits) {
+                               float* d_logits, int64_t mean_over) {
   LossResult result;
+  const int64_t divisor = mean_over > 0 ? mean_over : batch;
   const double off_target = label_smoothing / classes;
   const double on_target = 1.0 - label_smoothing + off_target;
   std::vector<double> probabilities(static_cast<size_t>(classes));
@@ -46,11 +47,11 @@ LossResult classification_loss(LossKind kind, const float* logits, const int32_t
     result.loss += sample_loss;
     if (d_logits != nullptr) {
       for (int64_t k = 0; k < classes; ++k) {
-        d_logits[b * classes + k] = static_cast<float>(probabilities[k] / batch);
+        d_logits[b * classes + k] = static_cast<float>(probabilities[k] / divisor);
       }
     }
   }
-  result.loss /= static_cast<double>(batch);
+  result.loss /= static_cast<double>(divisor);
   return result;
 }
 

@@ -8,6 +8,9 @@
 
 namespace vitsweep::engine {
 
+// The threads a trial asking for `threads` gets: threads <= 0 means every hardware thread.
+int thread_count(int threads);
+
 class ThreadBudget {
  public:
   // threads <= 0: every hardware thread.

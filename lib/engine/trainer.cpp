@@ -11,6 +11,8 @@
 #include "data/batches.hpp"
 #include "data/epoch_order.hpp"
 #include "engine/checkpoint.hpp"
+#include "engine/micro_batches.hpp"
+#include "engine/threads.hpp"
 
 namespace vitsweep::engine {
 
@@ -44,6 +46,7 @@ Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset, Replic
   // same shape; a training set smaller than one batch makes one smaller batch.
   const int64_t batch = std::min(config.batch_size, dataset.train.count);
   steps_per_epoch_ = dataset.train.count / batch;
+  micro_batch_ = micro_batch_images(shape_, batch, thread_count(static_cast<int>(config.threads)));
   if (replicas != nullptr && replicas->size() > 1) {
     parallel_ = std::make_unique<DataParallel>(*replicas, *model_);
     parallel_->local_batch(batch);  // an uneven split fails here, before any work
@@ -100,11 +103,11 @@ Evaluation Trainer::evaluate(const data::Split& split) {
   Evaluation result;
   if (split.count == 0) return result;
   const int64_t image_floats = shape_.channels * shape_.image_height * shape_.image_width;
-  // The training batch size (a rank's share of it with data parallelism): the activation
-  // buffers and matmul primitives are already there.
+  // The training pass's size (a micro-batch, or a rank's share of the batch with data
+  // parallelism): the activation buffers and matmul primitives are already there.
   const int64_t train_batch = std::min(config_.batch_size, dataset_.train.count);
   const int64_t batch =
-      std::min(parallel_ ? parallel_->local_batch(train_batch) : config_.batch_size, split.count);
+      std::min(parallel_ ? parallel_->local_batch(train_batch) : micro_batch_, split.count);
   // Data parallel: each rank evaluates its shard of the split, and the sums are added up.
   const auto [first, last] =
       parallel_ ? parallel_->shard(split.count) : std::pair<int64_t, int64_t>{0, split.count};
@@ -201,15 +204,19 @@ bool Trainer::train_step(const std::vector<uint32_t>& order, int64_t s, Training
   data::gather_batch(dataset_.train, dataset_.image, indices, batch.augmentation,
                      static_cast<uint64_t>(config_.seed), progress_.epoch, batch.images.data(),
                      batch.labels.data());
-  const float* logits = model_->forward(batch.images.data(), n);
-  LossResult r = classification_loss(loss_kind_, logits, batch.labels.data(), n, shape_.classes,
-                                     config_.label_smoothing, batch.d_logits.data());
+  LossResult r;
   if (parallel_) {
+    const float* logits = model_->forward(batch.images.data(), n);
+    r = classification_loss(loss_kind_, logits, batch.labels.data(), n, shape_.classes,
+                            config_.label_smoothing, batch.d_logits.data());
     // The global batch's loss is known only once the sums are in, after backward: then every
     // rank decides alike whether the step diverged.
     parallel_->begin_backward(r, n, batch.d_logits.data(), n * shape_.classes, asked_to_stop);
     model_->backward(batch.d_logits.data());
     r = parallel_->finish_backward(batch.global);
+  } else {
+    r = train_on_batch(*model_, loss_kind_, config_.label_smoothing, batch.images.data(),
+                       batch.labels.data(), n, micro_batch_, batch.d_logits.data());
   }
   const int64_t step = optimizer_->steps() + 1;  // 1-based number of this update
   if (!std::isfinite(r.loss)) {
@@ -218,7 +225,6 @@ bool Trainer::train_step(const std::vector<uint32_t>& order, int64_t s, Training
     outcome.message = fmt::format("diverged at step {}: loss is {}", step, r.loss);
     return false;
   }
-  if (!parallel_) model_->backward(batch.d_logits.data());
   const double lr = learning_rate(schedule_, optimizer_->steps());
   const auto optimizer_start = std::chrono::steady_clock::now();
   const double grad_norm =

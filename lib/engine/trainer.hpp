@@ -55,6 +55,8 @@ class Trainer {
   MatmulRunner& matmul() { return matmul_; }
   const ModelShape& shape() const { return shape_; }
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  // Images per forward and backward pass (micro_batches.hpp).
+  int64_t micro_batch() const { return micro_batch_; }
   int64_t total_steps() const { return schedule_.total_steps; }
   int64_t epochs_done() const { return epochs_done_; }
   const std::vector<EpochRecord>& history() const { return history_; }
@@ -106,6 +108,9 @@ class Trainer {
   Schedule schedule_;
   LossKind loss_kind_;
   int64_t steps_per_epoch_ = 0;
+  // Images per forward and backward pass in one process (micro_batches.hpp); evaluation runs in
+  // batches of this size too. Data parallel ranks pass their whole share at once.
+  int64_t micro_batch_ = 0;
   int64_t epochs_done_ = 0;
   std::vector<EpochRecord> history_;
   EpochProgress progress_;

@@ -276,13 +276,13 @@ const float* VisionTransformer::forward(const float* images, int64_t batch) {
   return logits_;
 }
 
-void VisionTransformer::backward(const float* d_logits) {
+void VisionTransformer::backward(const float* d_logits, bool add_to_gradients) {
   const ModelShape& s = shape_;
   const int64_t batch = batch_;
   const int64_t rows = batch * s.tokens;
   reserve_backward(batch);
   // A new step: every gradient starts from zero (the layers add into them).
-  set_zero(gradients_.data(), gradients_.size());
+  if (!add_to_gradients) set_zero(gradients_.data(), gradients_.size());
   {
     PhaseScope scope(times_, Phase::head);
     set_zero(d_pooled_, batch * s.width);

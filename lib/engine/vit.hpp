@@ -9,9 +9,9 @@
 // outputs, parameters' and inputs' alike (dx += ..., dW += ...), and never overwrites them. So a
 // tensor read in several places (the residual stream, x feeding q, k, v and the gate) sums its
 // gradients with no special case. The caller zeroes: backward() zeroes the parameter gradients
-// once per step, and each scratch gradient before the backward that adds into it. Values a
-// backward computes for its own use (the attention core's dA, the MLP's hidden-layer gradient)
-// are not gradient outputs: it writes them.
+// once per step (at its first micro-batch), and each scratch gradient before the backward that
+// adds into it. Values a backward computes for its own use (the attention core's dA, the MLP's
+// hidden-layer gradient) are not gradient outputs: it writes them.
 #pragma once
 
 #include <array>
@@ -56,8 +56,9 @@ class VisionTransformer {
 
   // images: [batch, C, H, W] normalised. Returns logits [batch, classes].
   const float* forward(const float* images, int64_t batch);
-  // d_logits: [batch, classes] for the batch of the last forward(). Fills gradients().
-  void backward(const float* d_logits);
+  // d_logits: [batch, classes] for the batch of the last forward(). Fills gradients(), or with
+  // add_to_gradients adds to them (a later micro-batch of the same step: micro_batches.hpp).
+  void backward(const float* d_logits, bool add_to_gradients = false);
 
   PhaseTimes& times() { return times_; }
 

@@ -89,6 +89,18 @@ TEST(BenchmarkVsPytorch, PutsTheTwinsTimeAndTheRatioBesideTheEngines) {
   EXPECT_EQ(result["pytorch"]["torch_version"], "fake");
   EXPECT_DOUBLE_EQ(result["engine_speedup"].get<double>(),
                    40.0 / result["ms_per_step"].get<double>());
+  // The engine's steps run as a trial's do: nano/4 on one thread in micro-batches of 20 images.
+  EXPECT_EQ(result["micro_batch"], 20);
+}
+
+TEST(BenchmarkTraining, AMicroBatchOfTheWholeBatchTimesOnePass) {
+  testing::TempDir dir;
+  BenchmarkRequest request = nano_relu_request(dir, 49);
+  request.pytorch.reset();
+  request.options.micro_batch = 128;
+  const OrderedJson out = run_benchmarks(request, [](const std::string&) {});
+  ASSERT_EQ(out["configs"].size(), 1u);
+  EXPECT_EQ(out["configs"][0]["micro_batch"], 128);
 }
 
 TEST(BenchmarkVsPytorch, ATwinOfAnotherShapeIsAnError) {

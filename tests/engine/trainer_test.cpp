@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -272,6 +273,52 @@ TEST(Trainer, UnderAConstantScheduleEpochsMayGrowOnResume) {
   const data::Dataset dataset = data::load_dataset(config);
   const TrainingRun whole = train(config, dataset);
   train(small_config({{"schedule", "constant"}, {"epochs", 2}}), dataset, "", checkpoint);
+  expect_same_run(train(config, dataset, checkpoint), whole);
+}
+
+// 64 tokens and an MLP of 1024: 256 KiB of hidden activation an image, so at 1 thread the trainer
+// passes 2 images at a time (micro_batches.hpp), and at 64 threads the whole batch of 16.
+TrialConfig micro_batched_config(int64_t threads, const OrderedJson& overrides = {}) {
+  OrderedJson settings = {
+      {"synthetic_size", 16}, {"patch", 2}, {"mlp_dim", 1024}, {"epochs", 1}, {"threads", threads}};
+  for (const auto& [key, value] : overrides.items()) settings[key] = value;
+  return small_config(settings);
+}
+
+TEST(Trainer, MicroBatchesTrainAsOnePassDoesUpToRounding) {
+  // SGD: its update is proportional to the gradient, so the two runs' rounding stays rounding.
+  // (AdamW's first steps move a weight by about lr whatever its gradient's size, so a gradient
+  // near zero that rounds to the other sign moves it 2 lr the other way.)
+  const OrderedJson sgd = {{"optimizer", "sgd"}, {"lr", 0.05}};
+  const TrialConfig micro = micro_batched_config(1, sgd), whole = micro_batched_config(64, sgd);
+  const data::Dataset dataset = data::load_dataset(micro);
+  ASSERT_EQ(Trainer(micro, dataset).micro_batch(), 2);
+  ASSERT_EQ(Trainer(whole, dataset).micro_batch(), 16);
+  const TrainingRun a = train(micro, dataset), b = train(whole, dataset);
+  ASSERT_EQ(a.outcome.epochs.size(), 1u);
+  ASSERT_EQ(b.outcome.epochs.size(), 1u);
+  const EpochRecord &x = a.outcome.epochs[0], &y = b.outcome.epochs[0];
+  EXPECT_NEAR(x.train_loss, y.train_loss, 1e-4 * y.train_loss);
+  EXPECT_EQ(x.train_acc, y.train_acc);
+  // Evaluation too runs in micro-batches.
+  EXPECT_NEAR(x.test.loss, y.test.loss, 1e-4 * y.test.loss);
+  EXPECT_EQ(x.test.accuracy, y.test.accuracy);
+  double scale = 0, diff = 0;
+  for (size_t i = 0; i < a.parameters.size(); ++i) {
+    scale = std::max(scale, static_cast<double>(std::abs(b.parameters[i])));
+    diff = std::max(diff, static_cast<double>(std::abs(a.parameters[i] - b.parameters[i])));
+  }
+  EXPECT_LE(diff, 1e-6 * scale);
+  EXPECT_GT(diff, 0) << "the sums' order differs, so some weight should differ in its last bits";
+}
+
+TEST(Trainer, ARunInMicroBatchesResumesBitIdentical) {
+  TempDir dir;
+  const std::string checkpoint = dir.file("ck.safetensors");
+  const TrialConfig config = micro_batched_config(1);
+  const data::Dataset dataset = data::load_dataset(config);
+  const TrainingRun whole = train(config, dataset);
+  train(micro_batched_config(1, {{"max_steps", 4}}), dataset, "", checkpoint);
   expect_same_run(train(config, dataset, checkpoint), whole);
 }
 

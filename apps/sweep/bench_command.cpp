@@ -56,7 +56,7 @@ void add_bench_command(CLI::App& app) {
       ->add_option("--micro-batch", r.options.micro_batch,
                    "Images per forward and backward pass: 0 as a trial runs them (micro-batches "
                    "whose MLP activation fits 512 KiB a thread), the batch size for one pass over "
-                   "the whole batch")
+                   "the whole batch (one process; under mpirun each rank passes its share at once)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   bench

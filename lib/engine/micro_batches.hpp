@@ -3,9 +3,10 @@
 //
 // The optimizer still takes one step per batch, on the gradient of the batch's mean loss: only
 // the order of the sums differs (as with threads or ranks), so a trial's identity does not change.
-// At batch 128 one pass's activations outgrow the L2 (nano/4: 3.1 MiB of MLP hidden activation per
-// block), so each operation reads its input back from L3 or memory. Measured at 1 thread (README,
-// Performance): a step takes 0.74x the time of one pass at nano/4 (relu), 0.85x at micro/4.
+// At batch 128 one pass's activations outgrow the L2 (nano/4: 3.1 MiB in each buffer of MLP hidden
+// activation, per block), so each operation reads its input back from L3 or memory. Measured at 1
+// thread (README, Performance): a step takes 0.74x the time of one pass at nano/4 (relu), 0.85x at
+// micro/4.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +17,14 @@
 
 namespace vitsweep::engine {
 
-// Images per micro-batch for `batch` images on `threads` threads: as many as keep the MLP's hidden
-// activation (the largest a pass writes) within 512 KiB per thread, at least one and at most the
-// batch. A fixed budget, not the cache size of the machine at hand, so that a trial computes the
-// same sums wherever it runs.
+// Images per micro-batch for `batch` images on `threads` threads: as many as keep one buffer of the
+// MLP's hidden activation (the largest a pass writes) within 512 KiB per thread, at least one and
+// at most the batch. A fixed budget, not the cache size of the machine at hand, so that a trial
+// on the same number of threads computes the same sums wherever it runs.
+//
+// Models of more than 1 MiB of parameters (mini and larger; nano has 0.12 MiB, micro 0.8) pass
+// their whole batch at once: every pass reads every weight and adds into every gradient, and the
+// split was measured to help only at nano and micro.
 int64_t micro_batch_images(const ModelShape& shape, int64_t batch, int threads);
 
 // Forward, loss and backward of `batch` images in micro-batches of `micro`: the model's gradients
@@ -27,7 +32,7 @@ int64_t micro_batch_images(const ModelShape& shape, int64_t batch, int threads);
 // correct. A micro-batch whose loss is not finite ends the batch there, with that loss (the step
 // must not be taken). d_logits: scratch for [micro, classes].
 LossResult train_on_batch(VisionTransformer& model, LossKind loss, double label_smoothing,
-                          const float* images, const int32_t* labels, int64_t batch,
-                          int64_t micro, float* d_logits);
+                          const float* images, const int32_t* labels, int64_t batch, int64_t micro,
+                          float* d_logits);
 
 }  // namespace vitsweep::engine

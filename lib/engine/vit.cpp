@@ -281,7 +281,14 @@ void VisionTransformer::backward(const float* d_logits, bool add_to_gradients) {
   const int64_t batch = batch_;
   const int64_t rows = batch * s.tokens;
   reserve_backward(batch);
-  // A new step: every gradient starts from zero (the layers add into them).
+  // The first (or only) pass of a step: every gradient starts from zero (the layers add into
+  // them). A later micro-batch adds to the sums so far, which are not final, so data parallel
+  // (which reduces ranges as they are reported final) must not see them.
+  if (add_to_gradients && gradients_ready_) {
+    fail(
+        "backward: gradients added over micro-batches cannot be reported ready to data "
+        "parallel");
+  }
   if (!add_to_gradients) set_zero(gradients_.data(), gradients_.size());
   {
     PhaseScope scope(times_, Phase::head);

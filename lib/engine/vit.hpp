@@ -3,7 +3,7 @@
 // global average pooling or the class token, linear head.
 //
 // forward() keeps every activation the backward needs; backward() computes every parameter
-// gradient of the last forward's batch.
+// gradient of the last forward's batch (or adds them to the gradients there: micro-batches).
 //
 // One rule for every backward function in the engine (as llm.c's): it ADDS into its gradient
 // outputs, parameters' and inputs' alike (dx += ..., dW += ...), and never overwrites them. So a
@@ -65,7 +65,8 @@ class VisionTransformer {
   // Called during backward() each time a contiguous range [begin, end) of gradients() (in floats)
   // is final: the final norm and head, then each block from the last, then the embedding (begin
   // 0, the last call). A data-parallel trainer starts reducing a range while the rest of the
-  // backward runs. Empty: no calls.
+  // backward runs. Empty: no calls. Not with backward(..., add_to_gradients), whose ranges are
+  // partial sums (backward refuses the two together).
   using GradientsReady = std::function<void(int64_t begin, int64_t end)>;
   void set_gradients_ready(GradientsReady hook) { gradients_ready_ = std::move(hook); }
 

@@ -27,8 +27,8 @@ struct BatchFixture {
   explicit BatchFixture(const TrialConfig& config, int64_t batch_images)
       : shape(ModelShape::from_config(config)), model(shape, mm), batch(batch_images) {
     testing::randomize_parameters(model.layout(), model.parameters().data(), 11);
-    images.resize(static_cast<size_t>(batch * shape.channels * shape.image_height *
-                                      shape.image_width));
+    images.resize(
+        static_cast<size_t>(batch * shape.channels * shape.image_height * shape.image_width));
     fill_normal(images.data(), static_cast<int64_t>(images.size()), 1.0, 12);
     Random random(13);
     for (int64_t i = 0; i < batch; ++i) {
@@ -55,10 +55,17 @@ struct BatchFixture {
 class MicroBatches : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MicroBatches, GiveTheGradientsOfOnePassOverTheBatch) {
-  for (const char* pool : {"gap", "cls"}) {
-    SCOPED_TRACE(pool);
-    BatchFixture f(testing::tiny_config({{"attn", GetParam()}, {"pool", pool}, {"alpha", 1.0}}),
-                   10);
+  const OrderedJson variants[] = {
+      {{"pool", "gap"}},
+      {{"pool", "cls"}},
+      {{"qk_norm", true}, {"gate", "silu"}},
+      {{"attn_kernel", "matmul"}},
+  };
+  for (OrderedJson settings : variants) {
+    SCOPED_TRACE(settings.dump());
+    settings["attn"] = GetParam();
+    settings["alpha"] = 1.0;
+    BatchFixture f(testing::tiny_config(settings), 10);
     const LossResult whole = f.train(10);
     const std::vector<float> one_pass = f.gradients();
     // 3 + 3 + 3 + 1 images: a last micro-batch smaller than the others.
@@ -105,8 +112,8 @@ TEST(MicroBatches, ANonFiniteLossEndsTheBatchWithThatLoss) {
 }
 
 ModelShape fashion_mnist(const std::string& model, int64_t patch) {
-  return ModelShape::from_config(
-      parse_trial_config({{"dataset", "fashion-mnist"}, {"model", model}, {"patch", patch}}, "test"));
+  return ModelShape::from_config(parse_trial_config(
+      {{"dataset", "fashion-mnist"}, {"model", model}, {"patch", patch}}, "test"));
 }
 
 TEST(MicroBatchImages, KeepTheMlpActivationOfAPassWithin512KiBAThread) {
@@ -121,7 +128,16 @@ TEST(MicroBatchImages, KeepTheMlpActivationOfAPassWithin512KiBAThread) {
 TEST(MicroBatchImages, AreAtLeastOneImageAndAtMostTheBatch) {
   EXPECT_EQ(micro_batch_images(fashion_mnist("nano", 7), 16, 1), 16);
   EXPECT_EQ(micro_batch_images(fashion_mnist("nano", 4), 128, 0), 20);  // 0 threads counts as 1
-  EXPECT_EQ(micro_batch_images(fashion_mnist("mini", 1), 128, 1), 1);  // 784 tokens: 1.5 MiB
+  // 4,096 tokens of 256 hidden floats: 4 MiB an image, over the budget on its own.
+  const TrialConfig huge_images =
+      testing::tiny_config({{"synthetic_size", 64}, {"patch", 1}, {"mlp_dim", 256}});
+  EXPECT_EQ(micro_batch_images(ModelShape::from_config(huge_images), 128, 1), 1);
+}
+
+TEST(MicroBatchImages, AModelOfMoreThan1MiBOfParametersPassesItsWholeBatch) {
+  // mini/4: 1.2M parameters, 4.8 MiB; its hidden activation alone would give 5 images a pass.
+  EXPECT_EQ(micro_batch_images(fashion_mnist("mini", 4), 128, 1), 128);
+  EXPECT_EQ(micro_batch_images(fashion_mnist("micro", 4), 128, 1), 10);  // 0.8 MiB
 }
 
 }  // namespace

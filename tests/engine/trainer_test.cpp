@@ -298,11 +298,12 @@ TEST(Trainer, MicroBatchesTrainAsOnePassDoesUpToRounding) {
   ASSERT_EQ(a.outcome.epochs.size(), 1u);
   ASSERT_EQ(b.outcome.epochs.size(), 1u);
   const EpochRecord &x = a.outcome.epochs[0], &y = b.outcome.epochs[0];
+  // Accuracies within one image: a logit tie within rounding may fall either way.
   EXPECT_NEAR(x.train_loss, y.train_loss, 1e-4 * y.train_loss);
-  EXPECT_EQ(x.train_acc, y.train_acc);
+  EXPECT_NEAR(x.train_acc, y.train_acc, 1.0 / 96 + 1e-12);
   // Evaluation too runs in micro-batches.
   EXPECT_NEAR(x.test.loss, y.test.loss, 1e-4 * y.test.loss);
-  EXPECT_EQ(x.test.accuracy, y.test.accuracy);
+  EXPECT_NEAR(x.test.accuracy, y.test.accuracy, 1.0 / 32 + 1e-12);
   double scale = 0, diff = 0;
   for (size_t i = 0; i < a.parameters.size(); ++i) {
     scale = std::max(scale, static_cast<double>(std::abs(b.parameters[i])));

@@ -24,6 +24,9 @@ void add_bench_command(CLI::App& app) {
       "With --attention: the attention core alone (no projections), each function with the\n"
       "fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
       "S/16-224-cls (L=197).\n"
+      "With --trial: whole trials as a sweep runs them (data loading, training steps, every\n"
+      "epoch's test-set evaluation): 1 epoch, on 20,000 Fashion-MNIST images, unless --set\n"
+      "says otherwise.\n"
       "Under mpirun -np R: data parallel steps of the same global batch (rank 0 prints), with the\n"
       "share of step time spent waiting on communication.");
   struct Options {
@@ -47,6 +50,9 @@ void add_bench_command(CLI::App& app) {
                   "case and --attn right after the engine, and print the ratio");
   bench->add_flag("--attention", r.attention_core,
                   "Time the attention core alone, fused against matmul, instead of training steps");
+  bench->add_flag("--trial", r.whole_trial,
+                  "Time whole trials of the cases (load, train, evaluate) instead of training "
+                  "steps; e.g. --set epochs=5 for a reduced Fig. 2 trial");
   bench->add_option("--steps", r.options.steps, "Timed steps per case")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "common/huge_pages.hpp"
 #include "common/text.hpp"
 #include "data/cifar.hpp"
 #include "data/idx_dataset.hpp"
@@ -87,6 +88,7 @@ Split normalize_split(const RawSplit& raw, std::span<const uint32_t> indices,
   }
   Split split;
   split.count = static_cast<int64_t>(indices.size());
+  reserve_in_huge_pages(split.images, indices.size() * channels * plane);
   split.images.resize(indices.size() * channels * plane);
   split.labels.resize(indices.size());
   parallel_indices(indices.size(), [&](size_t i) {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/error.hpp"
+#include "common/huge_pages.hpp"
 #include "data/gzip.hpp"
 
 namespace vitsweep::data {
@@ -18,7 +19,7 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   std::vector<uint8_t> bytes;
   if (std::fseek(file.get(), 0, SEEK_END) == 0) {
     const long size = std::ftell(file.get());
-    if (size > 0) bytes.reserve(static_cast<size_t>(size) + kChunk);
+    if (size > 0) reserve_in_huge_pages(bytes, static_cast<size_t>(size) + kChunk);
     std::rewind(file.get());
   }
   size_t used = 0;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/error.hpp"
+#include "common/huge_pages.hpp"
 
 namespace vitsweep::data {
 namespace {
@@ -53,11 +54,16 @@ bool is_gzip(std::span<const uint8_t> bytes) {
 std::vector<uint8_t> gunzip(std::span<const uint8_t> bytes, std::string_view name) {
   InflateStream inflater(name);
   z_stream* stream = inflater.get();
-  std::vector<uint8_t> out(output_size_hint(bytes));
+  std::vector<uint8_t> out;
+  const auto grow = [&out](size_t size) {
+    reserve_in_huge_pages(out, size);
+    out.resize(size);
+  };
+  grow(output_size_hint(bytes));
   size_t in_pos = 0, out_pos = 0;
   constexpr size_t kMaxChunk = std::numeric_limits<uInt>::max();
   while (true) {
-    if (out_pos == out.size()) out.resize(out.size() * 2);
+    if (out_pos == out.size()) grow(out.size() * 2);
     // zlib's interface is not const-correct; inflate never writes through next_in.
     stream->next_in = const_cast<Bytef*>(bytes.data() + in_pos);
     stream->avail_in = static_cast<uInt>(std::min(bytes.size() - in_pos, kMaxChunk));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <utility>
 
 #include "common/error.hpp"
 #include "data/files.hpp"
@@ -36,7 +37,7 @@ std::string format_dims(std::span<const int64_t> dims) {
   return fmt::format("{}", fmt::join(dims, "x"));
 }
 
-IdxArray parse_idx(std::span<const uint8_t> bytes, std::string_view name) {
+IdxArray parse_idx(std::vector<uint8_t> bytes, std::string_view name) {
   if (bytes.size() < 4) {
     fail("{}: too short for an IDX file: expected a 4-byte magic number, found {} bytes", name,
          bytes.size());
@@ -67,7 +68,9 @@ IdxArray parse_idx(std::span<const uint8_t> bytes, std::string_view name) {
     fail("{}: IDX dims {} need {} data bytes after the {}-byte header, found {}", name,
          format_dims(array.dims), expected_text, header_bytes, found);
   }
-  array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header_bytes), bytes.end());
+  // The header out, the elements moved down in place: no second buffer of the file's size.
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header_bytes));
+  array.data = std::move(bytes);
   return array;
 }
 

@@ -18,7 +18,8 @@ struct IdxArray {
 
 // Parses IDX bytes; `name` (the file) starts every error. Errors say what was expected and what
 // was found: bad magic, unsupported type, short header, dims that disagree with the data size.
-IdxArray parse_idx(std::span<const uint8_t> bytes, std::string_view name);
+// Takes the bytes by value: a moved-in file becomes the array's data without a copy.
+IdxArray parse_idx(std::vector<uint8_t> bytes, std::string_view name);
 
 // Reads an IDX file, gzipped (detected by the magic 1f 8b, not the name) or raw.
 IdxArray read_idx_file(const std::string& path);

@@ -20,6 +20,7 @@
 #include "engine/matmul.hpp"
 #include "engine/micro_batches.hpp"
 #include "engine/optimizer.hpp"
+#include "engine/trainer.hpp"
 #include "engine/vit.hpp"
 
 namespace vitsweep::engine {
@@ -208,6 +209,58 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
   return out;
 }
 
+OrderedJson benchmark_trial(const BenchmarkCase& bench, const std::string& attn,
+                            const BenchmarkOptions& options) {
+  BenchmarkCase trial = bench;
+  trial.settings["epochs"] = 1;
+  if (trial.settings.value("dataset", "") != "synthetic") trial.settings["train_subset"] = 20000;
+  TrialConfig config = case_config(trial, attn, options);
+  config.threads = options.threads;
+
+  const double start = now_seconds();
+  const data::Dataset dataset = data::load_dataset(config);
+  const double loaded = now_seconds();
+  Trainer trainer(config, dataset);
+  const double built = now_seconds();
+  // A step's callback comes after its optimizer step, an epoch's after its evaluation: the time
+  // from an epoch's last step to its record is the evaluation's.
+  double last = built, train_s = 0, evaluate_s = 0;
+  TrainerCallbacks callbacks;
+  callbacks.on_step = [&](const StepProgress&) {
+    const double now = now_seconds();
+    train_s += now - last;
+    last = now;
+  };
+  callbacks.on_epoch = [&](const EpochRecord&) {
+    const double now = now_seconds();
+    evaluate_s += now - last;
+    last = now;
+  };
+  const TrialOutcome outcome = trainer.run(callbacks);
+  const double total_s = now_seconds() - start;
+  const int64_t epochs = trainer.epochs_done();
+  const int64_t trained = dataset.train.count * epochs, evaluated = dataset.test.count * epochs;
+  return {{"name", bench.name},
+          {"attn", attn},
+          {"mode", "trial"},
+          {"micro_batch", trainer.micro_batch()},
+          {"tokens", trainer.shape().tokens},
+          {"epochs", epochs},
+          {"train_images", dataset.train.count},
+          {"test_images", dataset.test.count},
+          {"outcome", outcome.status == TrialStatus::done ? "done" : outcome.message},
+          {"test_acc", outcome.final_test.accuracy},
+          {"load_s", loaded - start},
+          {"build_s", built - loaded},
+          {"train_s", train_s},
+          {"evaluate_s", evaluate_s},
+          {"total_s", total_s},
+          {"evaluate_share", evaluate_s / total_s},
+          {"load_share", (loaded - start) / total_s},
+          {"train_img_per_s", trained / train_s},
+          {"evaluate_img_per_s", evaluated / evaluate_s}};
+}
+
 namespace {
 
 // One attention function with one kernel: its buffers, random q, k, v, d_out, and its timings.
@@ -389,34 +442,72 @@ void add_pytorch_twin(const PytorchTwin& twin, const BenchmarkRequest& request, 
                   result["engine_speedup"].get<double>()));
 }
 
-// Fills out["configs"]; a bf16 case adds the bf16 ceiling its MFU is measured against.
-void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRequest& request,
-                      OrderedJson& out, const std::function<void(const std::string&)>& log) {
-  out["configs"] = OrderedJson::array();
+// run(case, attn, options) for every case and attention function, on the request's threads.
+template <typename Run>
+void for_each_configuration(const std::vector<BenchmarkCase>& cases,
+                            const BenchmarkRequest& request, Run&& run) {
   for (const auto& c : cases) {
     for (const auto& attn : request.attns) {
       BenchmarkOptions options = request.options;
       options.threads = request.threads;
-      OrderedJson result = benchmark_training(c, attn, options, request.replicas);
-      const bool bf16 = result["precision"] == "bf16";
-      if (bf16 && !out.contains("bf16_gemm_ceiling_gflops")) {
-        out["bf16_gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops(Precision::bf16);
-      }
-      const double ceiling = out[bf16 ? "bf16_gemm_ceiling_gflops" : "gemm_ceiling_gflops"];
-      result["mfu"] = result["achieved_gflops"].get<double>() / ceiling;
-      log(fmt::format("{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%", c.name, attn,
-                      result["img_per_s"].get<double>(), result["ms_per_step_median"].get<double>(),
-                      100 * result["mfu"].get<double>()));
-      if (request.pytorch) add_pytorch_twin(*request.pytorch, request, result, log);
-      out["configs"].push_back(result);
+      run(c, attn, options);
     }
   }
+}
+
+// Fills out["configs"]; a bf16 case adds the bf16 ceiling its MFU is measured against.
+void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRequest& request,
+                      OrderedJson& out, const std::function<void(const std::string&)>& log) {
+  out["configs"] = OrderedJson::array();
+  for_each_configuration(
+      cases, request,
+      [&](const BenchmarkCase& c, const std::string& attn, const BenchmarkOptions& options) {
+        OrderedJson result = benchmark_training(c, attn, options, request.replicas);
+        const bool bf16 = result["precision"] == "bf16";
+        if (bf16 && !out.contains("bf16_gemm_ceiling_gflops")) {
+          out["bf16_gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops(Precision::bf16);
+        }
+        const double ceiling = out[bf16 ? "bf16_gemm_ceiling_gflops" : "gemm_ceiling_gflops"];
+        result["mfu"] = result["achieved_gflops"].get<double>() / ceiling;
+        log(fmt::format("{} {}: {:.1f} img/s, {:.1f} ms/step, MFU {:.0f}%", c.name, attn,
+                        result["img_per_s"].get<double>(),
+                        result["ms_per_step_median"].get<double>(),
+                        100 * result["mfu"].get<double>()));
+        if (request.pytorch) add_pytorch_twin(*request.pytorch, request, result, log);
+        out["configs"].push_back(result);
+      });
+}
+
+// Fills out["trials"]: one whole trial per case and attention function.
+void trial_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRequest& request,
+                   OrderedJson& out, const std::function<void(const std::string&)>& log) {
+  out["trials"] = OrderedJson::array();
+  for_each_configuration(
+      cases, request,
+      [&](const BenchmarkCase& c, const std::string& attn, const BenchmarkOptions& options) {
+        OrderedJson result = benchmark_trial(c, attn, options);
+        log(fmt::format(
+            "{} {} trial: {:.2f} s (load {:.2f}, train {:.2f}, evaluate {:.2f} = {:.0f}%), {} "
+            "epoch(s) of {} images",
+            c.name, attn, result["total_s"].get<double>(), result["load_s"].get<double>(),
+            result["train_s"].get<double>(), result["evaluate_s"].get<double>(),
+            100 * result["evaluate_share"].get<double>(), result["epochs"].get<int64_t>(),
+            result["train_images"].get<int64_t>()));
+        out["trials"].push_back(result);
+      });
 }
 
 }  // namespace
 
 OrderedJson run_benchmarks(const BenchmarkRequest& request,
                            const std::function<void(const std::string&)>& log) {
+  if (request.whole_trial) {
+    if (request.attention_core) fail_usage("--trial and --attention: choose one");
+    if (request.pytorch) fail_usage("--vs-pytorch: times training steps, not --trial");
+    if (request.replicas && request.replicas->size() > 1) {
+      fail_usage("--trial: times a trial in one process, not under mpirun");
+    }
+  }
   const std::vector<BenchmarkCase> cases =
       request.attention_core
           ? select_cases(attention_benchmark_cases(), request.cases, {})
@@ -450,6 +541,8 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
   if (!request.options.settings.empty()) out["settings"] = request.options.settings;
   if (request.attention_core) {
     out["attention_core"] = attention_core_results(cases, request, log);
+  } else if (request.whole_trial) {
+    trial_results(cases, request, out, log);
   } else {
     training_results(cases, request, out, log);
   }

@@ -55,6 +55,15 @@ struct BenchmarkOptions {
 OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& attn,
                                const BenchmarkOptions& options, ReplicaGroup* replicas = nullptr);
 
+// Times one whole trial of the case, as `sweep run` would run it in its own process: the data set
+// loaded from its files, the model built, every epoch's training steps (batches gathered from the
+// data set included) and its test-set evaluation. The case's settings, then 1 epoch (on 20,000
+// training images where the data set has files, as a reduced sweep's trial), then the --set
+// overrides.
+// Reports seconds for each part, the share of the evaluation and the whole trial's time.
+OrderedJson benchmark_trial(const BenchmarkCase& bench, const std::string& attn,
+                            const BenchmarkOptions& options);
+
 // Times the attention core alone (scores -> weights -> A V and back, attention_core_forward and
 // _backward; no projections) for every attention function in `attns` with each kernel (fused,
 // matmul). The runs take turns, step by step, so machine noise hits them alike; reports median
@@ -75,6 +84,7 @@ struct BenchmarkRequest {
   std::vector<std::string> cases;
   std::vector<std::string> attns = {"softmax", "relu"};
   bool attention_core = false;  // the attention core alone instead of training steps
+  bool whole_trial = false;     // whole trials (benchmark_trial) instead of training steps
   BenchmarkOptions options;
   int threads = 0;                     // the thread budget in force, for the report
   ReplicaGroup* replicas = nullptr;    // under mpirun: data parallel training steps

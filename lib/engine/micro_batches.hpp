@@ -17,14 +17,17 @@
 
 namespace vitsweep::engine {
 
-// Images per micro-batch for `batch` images on `threads` threads: as many as keep one buffer of the
-// MLP's hidden activation (the largest a pass writes) within 512 KiB per thread, at least one and
-// at most the batch. A fixed budget, not the cache size of the machine at hand, so that a trial
-// on the same number of threads computes the same sums wherever it runs.
+// Images per micro-batch for `batch` images on `threads` threads (0 counts as 1): on one thread,
+// as many as keep one buffer of the MLP's hidden activation (the largest a pass writes) within
+// 512 KiB, at least one and at most the batch. A fixed budget, not the cache size of the machine
+// at hand, so that a trial on one thread computes the same sums wherever it runs.
 //
-// Models of more than 1 MiB of parameters (mini and larger; nano has 0.12 MiB, micro 0.8) pass
-// their whole batch at once: every pass reads every weight and adds into every gradient, and the
-// split was measured to help only at nano and micro.
+// The whole batch in one pass on more than one thread, and for models of more than 1 MiB of
+// parameters (mini and larger; nano has 0.12 MiB, micro 0.8). At 2 threads (41 images a pass at
+// nano/4 with the budget doubled, 20 at micro/4) the passes' parallel loops cost more than the
+// cache gave back: 1.13x the time of one pass at nano/4 relu, 1.06x at micro/4 (README,
+// Performance). Larger models: every pass reads every weight and adds into every gradient, and
+// the split was measured to help only at nano and micro.
 int64_t micro_batch_images(const ModelShape& shape, int64_t batch, int threads);
 
 // Forward, loss and backward of `batch` images in micro-batches of `micro`: the model's gradients

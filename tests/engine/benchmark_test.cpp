@@ -8,6 +8,8 @@
 
 #include "engine/benchmark.hpp"
 #include "engine/model_shape.hpp"
+#include "engine/threads.hpp"
+#include "engine/trainer.hpp"
 #include "support/temp_dir.hpp"
 #include "support/thrown.hpp"
 
@@ -101,6 +103,61 @@ TEST(BenchmarkTraining, AMicroBatchOfTheWholeBatchTimesOnePass) {
   const OrderedJson out = run_benchmarks(request, [](const std::string&) {});
   ASSERT_EQ(out["configs"].size(), 1u);
   EXPECT_EQ(out["configs"][0]["micro_batch"], 128);
+}
+
+// --trial runs a real trial (the Fashion-MNIST files, every epoch's evaluation): its accuracy is
+// the one a Trainer reaches on the same settings, and its parts are within its whole time.
+TEST(BenchmarkTrial, TimesTheTrialASweepWouldRun) {
+  ThreadBudget threads(1);
+  BenchmarkRequest request;
+  request.whole_trial = true;
+  request.cases = {"fmnist-nano"};
+  request.attns = {"relu"};
+  request.threads = 1;
+  request.options.settings = {"train_subset=512", "epochs=2"};
+  std::vector<std::string> lines;
+  const OrderedJson out =
+      run_benchmarks(request, [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_EQ(out["trials"].size(), 1u);
+  const OrderedJson& trial = out["trials"][0];
+  EXPECT_EQ(trial["mode"], "trial");
+  EXPECT_EQ(trial["outcome"], "done");
+  EXPECT_EQ(trial["epochs"], 2);
+  EXPECT_EQ(trial["train_images"], 512);
+  EXPECT_EQ(trial["test_images"], 10000);
+  EXPECT_EQ(trial["micro_batch"], 20);
+
+  OrderedJson settings = benchmark_cases()[1].settings;
+  ASSERT_EQ(benchmark_cases()[1].name, "fmnist-nano");
+  settings["attn"] = "relu";
+  settings["train_subset"] = 512;
+  settings["epochs"] = 2;
+  settings["threads"] = 1;
+  const TrialConfig config = parse_trial_config(settings, "nano");
+  const data::Dataset dataset = data::load_dataset(config);
+  Trainer trainer(config, dataset);
+  EXPECT_EQ(trial["test_acc"].get<double>(), trainer.run().final_test.accuracy);
+
+  double parts = 0;
+  for (const char* part : {"load_s", "build_s", "train_s", "evaluate_s"}) {
+    EXPECT_GT(trial[part].get<double>(), 0.0) << part;
+    parts += trial[part].get<double>();
+  }
+  EXPECT_LE(parts, trial["total_s"].get<double>() + 1e-9);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("fmnist-nano relu trial"), std::string::npos) << lines[0];
+}
+
+TEST(BenchmarkTrial, RefusesTheTwinAndTheAttentionCore) {
+  testing::TempDir dir;
+  BenchmarkRequest request = nano_relu_request(dir, 49);
+  request.whole_trial = true;
+  EXPECT_EQ(testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); }),
+            "--vs-pytorch: times training steps, not --trial");
+  request.pytorch.reset();
+  request.attention_core = true;
+  EXPECT_EQ(testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); }),
+            "--trial and --attention: choose one");
 }
 
 TEST(BenchmarkVsPytorch, ATwinOfAnotherShapeIsAnError) {

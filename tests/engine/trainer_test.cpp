@@ -277,7 +277,7 @@ TEST(Trainer, UnderAConstantScheduleEpochsMayGrowOnResume) {
 }
 
 // 64 tokens and an MLP of 1024: 256 KiB of hidden activation an image, so at 1 thread the trainer
-// passes 2 images at a time (micro_batches.hpp), and at 64 threads the whole batch of 16.
+// passes 2 images at a time (micro_batches.hpp), and on more than one thread the whole batch of 16.
 TrialConfig micro_batched_config(int64_t threads, const OrderedJson& overrides = {}) {
   OrderedJson settings = {
       {"synthetic_size", 16}, {"patch", 2}, {"mlp_dim", 1024}, {"epochs", 1}, {"threads", threads}};

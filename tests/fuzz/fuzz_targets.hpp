@@ -48,7 +48,7 @@ inline void idx(std::span<const uint8_t> bytes) {
     if (data::is_gzip(bytes)) {
       data::parse_idx(data::gunzip(bytes, "fuzz.gz"), "fuzz");
     } else {
-      data::parse_idx(bytes, "fuzz");
+      data::parse_idx({bytes.begin(), bytes.end()}, "fuzz");
     }
   } catch (const Error&) {
   }

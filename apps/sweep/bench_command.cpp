@@ -25,8 +25,8 @@ void add_bench_command(CLI::App& app) {
       "fused and the matmul kernel; cases fmnist-mini (L=49), fmnist-mini/2 (L=196),\n"
       "S/16-224-cls (L=197).\n"
       "With --trial: whole trials as a sweep runs them (data loading, training steps, every\n"
-      "epoch's test-set evaluation): 1 epoch, on 20,000 Fashion-MNIST images, unless --set\n"
-      "says otherwise.\n"
+      "epoch's test-set evaluation), by default of fmnist-nano and fmnist-micro: 1 epoch, on\n"
+      "20,000 images, unless --set says otherwise (--steps, --warmup do not apply).\n"
       "Under mpirun -np R: data parallel steps of the same global batch (rank 0 prints), with the\n"
       "share of step time spent waiting on communication.");
   struct Options {
@@ -47,7 +47,8 @@ void add_bench_command(CLI::App& app) {
                     "(repeatable)");
   bench->add_flag("--vs-pytorch", o->vs_pytorch,
                   "Time the PyTorch twin (tests/reference/bench_twin.py, /usr/bin/python3) on each "
-                  "case and --attn right after the engine, and print the ratio");
+                  "case and --attn right after the engine, and print the ratio (with --trial: "
+                  "its whole trial of the same length)");
   bench->add_flag("--attention", r.attention_core,
                   "Time the attention core alone, fused against matmul, instead of training steps");
   bench->add_flag("--trial", r.whole_trial,
@@ -60,9 +61,10 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   bench
       ->add_option("--micro-batch", r.options.micro_batch,
-                   "Images per forward and backward pass: 0 as a trial runs them (micro-batches "
-                   "whose MLP activation fits 512 KiB a thread), the batch size for one pass over "
-                   "the whole batch (one process; under mpirun each rank passes its share at once)")
+                   "Images per forward and backward pass: 0 as a trial runs them (on one thread, "
+                   "micro-batches whose MLP activation fits 512 KiB; on more, one pass), the batch "
+                   "size for one pass over the whole batch (one process; under mpirun each rank "
+                   "passes its share at once)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   bench

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "common/error.hpp"
@@ -211,19 +212,29 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
 
 OrderedJson benchmark_trial(const BenchmarkCase& bench, const std::string& attn,
                             const BenchmarkOptions& options) {
-  BenchmarkCase trial = bench;
-  trial.settings["epochs"] = 1;
-  if (trial.settings.value("dataset", "") != "synthetic") trial.settings["train_subset"] = 20000;
-  TrialConfig config = case_config(trial, attn, options);
-  config.threads = options.threads;
+  if (options.micro_batch != 0) {
+    fail_usage("--trial runs micro-batches as a trial does: leave out --micro-batch");
+  }
+  TrialConfig config = case_config(bench, attn, options);
+  const auto set_by_user = [&](std::string_view key) {
+    return std::any_of(options.settings.begin(), options.settings.end(),
+                       [&](const std::string& a) { return parse_setting(a).first == key; });
+  };
+  if (set_by_user("max_steps")) {
+    fail_usage("--trial times whole epochs: leave out --set max_steps (set epochs instead)");
+  }
+  if (!set_by_user("epochs")) config.epochs = 1;
+  if (!set_by_user("train_subset") && config.dataset != "synthetic") config.train_subset = 20000;
+  config.threads = options.threads;  // what the command's --threads gave the process
 
   const double start = now_seconds();
   const data::Dataset dataset = data::load_dataset(config);
   const double loaded = now_seconds();
   Trainer trainer(config, dataset);
   const double built = now_seconds();
-  // A step's callback comes after its optimizer step, an epoch's after its evaluation: the time
-  // from an epoch's last step to its record is the evaluation's.
+  // A step's callback comes after its optimizer step, an epoch's after its evaluation (test and,
+  // with val_fraction, validation): the time from an epoch's last step to its record is the
+  // evaluation's. (A diverged trial ends inside a step: that step's time is in neither.)
   double last = built, train_s = 0, evaluate_s = 0;
   TrainerCallbacks callbacks;
   callbacks.on_step = [&](const StepProgress&) {
@@ -239,10 +250,15 @@ OrderedJson benchmark_trial(const BenchmarkCase& bench, const std::string& attn,
   const TrialOutcome outcome = trainer.run(callbacks);
   const double total_s = now_seconds() - start;
   const int64_t epochs = trainer.epochs_done();
-  const int64_t trained = dataset.train.count * epochs, evaluated = dataset.test.count * epochs;
+  const int64_t trained = trainer.optimizer().steps() * config.batch_size;
+  const int64_t evaluated = (dataset.val.count + dataset.test.count) * epochs;
+  const auto per_second = [](int64_t images, double seconds) {
+    return seconds > 0 ? OrderedJson(static_cast<double>(images) / seconds) : OrderedJson();
+  };
   return {{"name", bench.name},
           {"attn", attn},
           {"mode", "trial"},
+          {"batch", config.batch_size},
           {"micro_batch", trainer.micro_batch()},
           {"tokens", trainer.shape().tokens},
           {"epochs", epochs},
@@ -257,8 +273,8 @@ OrderedJson benchmark_trial(const BenchmarkCase& bench, const std::string& attn,
           {"total_s", total_s},
           {"evaluate_share", evaluate_s / total_s},
           {"load_share", (loaded - start) / total_s},
-          {"train_img_per_s", trained / train_s},
-          {"evaluate_img_per_s", evaluated / evaluate_s}};
+          {"train_img_per_s", per_second(trained, train_s)},
+          {"evaluate_img_per_s", per_second(evaluated, evaluate_s)}};
 }
 
 namespace {
@@ -478,6 +494,25 @@ void training_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRe
       });
 }
 
+// The twin's whole trial of the same length beside the engine's: result["pytorch"] and the
+// speed-up of the whole trial.
+void add_pytorch_twin_trial(const PytorchTwin& twin, int threads, OrderedJson& result,
+                            const std::function<void(const std::string&)>& log) {
+  const std::string name = result["name"], attn = result["attn"];
+  OrderedJson torch = benchmark_pytorch_twin_trial(twin, name, attn, threads, result["epochs"],
+                                                   result["train_images"]);
+  for (const char* key : {"tokens", "batch", "train_images", "test_images", "epochs"}) {
+    if (torch.value(key, OrderedJson()) != result.value(key, OrderedJson())) {
+      fail("--vs-pytorch: the twin's {} trial has {} {}, the engine's {}", name, key,
+           torch.value(key, OrderedJson()).dump(), result.value(key, OrderedJson()).dump());
+    }
+  }
+  result["engine_speedup"] = torch["total_s"].get<double>() / result["total_s"].get<double>();
+  log(fmt::format("{} {}: PyTorch trial {:.2f} s, engine {:.2f}x faster", name, attn,
+                  torch["total_s"].get<double>(), result["engine_speedup"].get<double>()));
+  result["pytorch"] = std::move(torch);
+}
+
 // Fills out["trials"]: one whole trial per case and attention function.
 void trial_results(const std::vector<BenchmarkCase>& cases, const BenchmarkRequest& request,
                    OrderedJson& out, const std::function<void(const std::string&)>& log) {
@@ -493,6 +528,7 @@ void trial_results(const std::vector<BenchmarkCase>& cases, const BenchmarkReque
             result["train_s"].get<double>(), result["evaluate_s"].get<double>(),
             100 * result["evaluate_share"].get<double>(), result["epochs"].get<int64_t>(),
             result["train_images"].get<int64_t>()));
+        if (request.pytorch) add_pytorch_twin_trial(*request.pytorch, request.threads, result, log);
         out["trials"].push_back(result);
       });
 }
@@ -503,7 +539,6 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
                            const std::function<void(const std::string&)>& log) {
   if (request.whole_trial) {
     if (request.attention_core) fail_usage("--trial and --attention: choose one");
-    if (request.pytorch) fail_usage("--vs-pytorch: times training steps, not --trial");
     if (request.replicas && request.replicas->size() > 1) {
       fail_usage("--trial: times a trial in one process, not under mpirun");
     }
@@ -511,7 +546,10 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
   const std::vector<BenchmarkCase> cases =
       request.attention_core
           ? select_cases(attention_benchmark_cases(), request.cases, {})
-          : select_cases(benchmark_cases(), request.cases, {"fmnist-mini", "S/16-224"});
+          : select_cases(benchmark_cases(), request.cases,
+                         request.whole_trial
+                             ? std::vector<std::string>{"fmnist-nano", "fmnist-micro"}
+                             : std::vector<std::string>{"fmnist-mini", "S/16-224"});
   if (request.attention_core &&
       std::find(request.attns.begin(), request.attns.end(), "none") != request.attns.end()) {
     fail_usage(
@@ -521,9 +559,13 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
   if (request.pytorch) {
     // The twin runs the cases as they are named: no overrides, no attention core, one process.
     if (request.attention_core) fail_usage("--vs-pytorch: times training steps, not --attention");
-    if (!request.options.settings.empty()) {
-      fail_usage("--vs-pytorch: the PyTorch twin cannot apply --set {}",
-                 request.options.settings.front());
+    // A whole trial's length it can follow: --set epochs and train_subset.
+    for (const std::string& assignment : request.options.settings) {
+      const std::string key = parse_setting(assignment).first;
+      if (!request.whole_trial || (key != "epochs" && key != "train_subset")) {
+        fail_usage("--vs-pytorch: the PyTorch twin cannot apply --set {}{}", assignment,
+                   request.whole_trial ? " (with --trial: only epochs and train_subset)" : "");
+      }
     }
     if (request.replicas && request.replicas->size() > 1) {
       fail_usage("--vs-pytorch: the PyTorch twin runs in one process, not under mpirun");
@@ -537,7 +579,7 @@ OrderedJson run_benchmarks(const BenchmarkRequest& request,
   out["cpu_isa"] = info.cpu_isa;
   out["threads"] = request.threads;
   out["ranks"] = request.replicas ? request.replicas->size() : 1;
-  out["gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops();
+  if (!request.whole_trial) out["gemm_ceiling_gflops"] = measure_gemm_ceiling_gflops();
   if (!request.options.settings.empty()) out["settings"] = request.options.settings;
   if (request.attention_core) {
     out["attention_core"] = attention_core_results(cases, request, log);

@@ -55,11 +55,12 @@ struct BenchmarkOptions {
 OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& attn,
                                const BenchmarkOptions& options, ReplicaGroup* replicas = nullptr);
 
-// Times one whole trial of the case, as `sweep run` would run it in its own process: the data set
-// loaded from its files, the model built, every epoch's training steps (batches gathered from the
-// data set included) and its test-set evaluation. The case's settings, then 1 epoch (on 20,000
-// training images where the data set has files, as a reduced sweep's trial), then the --set
-// overrides.
+// Times one whole trial of the case as a sweep's trial runs: the data set loaded from its files,
+// the model built, every epoch's training steps (batches gathered from the data set included) and
+// its test-set evaluation. In this process, not a fresh one: a later case finds the files in the
+// page cache and oneDNN's kernels of its shapes already generated. The case's settings and the
+// --set overrides; unless they set them, 1 epoch, on 20,000 training images where the data set
+// has files (a reduced sweep's trial). max_steps and a micro-batch size are refused.
 // Reports seconds for each part, the share of the evaluation and the whole trial's time.
 OrderedJson benchmark_trial(const BenchmarkCase& bench, const std::string& attn,
                             const BenchmarkOptions& options);
@@ -84,7 +85,8 @@ struct BenchmarkRequest {
   std::vector<std::string> cases;
   std::vector<std::string> attns = {"softmax", "relu"};
   bool attention_core = false;  // the attention core alone instead of training steps
-  bool whole_trial = false;     // whole trials (benchmark_trial) instead of training steps
+  bool whole_trial = false;     // whole trials (benchmark_trial) instead of training steps;
+                                // default cases fmnist-nano and fmnist-micro, no GEMM ceiling
   BenchmarkOptions options;
   int threads = 0;                     // the thread budget in force, for the report
   ReplicaGroup* replicas = nullptr;    // under mpirun: data parallel training steps

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -67,21 +68,16 @@ void check_pytorch_twin(const PytorchTwin& twin) {
   }
 }
 
-OrderedJson benchmark_pytorch_twin(const PytorchTwin& twin, const std::string& case_name,
-                                   const std::string& attn, int threads, int steps, int warmup) {
-  std::vector<std::string> words = {twin.python,
-                                    twin.script,
-                                    "--quiet",
-                                    "--config",
-                                    case_name,
-                                    "--attn",
-                                    attn,
-                                    "--threads",
-                                    std::to_string(threads),
-                                    "--steps",
-                                    std::to_string(steps),
-                                    "--warmup",
-                                    std::to_string(std::max(warmup, 1))};
+namespace {
+
+// Runs bench_twin.py on one case and attention with `mode` words after the common ones, and
+// returns its one object under "configs", which must hold `figure`.
+OrderedJson run_twin(const PytorchTwin& twin, const std::string& case_name, const std::string& attn,
+                     int threads, const std::vector<std::string>& mode, const std::string& figure) {
+  std::vector<std::string> words = {twin.python, twin.script, "--quiet",
+                                    "--config",  case_name,   "--attn",
+                                    attn,        "--threads", std::to_string(threads)};
+  words.insert(words.end(), mode.begin(), mode.end());
   // torch.set_num_threads does not reach libblas's own OpenBLAS threads. (The twin keeps glibc
   // from handing its freed memory back to the kernel itself: bench_twin.py, keep_freed_memory.)
   std::string command = fmt::format(
@@ -100,17 +96,36 @@ OrderedJson benchmark_pytorch_twin(const PytorchTwin& twin, const std::string& c
   }
   const OrderedJson* config = nullptr;
   if (out.is_object() && out.contains("configs") && out["configs"].is_array() &&
-      out["configs"].size() == 1 && out["configs"][0].contains("ms_per_step")) {
+      out["configs"].size() == 1 && out["configs"][0].contains(figure)) {
     config = &out["configs"][0];
   }
   if (config == nullptr) {
-    fail("--vs-pytorch: {} printed no \"configs\": [{{\"ms_per_step\": ...}}] for {} {}",
-         twin.script, case_name, attn);
+    fail("--vs-pytorch: {} printed no \"configs\": [{{\"{}\": ...}}] for {} {}", twin.script,
+         figure, case_name, attn);
   }
   OrderedJson result = *config;
   result["torch_version"] = out.value("torch_version", OrderedJson());
   result["blas"] = out.value("blas", OrderedJson());
   return result;
+}
+
+}  // namespace
+
+OrderedJson benchmark_pytorch_twin(const PytorchTwin& twin, const std::string& case_name,
+                                   const std::string& attn, int threads, int steps, int warmup) {
+  return run_twin(
+      twin, case_name, attn, threads,
+      {"--steps", std::to_string(steps), "--warmup", std::to_string(std::max(warmup, 1))},
+      "ms_per_step");
+}
+
+OrderedJson benchmark_pytorch_twin_trial(const PytorchTwin& twin, const std::string& case_name,
+                                         const std::string& attn, int threads, int64_t epochs,
+                                         int64_t train_subset) {
+  return run_twin(twin, case_name, attn, threads,
+                  {"--trial", "--epochs", std::to_string(epochs), "--train-subset",
+                   std::to_string(train_subset)},
+                  "total_s");
 }
 
 }  // namespace vitsweep::engine

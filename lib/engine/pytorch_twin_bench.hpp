@@ -3,6 +3,7 @@
 // the ratio of the two is measured under the same machine load.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/json.hpp"
@@ -26,5 +27,12 @@ void check_pytorch_twin(const PytorchTwin& twin);
 // misdetects AVX-512 CPUs).
 OrderedJson benchmark_pytorch_twin(const PytorchTwin& twin, const std::string& case_name,
                                    const std::string& attn, int threads, int steps, int warmup);
+
+// The twin's whole trial on a Fashion-MNIST case (bench_twin.py --trial): `epochs` epochs on
+// `train_subset` images, the test set evaluated after each. Its object has "total_s", "load_s",
+// "train_s", "evaluate_s", "train_images", "test_images", "tokens" and "batch".
+OrderedJson benchmark_pytorch_twin_trial(const PytorchTwin& twin, const std::string& case_name,
+                                         const std::string& attn, int threads, int64_t epochs,
+                                         int64_t train_subset);
 
 }  // namespace vitsweep::engine

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "engine/benchmark.hpp"
 #include "engine/model_shape.hpp"
@@ -107,7 +108,12 @@ TEST(BenchmarkTraining, AMicroBatchOfTheWholeBatchTimesOnePass) {
 
 // --trial runs a real trial (the Fashion-MNIST files, every epoch's evaluation): its accuracy is
 // the one a Trainer reaches on the same settings, and its parts are within its whole time.
+bool have_fashion_mnist() {
+  return std::filesystem::is_directory(data::default_data_dir("fashion-mnist"));
+}
+
 TEST(BenchmarkTrial, TimesTheTrialASweepWouldRun) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "apt-get install dataset-fashion-mnist to run this";
   ThreadBudget threads(1);
   BenchmarkRequest request;
   request.whole_trial = true;
@@ -144,17 +150,85 @@ TEST(BenchmarkTrial, TimesTheTrialASweepWouldRun) {
     parts += trial[part].get<double>();
   }
   EXPECT_LE(parts, trial["total_s"].get<double>() + 1e-9);
+  // 2 epochs of 4 whole batches of 128 (512 images), 10,000 test images after each.
+  EXPECT_NEAR(trial["train_img_per_s"].get<double>() * trial["train_s"].get<double>(), 1024, 1e-6);
+  EXPECT_NEAR(trial["evaluate_img_per_s"].get<double>() * trial["evaluate_s"].get<double>(), 20000,
+              1e-6);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("fmnist-nano relu trial"), std::string::npos) << lines[0];
 }
 
-TEST(BenchmarkTrial, RefusesTheTwinAndTheAttentionCore) {
-  testing::TempDir dir;
+// A stand-in for /usr/bin/python3 whose bench_twin.py --trial prints a whole trial of 8 s on
+// `train_images` images, after checking that it was asked for 2 epochs of that many.
+std::string fake_python_trial(const testing::TempDir& dir, int train_images) {
+  const std::string path = dir.file("python3");
+  testing::write_file(path, fmt::format(R"(#!/bin/sh
+case "$*" in *"import torch"*) exit 0;; esac
+case "$*" in *"--trial --epochs 2 --train-subset 512"*) ;; *) echo "asked: $*" >&2; exit 3;; esac
+echo '{{"torch_version": "fake", "blas": [], "configs": [{{"name": "fmnist-nano",
+  "attn": "relu", "mode": "trial", "batch": 128, "tokens": 49, "epochs": 2,
+  "train_images": {}, "test_images": 10000, "total_s": 8.0}}]}}'
+)",
+                                        train_images));
+  ::chmod(path.c_str(), 0755);
+  return path;
+}
+
+BenchmarkRequest nano_relu_trial_request(const testing::TempDir& dir, int twin_train_images) {
   BenchmarkRequest request = nano_relu_request(dir, 49);
   request.whole_trial = true;
+  request.options.settings = {"train_subset=512", "epochs=2"};
+  request.pytorch->python = fake_python_trial(dir, twin_train_images);
+  return request;
+}
+
+TEST(BenchmarkTrial, PutsTheTwinsWholeTrialBesideTheEngines) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "apt-get install dataset-fashion-mnist to run this";
+  testing::TempDir dir;
+  const OrderedJson out =
+      run_benchmarks(nano_relu_trial_request(dir, 512), [](const std::string&) {});
+  ASSERT_EQ(out["trials"].size(), 1u);
+  const OrderedJson& trial = out["trials"][0];
+  EXPECT_EQ(trial["pytorch"]["total_s"], 8.0);
+  EXPECT_DOUBLE_EQ(trial["engine_speedup"].get<double>(), 8.0 / trial["total_s"].get<double>());
+}
+
+TEST(BenchmarkTrial, ATwinTrialOfAnotherLengthIsAnError) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "apt-get install dataset-fashion-mnist to run this";
+  testing::TempDir dir;
+  const std::string message = testing::thrown_message(
+      [&] { run_benchmarks(nano_relu_trial_request(dir, 640), [](const std::string&) {}); });
+  EXPECT_EQ(message,
+            "--vs-pytorch: the twin's fmnist-nano trial has train_images 640, the engine's 512");
+}
+
+TEST(BenchmarkTrial, TheTwinFollowsOnlyTheTrialsLength) {
+  testing::TempDir dir;
+  BenchmarkRequest request = nano_relu_trial_request(dir, 512);
+  request.options.settings.push_back("qk_norm=false");
   EXPECT_EQ(testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); }),
-            "--vs-pytorch: times training steps, not --trial");
-  request.pytorch.reset();
+            "--vs-pytorch: the PyTorch twin cannot apply --set qk_norm=false (with --trial: only "
+            "epochs and train_subset)");
+}
+
+TEST(BenchmarkTrial, RefusesMaxStepsAndAMicroBatchSize) {
+  BenchmarkRequest request;
+  request.whole_trial = true;
+  request.cases = {"fmnist-nano"};
+  request.attns = {"relu"};
+  request.options.settings = {"max_steps=3"};
+  EXPECT_EQ(testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); }),
+            "--trial times whole epochs: leave out --set max_steps (set epochs instead)");
+  request.options.settings.clear();
+  request.options.micro_batch = 128;
+  EXPECT_EQ(testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); }),
+            "--trial runs micro-batches as a trial does: leave out --micro-batch");
+}
+
+TEST(BenchmarkTrial, RefusesTheAttentionCore) {
+  BenchmarkRequest request;
+  request.whole_trial = true;
+  request.cases = {"fmnist-nano"};
   request.attention_core = true;
   EXPECT_EQ(testing::thrown_message([&] { run_benchmarks(request, [](const std::string&) {}); }),
             "--trial and --attention: choose one");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 
 #include <cstdint>
@@ -52,10 +53,14 @@ void parallel_for(const Range& range, const Body& body, Partitioner&&... partiti
   tsan::acquire(&loop_end);
 }
 
-// fn(begin, end) over [0, n) in parallel; `grain` is the smallest piece worth a task.
+// fn(begin, end) over [0, n) in parallel; `grain` is the smallest piece worth a task. On a budget
+// of one thread (engine/threads.hpp: a sweep's trials) fn(0, n) runs here: TBB would still split
+// the range into tasks and run them one after another, about 3% of a nano/4 trial's time in the
+// hundreds of loops of a step. Callers give the same bits for any split (engine/parallel.hpp).
 template <typename Fn>
 void parallel_ranges(int64_t n, int64_t grain, Fn&& fn) {
-  if (n <= grain) {
+  if (n <= grain ||
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism) == 1) {
     if (n > 0) fn(int64_t{0}, n);
     return;
   }

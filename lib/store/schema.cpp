@@ -207,7 +207,15 @@ const std::vector<std::string>& final_metric_columns() {
 }
 
 void ensure_schema(Database& db) {
-  const int version = db.user_version();
+  // The version and whether the file has tables are read in one statement, so from one snapshot:
+  // read apart, a runner could see version 0 before another runner's commit of the new schema
+  // and that schema's tables after it, and refuse the file as someone else's database.
+  Statement header = db.prepare(
+      "SELECT user_version, (SELECT count(*) FROM sqlite_master) FROM pragma_user_version");
+  header.step();
+  const int version = static_cast<int>(header.integer(0));
+  const int64_t tables = header.integer(1);
+  header.reset();
   if (version > kSchemaVersion) {
     fail(
         "{}: schema version {} is newer than this sweep understands ({}): upgrade vitsweep "
@@ -215,12 +223,10 @@ void ensure_schema(Database& db) {
         db.path(), version, kSchemaVersion);
   }
   if (version == 0) {
-    Statement tables = db.prepare("SELECT count(*) FROM sqlite_master");
-    tables.step();
-    if (tables.integer(0) == 0 && db.access() == Database::Access::read_only) {
+    if (tables == 0 && db.access() == Database::Access::read_only) {
       fail("{}: an empty results database (no sweep has been stored in it yet)", db.path());
     }
-    if (tables.integer(0) > 0) {
+    if (tables > 0) {
       fail(
           "{}: a SQLite database but not a vitsweep results database (it has tables and no "
           "schema version); pass another --db",

@@ -18,8 +18,15 @@ void linear_backward(MatmulRunner& mm, const float* dy, const float* x, const fl
     mm.run(matrix(dx, rows, in), matrix(dy, rows, out), matrix(weight, out, in),
            {.accumulate = true});
   }
-  mm.run(matrix(dweight, out, in), matrix(dy, rows, out).t(), matrix(x, rows, in),
-         {.accumulate = true});
+  if (out > in) {
+    // dW^T = x^T dy, written transposed: oneDNN reads a transposed A far slower when A is the
+    // wide one (fc1 of micro/4, dW [256, 64] from 490 rows: 44 against 75 GF/s in a step).
+    mm.run(matrix(dweight, out, in).t(), matrix(x, rows, in).t(), matrix(dy, rows, out),
+           {.accumulate = true});
+  } else {
+    mm.run(matrix(dweight, out, in), matrix(dy, rows, out).t(), matrix(x, rows, in),
+           {.accumulate = true});
+  }
   if (dbias != nullptr) add_column_sums(dy, rows, out, dbias);
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -167,6 +168,10 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
 
 void MatmulRunner::run(const View& c, const ConstView& a, const ConstView& b,
                        const MatmulOptions& options) {
+  if (c.rank == 2 && c.strides[1] != 1 && c.strides[0] == 1 && c.cols() > 1) {
+    run_column_major(c, a, b, options);
+    return;
+  }
   Entry& entry = lookup(c, a, b, options);
   memory a_mem = read_only_memory(entry.a, engine_, a.data);
   memory b_mem = read_only_memory(entry.b, engine_, b.data);
@@ -190,6 +195,31 @@ void MatmulRunner::run(const View& c, const ConstView& a, const ConstView& b,
   }
   entry.primitive.execute(stream_, args);
   stream_.wait();
+}
+
+void MatmulRunner::run_column_major(const View& c, const ConstView& a, const ConstView& b,
+                                    const MatmulOptions& options) {
+  if (options.bias != nullptr || options.multiply_by != nullptr) {
+    fail("internal: matmul C {}: a column-major C takes no bias or multiply_by", shape_text(c));
+  }
+  const int64_t rows = c.rows(), cols = c.cols(), ld = c.strides[1];
+  if (row_major_c_.size() < rows * cols) row_major_c_.resize(rows * cols);
+  const float* computed = row_major_c_.data();
+  run(matrix(row_major_c_.data(), rows, cols), a, b, {.scale = options.scale});
+  // C (i, j) lives at c.data[i + j * ld]: walk C's memory in order, 16 x 16 tiles at a time.
+  constexpr int64_t tile = 16;
+  for (int64_t j0 = 0; j0 < cols; j0 += tile) {
+    for (int64_t i0 = 0; i0 < rows; i0 += tile) {
+      const int64_t j1 = std::min(j0 + tile, cols), i1 = std::min(i0 + tile, rows);
+      for (int64_t j = j0; j < j1; ++j) {
+        float* out = c.data + j * ld;
+        for (int64_t i = i0; i < i1; ++i) {
+          const float value = computed[i * cols + j];
+          out[i] = options.accumulate ? out[i] + value : value;
+        }
+      }
+    }
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> MatmulRunner::implementations() const {

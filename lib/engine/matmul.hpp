@@ -90,7 +90,9 @@ class MatmulRunner {
   Precision precision() const { return precision_; }
 
   // C = scale * A.B (+ bias) (+ C when accumulating). Shapes must agree: A [.., M, K], B [.., K,
-  // N], C [.., M, N].
+  // N], C [.., M, N]. A column-major C (a transposed rank-2 view, without bias or multiply_by) is
+  // computed row-major in a scratch and then written transposed: oneDNN 2.6 has only its
+  // reference path for such a destination (about 0.1 GF/s measured).
   void run(const View& c, const ConstView& a, const ConstView& b,
            const MatmulOptions& options = {});
 
@@ -107,10 +109,14 @@ class MatmulRunner {
   Entry& lookup(const ConstView& c, const ConstView& a, const ConstView& b,
                 const MatmulOptions& options);
 
+  void run_column_major(const View& c, const ConstView& a, const ConstView& b,
+                        const MatmulOptions& options);
+
   Precision precision_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   FloatBuffer low_a_, low_b_;  // bf16 copies of A and B (bf16 precision), grown as needed
+  FloatBuffer row_major_c_;    // a column-major C computed row-major, grown as needed
   std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
 };
 

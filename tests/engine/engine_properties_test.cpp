@@ -147,6 +147,50 @@ TEST(Engine, AnElementwiseFactorOnTheMatmulGivesTheSameBitsAsASecondPass) {
                Error);
 }
 
+// A column-major C (the weight gradients of layers wider out than in) is computed row-major and
+// written transposed: the same bits as the row-major product of the transposed operands, scaled,
+// assigned or accumulated, with a leading dimension wider than C and sizes that leave part tiles.
+TEST(Engine, AColumnMajorDestinationGetsTheTransposeOfTheRowMajorProduct) {
+  const int64_t m = 37, k = 29, n = 53, ld = 40;  // C [m, n] at c[i + j * ld]
+  std::vector<float> a(m * k), b(k * n), row_major(n * m);
+  Random random(5);
+  for (auto* v : {&a, &b}) {
+    for (float& x : *v) x = static_cast<float>(random.normal());
+  }
+  MatmulRunner mm(Precision::f32);
+  // C^T [n, m] = B^T A^T, row-major.
+  mm.run(matrix(row_major.data(), n, m), matrix(b.data(), k, n).t(), matrix(a.data(), m, k).t(),
+         {.scale = 0.5f});
+  for (const bool accumulate : {false, true}) {
+    std::vector<float> c(n * ld);
+    for (float& x : c) x = static_cast<float>(random.normal());
+    const std::vector<float> before = c;
+    const View column_major = {c.data(), 2, {m, n, 0, 0}, {1, ld, 0, 0}};
+    mm.run(column_major, matrix(a.data(), m, k), matrix(b.data(), k, n),
+           {.scale = 0.5f, .accumulate = accumulate});
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t i = 0; i < ld; ++i) {
+        const int64_t at = i + j * ld;
+        if (i >= m) {
+          ASSERT_EQ(c[at], before[at]) << "padding (" << i << ", " << j << ") was written";
+          continue;
+        }
+        const float product = row_major[j * m + i];
+        ASSERT_EQ(c[at], accumulate ? before[at] + product : product)
+            << "C (" << i << ", " << j << "), accumulate " << accumulate;
+      }
+    }
+  }
+  for (const auto& [shape_text, implementation] : mm.implementations()) {
+    EXPECT_EQ(implementation.find("ref"), std::string::npos) << shape_text;
+  }
+  const std::vector<float> bias(n);
+  std::vector<float> c(n * m);
+  EXPECT_THROW(mm.run({c.data(), 2, {m, n, 0, 0}, {1, m, 0, 0}}, matrix(a.data(), m, k),
+                      matrix(b.data(), k, n), {.bias = bias.data()}),
+               Error);
+}
+
 float at(const View& v, int64_t b, int64_t h, int64_t i, int64_t j) {
   return v.data[b * v.strides[0] + h * v.strides[1] + i * v.strides[2] + j * v.strides[3]];
 }

@@ -50,9 +50,12 @@ TEST(LayerNormGradient, MatchesFiniteDifferences) {
   expect_gradient_matches("dbias", b.data(), db.data(), cols, loss, 100, 7);
 }
 
-TEST(LinearGradient, MatchesFiniteDifferences) {
+// Both ways the weight gradient is computed: dy^T x (out <= in) and (x^T dy)^T (out > in).
+class LinearGradient : public ::testing::TestWithParam<std::pair<int64_t, int64_t>> {};
+
+TEST_P(LinearGradient, MatchesFiniteDifferences) {
   MatmulRunner mm;
-  const int64_t rows = 4, in = 6, out = 5;
+  const int64_t rows = 4, in = GetParam().first, out = GetParam().second;
   std::vector<float> x(rows * in), w(out * in), b(out), y(rows * out), r(rows * out);
   std::vector<float> dx(rows * in), dw(out * in), db(out);
   fill_normal(x.data(), x.size(), 1.0, 1);
@@ -68,6 +71,10 @@ TEST(LinearGradient, MatchesFiniteDifferences) {
   expect_gradient_matches("dweight", w.data(), dw.data(), dw.size(), loss, 100, 6);
   expect_gradient_matches("dbias", b.data(), db.data(), db.size(), loss, 100, 7);
 }
+
+INSTANTIATE_TEST_SUITE_P(InAndOut, LinearGradient,
+                         ::testing::Values(std::pair<int64_t, int64_t>{6, 5},
+                                           std::pair<int64_t, int64_t>{5, 18}));
 
 class AttentionWeightsGradient : public ::testing::TestWithParam<std::string> {};
 

@@ -138,11 +138,12 @@ std::vector<LaunchReport> LocalLauncher::wait(double timeout_s) {
 }
 
 void LocalLauncher::stop(const std::string& hash, StopMode mode) {
-  for (const Running& r : running_) {
+  for (Running& r : running_) {
     if (r.hash != hash) continue;
     if (mode == StopMode::now) {
       r.process->send_signal(SIGKILL);
-    } else {
+    } else if (!r.asked_to_stop) {
+      r.asked_to_stop = true;
       r.process->send_signal(r.ranks > 1 ? SIGUSR1 : SIGTERM);
     }
   }

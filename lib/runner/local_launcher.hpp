@@ -43,6 +43,7 @@ class LocalLauncher : public TrialLauncher {
     std::string hash;
     std::string log_path;
     int ranks = 1;
+    bool asked_to_stop = false;  // at a step boundary: asked once (trial_launcher.hpp)
     std::unique_ptr<ChildProcess> process;
   };
   std::vector<std::string> worker_argv(const std::string& dir, int ranks);

@@ -62,6 +62,9 @@ class TrialLauncher {
   // trial's lines in order and its exit after its last line. A trial whose exit was reported
   // no longer holds a slot.
   virtual std::vector<LaunchReport> wait(double timeout_s) = 0;
+  // A stop at a step boundary is asked once: a worker takes a second signal as "exit now" (the
+  // user pressed Ctrl-C twice), and on a node of a sweep across machines both the node's own
+  // SIGTERM and rank 0's stop message ask. StopMode::now always kills.
   virtual void stop(const std::string& hash, StopMode mode) = 0;
 };
 

@@ -1,15 +1,21 @@
 // What a worker inherits from the runner's environment: never the MPI launcher's state of the
 // runner itself; under its own mpirun also not Slurm's or the node simulation of the sweep's ranks.
+// How often a worker is signalled when asked to stop more than once.
 #include "runner/local_launcher.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include "support/temp_dir.hpp"
 
 namespace vitsweep::runner {
 namespace {
@@ -60,6 +66,44 @@ TEST_F(WorkerEnvironment, UnderItsOwnMpirunAlsoDropsSlurmAndTheNodeSimulation) {
   EXPECT_THAT(env, Not(Contains("VITSWEEP_RANKS_PER_NODE=2")));
   EXPECT_THAT(env, Contains("OMPI_ALLOW_RUN_AS_ROOT=1"));
   EXPECT_THAT(env, Contains("VITSWEEP_TEST_KEPT=yes"));
+}
+
+// The worker is a shell script here, a stand-in for `sweep worker` that prints how many SIGTERMs
+// it got (the real worker exits on the second, which is what the launcher must not cause: on a
+// node of a sweep across machines the node's own SIGTERM and rank 0's stop message both ask).
+TEST(LocalLauncherStop, AStopAtAStepBoundaryIsSignalledOnceHoweverOftenItIsAsked) {
+  testing::TempDir dir;
+  const std::string script = dir.file("count_terms.sh");
+  testing::write_file(script,
+                      "#!/bin/sh\n"
+                      "terms=0\n"
+                      "trap 'terms=$((terms + 1))' TERM\n"
+                      "echo ready\n"
+                      "i=0\n"
+                      "while [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done\n"
+                      "echo terms $terms\n");
+  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
+  LocalLauncher launcher(WorkerCommand{script, dir.file("runs")}, 1);
+  launcher.start(*launcher.free_slot(), TrialLaunch{"t1", OrderedJson::object(), 1, "test"});
+
+  std::vector<std::string> lines;
+  std::optional<ExitStatus> exit;
+  auto collect = [&](double seconds) {
+    for (LaunchReport& r : launcher.wait(seconds)) {
+      if (r.kind == LaunchReport::Kind::line) lines.push_back(r.line);
+      if (r.kind == LaunchReport::Kind::exited) exit = r.exit;
+    }
+  };
+  for (int i = 0; i < 100 && lines.empty(); ++i) collect(0.1);
+  ASSERT_THAT(lines, Contains("ready"));
+  launcher.stop("t1", StopMode::at_step_boundary);
+  // Longer than the script's 50 ms sleeps: a second signal would be taken as a second one.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  launcher.stop("t1", StopMode::at_step_boundary);
+  for (int i = 0; i < 100 && !exit; ++i) collect(0.1);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_TRUE(exit->success()) << exit->describe();
+  EXPECT_THAT(lines, Contains("terms 1"));
 }
 
 }  // namespace

@@ -86,6 +86,20 @@ void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out) {
   });
 }
 
+void multiply_then_add_column_sums(float* x, const float* by, int64_t rows, int64_t cols,
+                                   float* out) {
+  deterministic_row_sum(rows, cols, out, [&](int64_t begin, int64_t end, float* acc) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* __restrict row = x + r * cols;
+      const float* __restrict row_by = by + r * cols;
+      for (int64_t c = 0; c < cols; ++c) {
+        row[c] *= row_by[c];
+        acc[c] += row[c];
+      }
+    }
+  });
+}
+
 void set_zero(float* x, int64_t n) {
   parallel_ranges(n, kGrain,
                   [&](int64_t begin, int64_t end) { std::fill(x + begin, x + end, 0.0f); });

@@ -17,6 +17,10 @@ void multiply(const float* a, const float* b, float* out, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
 // out[c] += sum over rows r of x[r, c]; deterministic for any thread count
 void add_column_sums(const float* x, int64_t rows, int64_t cols, float* out);
+// x *= by element-wise, then out[c] += sum over rows r of x[r, c]: a gradient scaled by an
+// activation's derivative and its bias gradient in one pass (same bits as the two apart).
+void multiply_then_add_column_sums(float* x, const float* by, int64_t rows, int64_t cols,
+                                   float* out);
 // x = 0, for the gradient buffers a backward adds into.
 void set_zero(float* x, int64_t n);
 // Sum of squares in double (for gradient norms); deterministic.

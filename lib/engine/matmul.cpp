@@ -107,7 +107,6 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
   key.push_back(scale_bits);
   key.push_back(options.bias != nullptr);
   key.push_back(options.accumulate);
-  key.push_back(options.multiply_by != nullptr);
   auto found = cache_.find(key);
   if (found != cache_.end()) return *found->second;
 
@@ -122,13 +121,9 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
   entry->c = describe(c);
   dnnl::primitive_attr attr;
   if (options.scale != 1.0f) attr.set_output_scales(0, {options.scale});
-  if (options.accumulate && options.multiply_by != nullptr) {
-    fail("internal: matmul C {}: accumulate and multiply_by together", shape_text(c));
-  }
-  if (options.accumulate || options.multiply_by != nullptr) {
+  if (options.accumulate) {
     dnnl::post_ops ops;
-    if (options.accumulate) ops.append_sum(1.0f);
-    if (options.multiply_by != nullptr) ops.append_binary(dnnl::algorithm::binary_mul, entry->c);
+    ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
   const bool low = precision_ == Precision::bf16;
@@ -159,10 +154,10 @@ MatmulRunner::Entry& MatmulRunner::lookup(const ConstView& c, const ConstView& a
     fail("precision=bf16: oneDNN has no bf16 matmul for this CPU ({}); use precision=f32",
          e.what());
   }
-  entry->shape = fmt::format(
-      "{}A {} B {} C {}{}{}{}{}", low ? "bf16 " : "", shape_text(a), shape_text(b), shape_text(c),
-      options.bias ? " +bias" : "", options.scale != 1.0f ? fmt::format(" *{}", options.scale) : "",
-      options.accumulate ? " +=" : "", options.multiply_by != nullptr ? " *elementwise" : "");
+  entry->shape = fmt::format("{}A {} B {} C {}{}{}{}", low ? "bf16 " : "", shape_text(a),
+                             shape_text(b), shape_text(c), options.bias ? " +bias" : "",
+                             options.scale != 1.0f ? fmt::format(" *{}", options.scale) : "",
+                             options.accumulate ? " +=" : "");
   return *cache_.emplace(std::move(key), std::move(entry)).first->second;
 }
 
@@ -189,18 +184,14 @@ void MatmulRunner::run(const View& c, const ConstView& a, const ConstView& b,
   if (options.bias != nullptr) {
     args.emplace(DNNL_ARG_BIAS, read_only_memory(entry.bias, engine_, options.bias));
   }
-  if (options.multiply_by != nullptr) {
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                 read_only_memory(entry.c, engine_, options.multiply_by));
-  }
   entry.primitive.execute(stream_, args);
   stream_.wait();
 }
 
 void MatmulRunner::run_column_major(const View& c, const ConstView& a, const ConstView& b,
                                     const MatmulOptions& options) {
-  if (options.bias != nullptr || options.multiply_by != nullptr) {
-    fail("internal: matmul C {}: a column-major C takes no bias or multiply_by", shape_text(c));
+  if (options.bias != nullptr) {
+    fail("internal: matmul C {}: a column-major C takes no bias", shape_text(c));
   }
   const int64_t rows = c.rows(), cols = c.cols(), ld = c.strides[1];
   if (row_major_c_.size() < rows * cols) row_major_c_.resize(rows * cols);

@@ -75,9 +75,6 @@ struct MatmulOptions {
   const float* bias = nullptr;  // [cols of C], added to every row
   float scale = 1.0f;           // C = scale * A.B (+ bias)
   bool accumulate = false;      // C += ... instead of C = ...
-  // C = (scale * A.B) * multiply_by element-wise, multiply_by laid out as C (a oneDNN binary
-  // post-op: one pass over C instead of two). Not with accumulate.
-  const float* multiply_by = nullptr;
 };
 
 // Owns the oneDNN engine, stream and the primitive cache. Call from one thread: oneDNN
@@ -90,7 +87,7 @@ class MatmulRunner {
   Precision precision() const { return precision_; }
 
   // C = scale * A.B (+ bias) (+ C when accumulating). Shapes must agree: A [.., M, K], B [.., K,
-  // N], C [.., M, N]. A column-major C (a transposed rank-2 view, without bias or multiply_by) is
+  // N], C [.., M, N]. A column-major C (a transposed rank-2 view, without bias) is
   // computed row-major in a scratch and then written transposed: oneDNN 2.6 has only its
   // reference path for such a destination (about 0.1 GF/s measured).
   void run(const View& c, const ConstView& a, const ConstView& b,

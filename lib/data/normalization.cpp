@@ -14,15 +14,27 @@ Normalization compute_normalization(const RawSplit& split, const ImageSpec& imag
   // Blocks of images counted side by side, then added up.
   constexpr int64_t kBlock = 256;
   const int64_t blocks = (split.count + kBlock - 1) / kBlock;
+  // Each block counts into kLanes histograms, pixel p into lane p % kLanes: runs of one value
+  // (the zero background of Fashion-MNIST) would otherwise make every increment wait for the
+  // last one's store to the same counter (one histogram: 0.1 s of a trial's load, measured).
+  constexpr size_t kLanes = 4;
   std::vector<Histogram> block_counts(static_cast<size_t>(blocks), Histogram(channels * 256, 0));
   parallel_indices(blocks, [&](int64_t block) {
+    std::vector<uint64_t> lanes(kLanes * 256);
     uint64_t* counts = block_counts[static_cast<size_t>(block)].data();
     const auto end = static_cast<size_t>(std::min(split.count, (block + 1) * kBlock));
-    for (auto i = static_cast<size_t>(block * kBlock); i < end; ++i) {
-      for (size_t c = 0; c < channels; ++c) {
+    for (size_t c = 0; c < channels; ++c) {
+      std::fill(lanes.begin(), lanes.end(), 0);
+      for (auto i = static_cast<size_t>(block * kBlock); i < end; ++i) {
         const uint8_t* pixels = split.pixels.data() + (i * channels + c) * plane;
-        uint64_t* channel_counts = counts + c * 256;
-        for (size_t p = 0; p < plane; ++p) ++channel_counts[pixels[p]];
+        size_t p = 0;
+        for (; p + kLanes <= plane; p += kLanes) {
+          for (size_t lane = 0; lane < kLanes; ++lane) ++lanes[lane * 256 + pixels[p + lane]];
+        }
+        for (; p < plane; ++p) ++lanes[pixels[p]];
+      }
+      for (size_t lane = 0; lane < kLanes; ++lane) {
+        for (size_t v = 0; v < 256; ++v) counts[c * 256 + v] += lanes[lane * 256 + v];
       }
     }
   });

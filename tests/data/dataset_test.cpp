@@ -94,6 +94,36 @@ TEST(Normalization, MatchesAHandComputedValue) {
   EXPECT_FLOAT_EQ(normalize_pixel(255, norm.mean[0], norm.std[0]), 1.0f);
 }
 
+TEST(Normalization, EveryPixelOfEveryBlockAndChannelIsCounted) {
+  // 600 images (blocks of 256, the last one partial), 3 channels of 5x7 pixels (a plane that
+  // does not divide into the counting lanes), runs of one value like an image's background:
+  // the constants agree with sums taken pixel by pixel.
+  const ImageSpec image{3, 5, 7, 10};
+  const size_t plane = 5 * 7;
+  RawSplit split;
+  split.count = 600;
+  split.pixels.resize(600 * 3 * plane);
+  uint32_t state = 12345;
+  for (size_t i = 0; i < split.pixels.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    split.pixels[i] = (state >> 24) < 96 ? 0 : static_cast<uint8_t>(state >> 16);
+  }
+  const Normalization norm = compute_normalization(split, image);
+  for (size_t c = 0; c < 3; ++c) {
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < 600; ++i) {
+      for (size_t p = 0; p < plane; ++p) {
+        const double v = split.pixels[(i * 3 + c) * plane + p] / 255.0;
+        sum += v;
+        squares += v * v;
+      }
+    }
+    const double n = 600.0 * plane, mean = sum / n;
+    EXPECT_NEAR(norm.mean[c], mean, 1e-6) << "channel " << c;
+    EXPECT_NEAR(norm.std[c], std::sqrt(squares / n - mean * mean), 1e-6) << "channel " << c;
+  }
+}
+
 TEST(ValidationSplit, SizesAndDisjointness) {
   TrialConfig config = synthetic_config();
   config.val_fraction = 0.1;

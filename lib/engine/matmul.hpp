@@ -115,6 +115,7 @@ class MatmulRunner {
   FloatBuffer low_a_, low_b_;  // bf16 copies of A and B (bf16 precision), grown as needed
   FloatBuffer row_major_c_;    // a column-major C computed row-major, grown as needed
   std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
+  std::vector<int64_t> key_;  // lookup()'s key, kept to reuse its allocation
 };
 
 }  // namespace vitsweep::engine

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/huge_pages.hpp"
+#include "data/decompressed_cache.hpp"
 #include "data/gzip.hpp"
 
 namespace vitsweep::data {
@@ -37,7 +38,7 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
 
 std::vector<uint8_t> read_data_file(const std::string& path) {
   std::vector<uint8_t> bytes = read_file_bytes(path);
-  if (is_gzip(bytes)) return gunzip(bytes, path);
+  if (is_gzip(bytes)) return gunzip_with_cache(path, bytes);
   return bytes;
 }
 

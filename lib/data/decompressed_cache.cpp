@@ -1,0 +1,128 @@
+#include "data/decompressed_cache.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.hpp"
+#include "common/sha256.hpp"
+#include "data/files.hpp"
+#include "data/gzip.hpp"
+
+namespace vitsweep::data {
+namespace {
+
+// Smaller files inflate in a few milliseconds: not worth a copy (nor test fixtures in
+// temporary folders, which would each leave one behind).
+constexpr size_t kSmallestCopy = size_t{1} << 20;
+
+// What the last 8 bytes of a gzip file record of its (last member's) data.
+struct GzipTrailer {
+  uint32_t crc32 = 0;
+  uint32_t size_mod_2_32 = 0;
+};
+
+std::optional<GzipTrailer> gzip_trailer(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 18) return std::nullopt;  // a 10-byte header and the 8-byte trailer at least
+  const uint8_t* t = bytes.data() + bytes.size() - 8;
+  const auto word = [](const uint8_t* p) {
+    return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+  };
+  return GzipTrailer{word(t), word(t + 4)};
+}
+
+bool matches(std::span<const uint8_t> data, const GzipTrailer& trailer) {
+  if (static_cast<uint32_t>(data.size()) != trailer.size_mod_2_32) return false;
+  uLong crc = crc32_z(0L, Z_NULL, 0);
+  crc = crc32_z(crc, data.data(), data.size());
+  return static_cast<uint32_t>(crc) == trailer.crc32;
+}
+
+// The copy's file name: the source's absolute path, size and modification time hashed, then the
+// source's name without ".gz" for whoever looks in the folder.
+std::optional<std::string> copy_path(const std::string& folder, const std::string& source) {
+  struct stat st {};
+  if (::stat(source.c_str(), &st) != 0) return std::nullopt;
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(source, error);
+  if (error) return std::nullopt;
+  const std::string identity = fmt::format("{}\n{}\n{}.{:09}", absolute.string(), st.st_size,
+                                           st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  std::string name = absolute.filename().string();
+  if (name.size() > 3 && name.ends_with(".gz")) name.resize(name.size() - 3);
+  return (std::filesystem::path(folder) / (sha256_hex(identity).substr(0, 16) + "-" + name))
+      .string();
+}
+
+// Written under a name of this process's own, then renamed into place: trials that start
+// together each write their own whole copy, and the last rename wins. Not synced: a copy lost
+// or damaged in a crash fails its check and is made again. A folder that cannot be written
+// costs only the time a copy would save.
+void write_copy(const std::string& folder, const std::string& copy,
+                std::span<const uint8_t> bytes) {
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) return;
+  const std::string temporary = fmt::format("{}.{}.partial", copy, ::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::filesystem::remove(temporary, error);
+      return;
+    }
+  }
+  std::filesystem::rename(temporary, copy, error);
+  if (error) std::filesystem::remove(temporary, error);
+}
+
+}  // namespace
+
+std::optional<std::string> decompressed_cache_dir() {
+  const auto set = [](const char* name) -> const char* {
+    const char* value = std::getenv(name);
+    return value != nullptr && *value != '\0' ? value : nullptr;
+  };
+  if (const char* dir = set("VITSWEEP_CACHE_DIR")) {
+    if (std::string_view(dir) == "off") return std::nullopt;
+    return std::string(dir);
+  }
+  if (const char* xdg = set("XDG_CACHE_HOME")) return std::string(xdg) + "/vitsweep";
+  if (const char* home = set("HOME")) return std::string(home) + "/.cache/vitsweep";
+  return std::nullopt;
+}
+
+std::vector<uint8_t> gunzip_with_cache(const std::string& path,
+                                       std::span<const uint8_t> compressed) {
+  const std::optional<std::string> folder = decompressed_cache_dir();
+  const std::optional<GzipTrailer> trailer = gzip_trailer(compressed);
+  const std::optional<std::string> copy =
+      folder && trailer ? copy_path(*folder, path) : std::nullopt;
+  if (copy) {
+    std::error_code error;
+    if (std::filesystem::is_regular_file(*copy, error)) {
+      try {
+        std::vector<uint8_t> bytes = read_file_bytes(*copy);
+        if (matches(bytes, *trailer)) return bytes;
+      } catch (const Error&) {
+        // unreadable: inflate instead, and write it again below
+      }
+    }
+  }
+  std::vector<uint8_t> bytes = gunzip(compressed, path);
+  // Only a copy that the trailer vouches for is kept: of a file of several gzip members the
+  // trailer describes the last one alone, and such a copy could never be used.
+  if (copy && bytes.size() >= kSmallestCopy && matches(bytes, *trailer)) {
+    write_copy(*folder, *copy, bytes);
+  }
+  return bytes;
+}
+
+}  // namespace vitsweep::data

@@ -3,6 +3,11 @@
 // teams on 2 cores wait on the scheduler at every barrier (a tiny forward pass goes from 33 us to
 // 30 ms). VITSWEEP_TEST_THREADS=N starts every test on N TBB and N OpenMP threads, =N,M on N TBB
 // and M OpenMP threads (scripts/test.sh --tsan runs 2,1).
+//
+// The decompressed copies of data files (data/decompressed_cache.hpp) are off for the tests and
+// the sweeps they start, unless VITSWEEP_CACHE_DIR says otherwise: tests copy data files into
+// temporary folders, and each such file would leave a copy in the user's cache. The copies' own
+// tests turn them on, in a folder of their own.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +18,7 @@
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  ::setenv("VITSWEEP_CACHE_DIR", "off", /*overwrite=*/0);
   const char* requested = std::getenv("VITSWEEP_TEST_THREADS");
   const int tbb_threads = requested ? std::max(1, std::atoi(requested)) : 1;
   const char* comma = requested ? std::strchr(requested, ',') : nullptr;

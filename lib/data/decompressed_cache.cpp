@@ -21,21 +21,6 @@ namespace {
 // temporary folders, which would each leave one behind).
 constexpr size_t kSmallestCopy = size_t{1} << 20;
 
-// What the last 8 bytes of a gzip file record of its (last member's) data.
-struct GzipTrailer {
-  uint32_t crc32 = 0;
-  uint32_t size_mod_2_32 = 0;
-};
-
-std::optional<GzipTrailer> gzip_trailer(std::span<const uint8_t> bytes) {
-  if (bytes.size() < 18) return std::nullopt;  // a 10-byte header and the 8-byte trailer at least
-  const uint8_t* t = bytes.data() + bytes.size() - 8;
-  const auto word = [](const uint8_t* p) {
-    return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-  };
-  return GzipTrailer{word(t), word(t + 4)};
-}
-
 bool matches(std::span<const uint8_t> data, const GzipTrailer& trailer) {
   if (static_cast<uint32_t>(data.size()) != trailer.size_mod_2_32) return false;
   uLong crc = crc32_z(0L, Z_NULL, 0);

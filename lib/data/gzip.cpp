@@ -20,11 +20,8 @@ constexpr size_t kMaxHintRatio = 16;
 // buffer, only a guess because a corrupt or multi-member file can disagree with it.
 size_t output_size_hint(std::span<const uint8_t> bytes) {
   size_t hint = 64 * 1024;
-  if (bytes.size() >= 18) {
-    const uint8_t* tail = bytes.data() + bytes.size() - 4;
-    const size_t trailer_size =
-        size_t{tail[0]} | size_t{tail[1]} << 8 | size_t{tail[2]} << 16 | size_t{tail[3]} << 24;
-    hint = std::max(hint, std::min(trailer_size, bytes.size() * kMaxHintRatio));
+  if (const std::optional<GzipTrailer> trailer = gzip_trailer(bytes)) {
+    hint = std::max(hint, std::min(size_t{trailer->size_mod_2_32}, bytes.size() * kMaxHintRatio));
   }
   return hint;
 }
@@ -46,6 +43,15 @@ class InflateStream {
 };
 
 }  // namespace
+
+std::optional<GzipTrailer> gzip_trailer(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 18) return std::nullopt;
+  const uint8_t* t = bytes.data() + bytes.size() - 8;
+  const auto word = [](const uint8_t* p) {
+    return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+  };
+  return GzipTrailer{word(t), word(t + 4)};
+}
 
 bool is_gzip(std::span<const uint8_t> bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;

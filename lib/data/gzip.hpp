@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,14 @@ namespace vitsweep::data {
 
 // True when the bytes start with the gzip magic 1f 8b, whatever the file is called.
 bool is_gzip(std::span<const uint8_t> bytes);
+
+// The last 8 bytes of gzip data: the CRC-32 of its (last member's) decompressed bytes and their
+// length mod 2^32. Nothing for fewer bytes than a gzip header and trailer (18).
+struct GzipTrailer {
+  uint32_t crc32 = 0;
+  uint32_t size_mod_2_32 = 0;
+};
+std::optional<GzipTrailer> gzip_trailer(std::span<const uint8_t> bytes);
 
 // Inflates gzip (or zlib) data, members back to back included. A truncated or corrupt stream,
 // or bytes after its end, is an Error naming `name` (the file) and what went wrong.

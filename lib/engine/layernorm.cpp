@@ -155,6 +155,52 @@ void rows_in_blocks(int64_t begin, int64_t end, [[maybe_unused]] int64_t cols,
   for (; r < end; ++r) row(r);
 }
 
+// acc[c] += dy[r, c] * xhat[r, c] and acc[cols + c] += dy[r, c] for rows [begin, end): the
+// weight's and the bias's gradients, each column's rows added in order.
+void add_parameter_gradients(const float* dy, const float* x, const float* mean, const float* rstd,
+                             int64_t begin, int64_t end, int64_t cols, float* acc) {
+  for (int64_t r = begin; r < end; ++r) {
+    const float* g = dy + r * cols;
+    const float* in = x + r * cols;
+    const float m = mean[r], s = rstd[r];
+    for (int64_t c = 0; c < cols; ++c) {
+      acc[c] += g[c] * ((in[c] - m) * s);
+      acc[cols + c] += g[c];
+    }
+  }
+}
+
+#if defined(__AVX512F__)
+// The same sums for a width of kVectors * 16 columns, kept in registers across the rows: acc
+// might alias dy or x as far as the compiler knows, so the loop above stores and reloads it every
+// row, and at qk-norm's and nano's widths (one or two vectors a row) each add waits for the last
+// row's store (as in add_column_sums). The same operations in the same order: the same bits.
+template <int kVectors>
+void add_parameter_gradients_in_registers(const float* dy, const float* x, const float* mean,
+                                          const float* rstd, int64_t begin, int64_t end,
+                                          float* acc) {
+  constexpr int64_t cols = kVectors * 16;
+  __m512 weight_sums[kVectors], bias_sums[kVectors];
+  for (int v = 0; v < kVectors; ++v) {
+    weight_sums[v] = _mm512_loadu_ps(acc + 16 * v);
+    bias_sums[v] = _mm512_loadu_ps(acc + cols + 16 * v);
+  }
+  for (int64_t r = begin; r < end; ++r) {
+    const __m512 m = _mm512_set1_ps(mean[r]), s = _mm512_set1_ps(rstd[r]);
+    for (int v = 0; v < kVectors; ++v) {
+      const __m512 g = _mm512_loadu_ps(dy + r * cols + 16 * v);
+      const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + r * cols + 16 * v), m), s);
+      weight_sums[v] = _mm512_add_ps(weight_sums[v], _mm512_mul_ps(g, xhat));
+      bias_sums[v] = _mm512_add_ps(bias_sums[v], g);
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    _mm512_storeu_ps(acc + 16 * v, weight_sums[v]);
+    _mm512_storeu_ps(acc + cols + 16 * v, bias_sums[v]);
+  }
+}
+#endif
+
 }  // namespace
 
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
@@ -196,15 +242,15 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
           layernorm_backward_row(dy + r * cols, x + r * cols, weight, mean[r], rstd[r],
                                  dx + r * cols, cols);
         });
-    for (int64_t r = begin; r < end; ++r) {
-      const float* g = dy + r * cols;
-      const float* in = x + r * cols;
-      const float m = mean[r], s = rstd[r];
-      for (int64_t c = 0; c < cols; ++c) {
-        acc[c] += g[c] * ((in[c] - m) * s);
-        acc[cols + c] += g[c];
-      }
+#if defined(__AVX512F__)
+    switch (cols) {
+      case 16: add_parameter_gradients_in_registers<1>(dy, x, mean, rstd, begin, end, acc); return;
+      case 32: add_parameter_gradients_in_registers<2>(dy, x, mean, rstd, begin, end, acc); return;
+      case 64: add_parameter_gradients_in_registers<4>(dy, x, mean, rstd, begin, end, acc); return;
+      default: break;
     }
+#endif
+    add_parameter_gradients(dy, x, mean, rstd, begin, end, cols, acc);
   });
   for (int64_t c = 0; c < cols; ++c) {
     dweight[c] += sums[c];

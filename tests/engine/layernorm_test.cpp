@@ -108,6 +108,39 @@ TEST(LayerNorm, EachRowMatchesAFloat64ComputationOfThatRow) {
   }
 }
 
+// The weight's and bias's gradients add sum_r dy[r, c] * xhat[r, c] and sum_r dy[r, c] to what is
+// there: every row counted once, at the widths kept in registers (16, 32, 64) and the others.
+TEST(LayerNorm, WeightAndBiasGradientsAddEveryRowsTerm) {
+  for (const int64_t cols : {7, 16, 32, 40, 64}) {
+    for (const int64_t rows : {1, 17, 203}) {  // 203: three chunks of 64 rows and a partial one
+      SCOPED_TRACE(::testing::Message() << rows << " rows of " << cols);
+      const Inputs in(rows, cols, 11);
+      const auto &x = in.x, &dy = in.dy, &w = in.w, &b = in.b;
+      std::vector<float> y(static_cast<size_t>(rows * cols)), mean(rows), rstd(rows);
+      std::vector<float> dx(y.size()), dw(cols, 0.5f), db(cols, -0.25f);
+      layernorm_forward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), rows,
+                        cols);
+      layernorm_backward(dy.data(), x.data(), w.data(), mean.data(), rstd.data(), dx.data(),
+                         dw.data(), db.data(), rows, cols);
+      for (int64_t c = 0; c < cols; ++c) {
+        // In float64 from the float32 statistics; float32 sums of n terms in chunks of 64 are
+        // within about 68 eps of the sum of their magnitudes.
+        double want_dw = 0.5, want_db = -0.25, magnitude_dw = 0, magnitude_db = 0;
+        for (int64_t r = 0; r < rows; ++r) {
+          const double g = dy[r * cols + c];
+          const double term = g * ((x[r * cols + c] - static_cast<double>(mean[r])) * rstd[r]);
+          want_dw += term;
+          want_db += g;
+          magnitude_dw += std::abs(term);
+          magnitude_db += std::abs(g);
+        }
+        EXPECT_NEAR(dw[c], want_dw, 1e-5 * (1 + magnitude_dw)) << "column " << c;
+        EXPECT_NEAR(db[c], want_db, 1e-5 * (1 + magnitude_db)) << "column " << c;
+      }
+    }
+  }
+}
+
 TEST(LayerNorm, ARowHasTheSameBitsInABlockOf16AsAlone) {
   for (const int64_t cols : {16, 32, 64, 40}) {
     const int64_t rows = 35;  // two blocks of 16 and 3 rows after them

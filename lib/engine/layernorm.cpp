@@ -189,7 +189,8 @@ void add_parameter_gradients_in_registers(const float* dy, const float* x, const
     const __m512 m = _mm512_set1_ps(mean[r]), s = _mm512_set1_ps(rstd[r]);
     for (int v = 0; v < kVectors; ++v) {
       const __m512 g = _mm512_loadu_ps(dy + r * cols + 16 * v);
-      const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + r * cols + 16 * v), m), s);
+      const __m512 xhat =
+          _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + r * cols + 16 * v), m), s);
       weight_sums[v] = _mm512_add_ps(weight_sums[v], _mm512_mul_ps(g, xhat));
       bias_sums[v] = _mm512_add_ps(bias_sums[v], g);
     }

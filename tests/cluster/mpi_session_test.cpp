@@ -9,7 +9,11 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <string>
 
 #include "support/mpirun.hpp"
 
@@ -85,6 +89,35 @@ TEST(MpiSession, ARankThatFailsEndsTheJob) {
   EXPECT_THAT(r.out, Not(HasSubstr("passed the barrier")));
   // Ended by mpirun on the rank's exit, long before the 120 s limit.
   EXPECT_LT(seconds, 60.0) << r.err;
+}
+
+// The tests' own guard (support/mpirun.hpp) when mpirun itself stops responding: here each rank
+// stops mpirun (SIGSTOP to its parent) and then sleeps, so mpirun's --timeout cannot act; the
+// test harness kills mpirun and both ranks grace_s after that limit.
+TEST(MpiSession, AHungMpirunIsKilledWithItsRanksAfterItsLimit) {
+  testing::TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = testing::run_mpirun(2, {"/bin/sh", "-c", "kill -STOP $PPID; exec sleep 987.654"},
+                                     dir.path(), /*timeout_s=*/1, /*grace_s=*/2);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("[test] mpirun was still running 2 s after its --timeout 1 s"));
+  EXPECT_GE(seconds, 3.0);
+  EXPECT_LT(seconds, 30.0);
+  // No rank is left: neither `sleep 987.654` is running.
+  const auto ranks_left = [] {
+    int left = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string cmdline = testing::read_proc_file(entry.path().string() + "/cmdline");
+      left += cmdline == std::string(
+                             "sleep\0"
+                             "987.654\0",
+                             14);
+    }
+    return left;
+  };
+  EXPECT_TRUE(testing::eventually([&] { return ranks_left() == 0; }, 10.0)) << ranks_left();
 }
 
 }  // namespace

@@ -8,16 +8,39 @@
 // the sweeps they start, unless VITSWEEP_CACHE_DIR says otherwise: tests copy data files into
 // temporary folders, and each such file would leave a copy in the user's cache. The copies' own
 // tests turn them on, in a folder of their own.
+//
+// A suite whose SetUpTestSuite fails (an exception, a fatal assertion) ends the program with
+// status 1 before its first test. Google Test would mark the suite's tests "[  SKIPPED ]", and
+// ctest's gtest_discover_tests reads that line as a skip whatever the exit status: the shared
+// runs of a suite could break and ctest still report no failure.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "support/threads.hpp"
 
+namespace {
+
+class FailedSuiteSetUpEndsTheProgram : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    const ::testing::TestSuite* suite = ::testing::UnitTest::GetInstance()->current_test_suite();
+    if (suite == nullptr || !suite->ad_hoc_test_result().Failed()) return;
+    std::printf("SetUpTestSuite of %s failed (above): %s not run; exiting with status 1\n",
+                suite->name(), test.name());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new FailedSuiteSetUpEndsTheProgram);
   ::setenv("VITSWEEP_CACHE_DIR", "off", /*overwrite=*/0);
   const char* requested = std::getenv("VITSWEEP_TEST_THREADS");
   const int tbb_threads = requested ? std::max(1, std::atoi(requested)) : 1;

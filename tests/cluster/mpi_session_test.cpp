@@ -106,14 +106,11 @@ TEST(MpiSession, AHungMpirunIsKilledWithItsRanksAfterItsLimit) {
   EXPECT_GE(seconds, 3.0);
   EXPECT_LT(seconds, 30.0);
   // No rank is left: neither `sleep 987.654` is running.
-  const auto ranks_left = [] {
+  const std::string rank_cmdline = std::string("sleep") + '\0' + "987.654" + '\0';
+  const auto ranks_left = [&] {
     int left = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      const std::string cmdline = testing::read_proc_file(entry.path().string() + "/cmdline");
-      left += cmdline == std::string(
-                             "sleep\0"
-                             "987.654\0",
-                             14);
+      left += testing::read_proc_file(entry.path().string() + "/cmdline") == rank_cmdline;
     }
     return left;
   };

@@ -5,9 +5,9 @@
 //
 // mpirun itself can hang too: seen once (2026-12-03, Open MPI 4.1.4), after a rank failed inside
 // MPI_Init ("OPAL ERROR: Unreachable in file ext3x_client.c"), mpirun left it a zombie and waited
-// 20 minutes past its own --timeout. So mpirun runs in a session of its own, and grace_s after its
-// limit the test kills the session (mpirun and its ranks, which Open MPI puts in process
-// groups of their own) and reports the run as killed.
+// 20 minutes, 10 past its own --timeout. So mpirun runs in a session of its own, and grace_s after
+// its limit the test kills the session (mpirun and its ranks, which Open MPI puts in process groups
+// of their own) and reports the run as killed.
 #pragma once
 
 #include <signal.h>

@@ -8,12 +8,24 @@
 namespace vitsweep::data {
 namespace {
 
-void copy_augmented(const float* in, const ImageSpec& image, const AugmentationDraw& draw,
+// One image's floats, from its bytes through the split's per-channel values.
+void copy_normalised(const uint8_t* in, const ImageSpec& image,
+                     std::span<const PixelValues> normalised, float* out) {
+  const int64_t plane = image.height * image.width;
+  for (int64_t c = 0; c < image.channels; ++c) {
+    const PixelValues& values = normalised[static_cast<size_t>(c)];
+    for (int64_t p = 0; p < plane; ++p) out[c * plane + p] = values[in[c * plane + p]];
+  }
+}
+
+void copy_augmented(const uint8_t* in, const ImageSpec& image,
+                    std::span<const PixelValues> normalised, const AugmentationDraw& draw,
                     const Augmentation& augmentation, float* out) {
   const int64_t height = image.height, width = image.width;
   for (int64_t c = 0; c < image.channels; ++c) {
+    const PixelValues& values = normalised[static_cast<size_t>(c)];
     const float pad = augmentation.crop ? augmentation.pad_value[static_cast<size_t>(c)] : 0.0f;
-    const float* in_plane = in + c * height * width;
+    const uint8_t* in_plane = in + c * height * width;
     float* out_plane = out + c * height * width;
     for (int64_t y = 0; y < height; ++y) {
       const int64_t source_y = y + draw.shift_y;
@@ -22,10 +34,10 @@ void copy_augmented(const float* in, const ImageSpec& image, const AugmentationD
         std::fill(out_row, out_row + width, pad);
         continue;
       }
-      const float* in_row = in_plane + source_y * width;
+      const uint8_t* in_row = in_plane + source_y * width;
       for (int64_t x = 0; x < width; ++x) {
         const int64_t source_x = (draw.flip ? width - 1 - x : x) + draw.shift_x;
-        out_row[x] = source_x >= 0 && source_x < width ? in_row[source_x] : pad;
+        out_row[x] = source_x >= 0 && source_x < width ? values[in_row[source_x]] : pad;
       }
     }
   }
@@ -37,9 +49,13 @@ void gather_batch(const Split& split, const ImageSpec& image, std::span<const ui
                   const Augmentation& augmentation, uint64_t seed, int64_t epoch, float* images_out,
                   int32_t* labels_out) {
   const int64_t image_floats = image.channels * image.height * image.width;
-  if (static_cast<int64_t>(split.images.size()) != split.count * image_floats) {
-    fail("gather_batch: the split holds {} floats, expected {} images of {}x{}x{}",
-         split.images.size(), split.count, image.channels, image.height, image.width);
+  if (static_cast<int64_t>(split.pixels.size()) != split.count * image_floats) {
+    fail("gather_batch: the split holds {} pixels, expected {} images of {}x{}x{}",
+         split.pixels.size(), split.count, image.channels, image.height, image.width);
+  }
+  if (static_cast<int64_t>(split.normalised.size()) != image.channels) {
+    fail("gather_batch: the split has pixel values for {} channels, expected {}",
+         split.normalised.size(), image.channels);
   }
   if (augmentation.crop && static_cast<int64_t>(augmentation.pad_value.size()) != image.channels) {
     fail("gather_batch: crop needs a padding value per channel: expected {}, found {}",
@@ -53,15 +69,15 @@ void gather_batch(const Split& split, const ImageSpec& image, std::span<const ui
   }
   const bool augments = augmentation.crop || augmentation.flip;
   parallel_indices(indices.size(), [&](size_t i) {
-    const float* in = split.images.data() + indices[i] * image_floats;
+    const uint8_t* in = split.pixels.data() + indices[i] * image_floats;
     float* out = images_out + static_cast<int64_t>(i) * image_floats;
     labels_out[i] = split.labels[indices[i]];
     if (!augments) {
-      std::copy(in, in + image_floats, out);
+      copy_normalised(in, image, split.normalised, out);
       return;
     }
     const AugmentationDraw draw = draw_augmentation(augmentation, seed, epoch, indices[i]);
-    copy_augmented(in, image, draw, augmentation, out);
+    copy_augmented(in, image, split.normalised, draw, augmentation, out);
   });
 }
 

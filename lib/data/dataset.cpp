@@ -74,36 +74,37 @@ TrainSelection select_training_images(int64_t available, const TrialConfig& conf
   return selection;
 }
 
-// The chosen raw images, normalised to float through a per-channel table of all 256 values.
-Split normalize_split(const RawSplit& raw, std::span<const uint32_t> indices,
-                      const ImageSpec& image, const Normalization& norm) {
-  const auto channels = static_cast<size_t>(image.channels);
-  const auto plane = static_cast<size_t>(image.height * image.width);
-  std::vector<std::array<float, 256>> table(channels);
-  for (size_t c = 0; c < channels; ++c) {
-    for (int v = 0; v < 256; ++v) {
-      table[c][static_cast<size_t>(v)] =
-          normalize_pixel(static_cast<uint8_t>(v), norm.mean[c], norm.std[c]);
-    }
-  }
+// The chosen raw images, with the floats their bytes stand for.
+Split select_split(const RawSplit& raw, std::span<const uint32_t> indices, const ImageSpec& image,
+                   const Normalization& norm) {
+  const auto image_bytes = static_cast<size_t>(image.channels * image.height * image.width);
   Split split;
   split.count = static_cast<int64_t>(indices.size());
-  reserve_in_huge_pages(split.images, indices.size() * channels * plane);
-  split.images.resize(indices.size() * channels * plane);
+  split.normalised = pixel_values(norm);
+  reserve_in_huge_pages(split.pixels, indices.size() * image_bytes);
+  split.pixels.resize(indices.size() * image_bytes);
   split.labels.resize(indices.size());
   parallel_indices(indices.size(), [&](size_t i) {
     const size_t source = indices[i];
     split.labels[i] = raw.labels[source];
-    for (size_t c = 0; c < channels; ++c) {
-      const uint8_t* in = raw.pixels.data() + (source * channels + c) * plane;
-      float* out = split.images.data() + (i * channels + c) * plane;
-      for (size_t p = 0; p < plane; ++p) out[p] = table[c][in[p]];
-    }
+    std::copy_n(raw.pixels.data() + source * image_bytes, image_bytes,
+                split.pixels.data() + i * image_bytes);
   });
   return split;
 }
 
 }  // namespace
+
+std::vector<float> normalised_images(const Split& split) {
+  const size_t channels = split.normalised.size();
+  const size_t images_and_channels = static_cast<size_t>(split.count) * channels;
+  const size_t plane = images_and_channels == 0 ? 0 : split.pixels.size() / images_and_channels;
+  std::vector<float> images(split.pixels.size());
+  for (size_t k = 0; k < images.size(); ++k) {
+    images[k] = split.normalised[k / plane % channels][split.pixels[k]];
+  }
+  return images;
+}
 
 std::string default_data_dir(const std::string& dataset) {
   if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
@@ -127,10 +128,10 @@ Dataset load_dataset(const TrialConfig& config) {
   dataset.norm = compute_normalization(raw.train, dataset.image);
 
   const TrainSelection selection = select_training_images(raw.train.count, config);
-  dataset.train = normalize_split(raw.train, selection.train, dataset.image, dataset.norm);
-  dataset.val = normalize_split(raw.train, selection.val, dataset.image, dataset.norm);
+  dataset.train = select_split(raw.train, selection.train, dataset.image, dataset.norm);
+  dataset.val = select_split(raw.train, selection.val, dataset.image, dataset.norm);
   dataset.test =
-      normalize_split(raw.test, identity_permutation(raw.test.count), dataset.image, dataset.norm);
+      select_split(raw.test, identity_permutation(raw.test.count), dataset.image, dataset.norm);
 
   dataset.load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

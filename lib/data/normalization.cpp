@@ -65,4 +65,15 @@ Normalization compute_normalization(const RawSplit& split, const ImageSpec& imag
   return norm;
 }
 
+std::vector<PixelValues> pixel_values(const Normalization& norm) {
+  std::vector<PixelValues> values(norm.mean.size());
+  for (size_t c = 0; c < values.size(); ++c) {
+    for (int v = 0; v < 256; ++v) {
+      values[c][static_cast<size_t>(v)] =
+          normalize_pixel(static_cast<uint8_t>(v), norm.mean[c], norm.std[c]);
+    }
+  }
+  return values;
+}
+
 }  // namespace vitsweep::data

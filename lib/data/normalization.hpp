@@ -1,6 +1,7 @@
 // Per-channel standardisation of pixels, with the constants taken from the data set itself.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -22,5 +23,11 @@ Normalization compute_normalization(const RawSplit& split, const ImageSpec& imag
 inline float normalize_pixel(uint8_t pixel, float mean, float std) {
   return static_cast<float>((pixel / 255.0 - mean) / std);
 }
+
+// normalize_pixel of each of the 256 byte values, for one channel.
+using PixelValues = std::array<float, 256>;
+
+// Per channel of `norm`, its PixelValues.
+std::vector<PixelValues> pixel_values(const Normalization& norm);
 
 }  // namespace vitsweep::data

@@ -18,16 +18,27 @@ using ::testing::HasSubstr;
 const ImageSpec kImage{2, 5, 4, 3};
 constexpr size_t kFloats = 2 * 5 * 4;
 
-// 40 images; pixel (i, c, y, x) = i*1000 + c*100 + y*10 + x, so every value says where it is from.
+// The float of pixel (i, c, y, x) of make_split: the channel in the thousands, and below them
+// the pixel's byte, (20 i + 4 y + x) mod 251. Within an image every pixel of a channel differs,
+// and no two of the 40 images are alike (20 and 251 are coprime).
+uint8_t pixel_byte(int i, int y, int x) { return static_cast<uint8_t>((20 * i + 4 * y + x) % 251); }
+float pixel_value(int i, int c, int y, int x) {
+  return static_cast<float>(c * 1000 + pixel_byte(i, y, x));
+}
+
+// 40 images of bytes; channel c's byte b stands for c * 1000 + b.
 Split make_split() {
   Split split;
   split.count = 40;
+  split.normalised.resize(2);
+  for (int c = 0; c < 2; ++c) {
+    for (int b = 0; b < 256; ++b) split.normalised[c][b] = static_cast<float>(c * 1000 + b);
+  }
   for (int i = 0; i < 40; ++i) {
     split.labels.push_back(i % 3);
     for (int c = 0; c < 2; ++c) {
       for (int y = 0; y < 5; ++y) {
-        for (int x = 0; x < 4; ++x)
-          split.images.push_back(static_cast<float>(i * 1000 + c * 100 + y * 10 + x));
+        for (int x = 0; x < 4; ++x) split.pixels.push_back(pixel_byte(i, y, x));
       }
     }
   }
@@ -78,9 +89,12 @@ std::vector<uint32_t> all_indices() {
 TEST(GatherBatch, WithoutAugmentationCopiesImagesAndLabels) {
   const Split split = make_split();
   const Batch batch = gather(split, {7, 2, 7}, Augmentation{});
-  EXPECT_EQ(image_at(batch.images, 0), image_at(split.images, 7));
-  EXPECT_EQ(image_at(batch.images, 1), image_at(split.images, 2));
-  EXPECT_EQ(image_at(batch.images, 2), image_at(split.images, 7));
+  const std::vector<float> images = normalised_images(split);
+  EXPECT_EQ(image_at(batch.images, 0), image_at(images, 7));
+  EXPECT_EQ(image_at(batch.images, 1), image_at(images, 2));
+  EXPECT_EQ(image_at(batch.images, 2), image_at(images, 7));
+  EXPECT_EQ(image_at(batch.images, 1)[5], pixel_value(2, 0, 1, 1));
+  EXPECT_EQ(image_at(batch.images, 0)[20 + 19], pixel_value(7, 1, 4, 3));
   EXPECT_THAT(batch.labels, ::testing::ElementsAre(1, 2, 1));
 }
 
@@ -136,7 +150,7 @@ TEST(GatherBatch, FlipOnlyMirrorsExactlyTheDrawnImages) {
     const AugmentationDraw draw = draw_augmentation(augmentation, 1, 0, i);
     EXPECT_EQ(draw.shift_x, 0);
     EXPECT_EQ(draw.shift_y, 0);
-    const std::vector<float> original = image_at(split.images, i);
+    const std::vector<float> original = image_at(normalised_images(split), i);
     EXPECT_EQ(image_at(batch.images, i), draw.flip ? mirror(original) : original) << "image " << i;
     flipped += draw.flip;
   }
@@ -177,7 +191,7 @@ TEST(GatherBatch, CropShiftsTheImageAndPadsWithBlack) {
         for (int x = 0; x < 4; ++x) {
           const int sy = y + draw.shift_y, sx = x + draw.shift_x;
           const bool inside = sy >= 0 && sy < 5 && sx >= 0 && sx < 4;
-          const float expected = inside ? static_cast<float>(i * 1000 + c * 100 + sy * 10 + sx)
+          const float expected = inside ? pixel_value(static_cast<int>(i), c, sy, sx)
                                         : augmentation.pad_value[static_cast<size_t>(c)];
           EXPECT_EQ(out[static_cast<size_t>((c * 5 + y) * 4 + x)], expected)
               << "image " << i << " c " << c << " y " << y << " x " << x;
@@ -230,7 +244,7 @@ TEST(AugmentationFor, PadValueEqualsAStoredBlackPixel) {
   config.augment = "crop";
   const Dataset dataset = load_dataset(config);
   const Augmentation augmentation = augmentation_for(config, dataset.norm);
-  EXPECT_EQ(augmentation.pad_value.at(0), dataset.train.images[0]);
+  EXPECT_EQ(augmentation.pad_value.at(0), normalised_images(dataset.train).at(0));
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ TEST(LoadCifar, Cifar10ConcatenatesTheFiveBatches) {
   EXPECT_EQ(dataset.train.count, 10);
   EXPECT_THAT(dataset.train.labels, ElementsAre(1, 1, 2, 2, 3, 3, 4, 4, 5, 5));
   EXPECT_THAT(dataset.test.labels, ElementsAre(0, 9, 4));
-  EXPECT_EQ(dataset.train.images.size(), 10u * 3 * 32 * 32);
+  EXPECT_EQ(dataset.train.pixels.size(), 10u * 3 * 32 * 32);
   EXPECT_EQ(dataset.files.size(), 6u);
   EXPECT_EQ(dataset.files.back(), dir.file("test_batch.bin"));
   EXPECT_EQ(dataset.norm.mean.size(), 3u);

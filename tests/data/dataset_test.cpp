@@ -36,8 +36,9 @@ TrialConfig idx_config(const testing::TempDir& dir) {
 // The images of a split as a set of pixel vectors, to compare splits by content.
 std::set<std::vector<float>> image_set(const Split& split, size_t floats_per_image) {
   std::set<std::vector<float>> images;
+  const std::vector<float> floats = normalised_images(split);
   for (int64_t i = 0; i < split.count; ++i) {
-    const auto begin = split.images.begin() + static_cast<std::ptrdiff_t>(i * floats_per_image);
+    const auto begin = floats.begin() + static_cast<std::ptrdiff_t>(i * floats_per_image);
     images.emplace(begin, begin + static_cast<std::ptrdiff_t>(floats_per_image));
   }
   return images;
@@ -55,10 +56,11 @@ TEST(DefaultDataDir, StandardPlaces) {
 TEST(Normalization, StoredTrainingImagesHaveZeroMeanUnitStdPerChannel) {
   const Dataset dataset = load_dataset(synthetic_config());
   const size_t plane = 8 * 8;
+  const std::vector<float> images = normalised_images(dataset.train);
   for (size_t c = 0; c < 3; ++c) {
     double sum = 0, squares = 0, n = 0;
     for (int64_t i = 0; i < dataset.train.count; ++i) {
-      const float* pixels = dataset.train.images.data() + (static_cast<size_t>(i) * 3 + c) * plane;
+      const float* pixels = images.data() + (static_cast<size_t>(i) * 3 + c) * plane;
       for (size_t p = 0; p < plane; ++p) {
         sum += pixels[p];
         squares += double{pixels[p]} * pixels[p];
@@ -131,7 +133,7 @@ TEST(ValidationSplit, SizesAndDisjointness) {
   EXPECT_EQ(dataset.val.count, 20);  // round(200 * 0.1)
   EXPECT_EQ(dataset.train.count, 180);
   EXPECT_EQ(dataset.test.count, 40);
-  EXPECT_EQ(dataset.val.images.size(), 20u * 3 * 8 * 8);
+  EXPECT_EQ(dataset.val.pixels.size(), 20u * 3 * 8 * 8);
 
   const size_t floats = 3 * 8 * 8;
   const auto train = image_set(dataset.train, floats), val = image_set(dataset.val, floats);
@@ -151,9 +153,9 @@ TEST(ValidationSplit, DependsOnTheSeed) {
   config.seed = 1;
   const Dataset c = load_dataset(config);
   EXPECT_EQ(a.val.count, 10);
-  EXPECT_EQ(a.val.images, b.val.images);
-  EXPECT_NE(a.val.images, c.val.images);
-  EXPECT_EQ(a.test.images, c.test.images);
+  EXPECT_EQ(a.val.pixels, b.val.pixels);
+  EXPECT_NE(a.val.pixels, c.val.pixels);
+  EXPECT_EQ(a.test.pixels, c.test.pixels);
 }
 
 TEST(ValidationSplit, RoundsToTheNearestImage) {
@@ -193,8 +195,8 @@ TEST(TrainSubset, IsASeededSampleOfTheTrainingSet) {
   config.seed = 1;
   const Dataset c = load_dataset(config);
   EXPECT_EQ(a.train.count, 10);
-  EXPECT_EQ(a.train.images, b.train.images);
-  EXPECT_NE(a.train.images, c.train.images);
+  EXPECT_EQ(a.train.pixels, b.train.pixels);
+  EXPECT_NE(a.train.pixels, c.train.pixels);
 
   config.train_subset = 0;
   const auto all = image_set(load_dataset(config).train, 784);

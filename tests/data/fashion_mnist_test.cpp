@@ -45,7 +45,7 @@ TEST_F(FashionMnist, SizesShapeAndClassBalance) {
   EXPECT_EQ(d.image.height, 28);
   EXPECT_EQ(d.image.width, 28);
   EXPECT_EQ(d.image.classes, 10);
-  EXPECT_EQ(d.train.images.size(), 60000u * 28 * 28);
+  EXPECT_EQ(d.train.pixels.size(), 60000u * 28 * 28);
   EXPECT_THAT(class_counts(d.train, 10), ::testing::Each(6000));
   EXPECT_THAT(class_counts(d.test, 10), ::testing::Each(1000));
   EXPECT_EQ(d.files.size(), 4u);

@@ -43,13 +43,23 @@ void copy_augmented(const uint8_t* in, const ImageSpec& image,
   }
 }
 
+// A batch's images lie scattered over the split (15.7 MB of bytes in a trial on 20,000
+// Fashion-MNIST images), and each one's cache lines would wait on memory in turn. So the lines of
+// the image kPrefetchAhead places on are asked for while one is copied: 0.46 -> 0.34 ns a pixel
+// (batches of 128 random images of 784 bytes, 1 thread, a scratch timing).
+constexpr size_t kPrefetchAhead = 2;
+void prefetch(const uint8_t* bytes, int64_t count) {
+  constexpr int64_t kCacheLine = 64;
+  for (int64_t offset = 0; offset < count; offset += kCacheLine) __builtin_prefetch(bytes + offset);
+}
+
 }  // namespace
 
 void gather_batch(const Split& split, const ImageSpec& image, std::span<const uint32_t> indices,
                   const Augmentation& augmentation, uint64_t seed, int64_t epoch, float* images_out,
                   int32_t* labels_out) {
-  const int64_t image_floats = image.channels * image.height * image.width;
-  if (static_cast<int64_t>(split.pixels.size()) != split.count * image_floats) {
+  const int64_t pixels_per_image = image.channels * image.height * image.width;
+  if (static_cast<int64_t>(split.pixels.size()) != split.count * pixels_per_image) {
     fail("gather_batch: the split holds {} pixels, expected {} images of {}x{}x{}",
          split.pixels.size(), split.count, image.channels, image.height, image.width);
   }
@@ -69,8 +79,12 @@ void gather_batch(const Split& split, const ImageSpec& image, std::span<const ui
   }
   const bool augments = augmentation.crop || augmentation.flip;
   parallel_indices(indices.size(), [&](size_t i) {
-    const uint8_t* in = split.pixels.data() + indices[i] * image_floats;
-    float* out = images_out + static_cast<int64_t>(i) * image_floats;
+    if (i + kPrefetchAhead < indices.size()) {
+      prefetch(split.pixels.data() + indices[i + kPrefetchAhead] * pixels_per_image,
+               pixels_per_image);
+    }
+    const uint8_t* in = split.pixels.data() + indices[i] * pixels_per_image;
+    float* out = images_out + static_cast<int64_t>(i) * pixels_per_image;
     labels_out[i] = split.labels[indices[i]];
     if (!augments) {
       copy_normalised(in, image, split.normalised, out);

@@ -3,7 +3,6 @@
 // cifar.hpp and synthetic.hpp.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>

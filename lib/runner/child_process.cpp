@@ -100,6 +100,7 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(other.pid_),
       stdout_fd_(other.stdout_fd_),
       pending_(std::move(other.pending_)),
+      stdout_closed_(other.stdout_closed_),
       exit_(other.exit_) {
   other.pid_ = -1;
   other.stdout_fd_ = -1;
@@ -124,6 +125,7 @@ std::vector<std::string> ChildProcess::read_lines() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) stdout_closed_ = true;
     break;  // EAGAIN (nothing more now) or end of file
   }
   std::vector<std::string> lines;

@@ -36,6 +36,9 @@ class ChildProcess {
 
   // Complete lines read so far without blocking (a trailing partial line waits for the rest).
   std::vector<std::string> read_lines();
+  // Whether a read met the end of its stdout: every writer closed it. The process may still run
+  // (for a moment while it exits, or for as long as it likes after closing its stdout).
+  bool stdout_closed() const { return stdout_closed_; }
   // nullopt while it runs; the exit status once it has ended (reaped).
   std::optional<ExitStatus> poll_exit();
   // Blocks until it ends.
@@ -46,6 +49,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::string pending_;
+  bool stdout_closed_ = false;
   std::optional<ExitStatus> exit_;
 };
 

@@ -17,6 +17,10 @@ namespace vitsweep::runner {
 
 namespace fs = std::filesystem;
 
+namespace {
+constexpr double kClosedStdoutPollSeconds = 0.005;
+}  // namespace
+
 std::string last_log_line(const std::string& path) {
   std::ifstream in(path);
   std::string line, last;
@@ -116,8 +120,18 @@ void LocalLauncher::start(const LaunchSlot& slot, const TrialLaunch& launch) {
 }
 
 std::vector<LaunchReport> LocalLauncher::wait(double timeout_s) {
+  // A stdout at its end would wake poll at once, again and again: such a worker is left out of
+  // the poll and looked at every few milliseconds until its exit can be reaped (the kernel closes
+  // a process's files a moment before its parent can wait for it; a worker may also close its
+  // stdout and go on).
   std::vector<pollfd> fds;
-  for (const Running& r : running_) fds.push_back({r.process->stdout_fd(), POLLIN, 0});
+  for (const Running& r : running_) {
+    if (r.process->stdout_closed()) {
+      timeout_s = std::min(timeout_s, kClosedStdoutPollSeconds);
+    } else {
+      fds.push_back({r.process->stdout_fd(), POLLIN, 0});
+    }
+  }
   ::poll(fds.data(), fds.size(), static_cast<int>(timeout_s * 1000));
   std::vector<LaunchReport> reports;
   for (auto r = running_.begin(); r != running_.end();) {

@@ -1,6 +1,7 @@
 // What a worker inherits from the runner's environment: never the MPI launcher's state of the
 // runner itself; under its own mpirun also not Slurm's or the node simulation of the sweep's ranks.
-// How often a worker is signalled when asked to stop more than once.
+// How often a worker is signalled when asked to stop more than once. How the launcher waits for a
+// worker whose stdout has ended.
 #include "runner/local_launcher.hpp"
 
 #include <gmock/gmock.h>
@@ -68,6 +69,26 @@ TEST_F(WorkerEnvironment, UnderItsOwnMpirunAlsoDropsSlurmAndTheNodeSimulation) {
   EXPECT_THAT(env, Contains("VITSWEEP_TEST_KEPT=yes"));
 }
 
+// What a launcher reports, collected by waits of 0.1 s until a condition holds or 10 s have gone.
+struct WorkerReports {
+  explicit WorkerReports(LocalLauncher& launcher) : launcher(launcher) {}
+  template <class Done>
+  void collect_until(Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      ++waits;
+      for (LaunchReport& r : launcher.wait(0.1)) {
+        if (r.kind == LaunchReport::Kind::line) lines.push_back(r.line);
+        if (r.kind == LaunchReport::Kind::exited) exit = r.exit;
+      }
+    }
+  }
+  LocalLauncher& launcher;
+  std::vector<std::string> lines;
+  std::optional<ExitStatus> exit;
+  int waits = 0;
+};
+
 // The worker is a shell script here, a stand-in for `sweep worker` that prints how many SIGTERMs
 // it got (the real worker exits on the second, which is what the launcher must not cause: on a
 // node of a sweep across machines the node's own SIGTERM and rank 0's stop message both ask).
@@ -86,24 +107,42 @@ TEST(LocalLauncherStop, AStopAtAStepBoundaryIsSignalledOnceHoweverOftenItIsAsked
   LocalLauncher launcher(WorkerCommand{script, dir.file("runs")}, 1);
   launcher.start(*launcher.free_slot(), TrialLaunch{"t1", OrderedJson::object(), 1, "test"});
 
-  std::vector<std::string> lines;
-  std::optional<ExitStatus> exit;
-  auto collect = [&](double seconds) {
-    for (LaunchReport& r : launcher.wait(seconds)) {
-      if (r.kind == LaunchReport::Kind::line) lines.push_back(r.line);
-      if (r.kind == LaunchReport::Kind::exited) exit = r.exit;
-    }
-  };
-  for (int i = 0; i < 100 && lines.empty(); ++i) collect(0.1);
-  ASSERT_THAT(lines, Contains("ready"));
+  WorkerReports reports(launcher);
+  reports.collect_until([&] { return !reports.lines.empty(); });
+  ASSERT_THAT(reports.lines, Contains("ready"));
   launcher.stop("t1", StopMode::at_step_boundary);
   // Longer than the script's 50 ms sleeps: a second signal would be taken as a second one.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   launcher.stop("t1", StopMode::at_step_boundary);
-  for (int i = 0; i < 100 && !exit; ++i) collect(0.1);
-  ASSERT_TRUE(exit.has_value());
-  EXPECT_TRUE(exit->success()) << exit->describe();
-  EXPECT_THAT(lines, Contains("terms 1"));
+  reports.collect_until([&] { return reports.exit.has_value(); });
+  ASSERT_TRUE(reports.exit.has_value());
+  EXPECT_TRUE(reports.exit->success()) << reports.exit->describe();
+  EXPECT_THAT(reports.lines, Contains("terms 1"));
+}
+
+// A worker whose stdout has ended but which has not yet been reaped (for a moment as any process
+// exits, or for long when it closes its stdout and goes on) must not make wait() return at once:
+// the runner would spin a core, and a caller counting its waits would give up early. Under load
+// a wait only takes longer, so the bound on the count cannot fail by chance.
+TEST(LocalLauncherWait, AWorkerThatClosedItsStdoutIsWaitedForNotSpunOn) {
+  testing::TempDir dir;
+  const std::string script = dir.file("close_stdout.sh");
+  testing::write_file(script,
+                      "#!/bin/sh\n"
+                      "echo closing\n"
+                      "exec >&-\n"
+                      "sleep 0.5\n");
+  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
+  LocalLauncher launcher(WorkerCommand{script, dir.file("runs")}, 1);
+  launcher.start(*launcher.free_slot(), TrialLaunch{"t1", OrderedJson::object(), 1, "test"});
+
+  WorkerReports reports(launcher);
+  reports.collect_until([&] { return reports.exit.has_value(); });
+  ASSERT_TRUE(reports.exit.has_value());
+  EXPECT_TRUE(reports.exit->success()) << reports.exit->describe();
+  EXPECT_THAT(reports.lines, Contains("closing"));
+  // 0.5 s at one wait every 5 ms is 100 waits; spinning made it tens of thousands.
+  EXPECT_LT(reports.waits, 400);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/build_constants.hpp"
+#include "engine/git_commit.hpp"
 
 namespace vitsweep::engine {
 namespace {

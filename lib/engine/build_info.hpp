@@ -7,7 +7,7 @@ namespace vitsweep::engine {
 
 struct BuildInfo {
   std::string version;       // "0.1.0"
-  std::string git_commit;    // short hash at configure time, or "unknown"
+  std::string git_commit;    // short hash at build time (+"-modified"), or "unknown"
   std::string build_type;    // "Release"
   std::string onednn;        // "2.6.3 (git hash)"
   std::string cpu_isa;       // the ISA oneDNN dispatches to, e.g. "avx512_core_bf16"

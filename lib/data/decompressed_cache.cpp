@@ -1,15 +1,18 @@
 #include "data/decompressed_cache.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "common/error.hpp"
+#include "common/machine.hpp"
 #include "common/sha256.hpp"
 #include "data/files.hpp"
 #include "data/gzip.hpp"
@@ -44,6 +47,34 @@ std::optional<std::string> copy_path(const std::string& folder, const std::strin
       .string();
 }
 
+// The start of the names the copy is written under before its rename: "<copy>.<host>.", then
+// the writer's pid and ".partial". The host keeps a cache folder shared by several machines
+// from taking one machine's pid for another's.
+std::string partial_prefix(const std::string& copy) {
+  return fmt::format("{}.{}.", copy, host_name());
+}
+
+// Partial copies of `copy` left by processes of this host that no longer run (killed while
+// writing: a kill -9 leaves its file behind, tens of MB each for Fashion-MNIST).
+void remove_abandoned_partials(const std::string& folder, const std::string& copy) {
+  const std::string prefix = std::filesystem::path(partial_prefix(copy)).filename().string();
+  std::error_code error;  // the cache never fails a read: a folder that cannot be listed is left
+  for (std::filesystem::directory_iterator it(folder, error), end; !error && it != end;
+       it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix) || !name.ends_with(".partial")) continue;
+    const std::string pid_text =
+        name.substr(prefix.size(), name.size() - prefix.size() - std::string(".partial").size());
+    char* digits_end = nullptr;
+    const long pid = std::strtol(pid_text.c_str(), &digits_end, 10);
+    if (pid_text.empty() || *digits_end != '\0' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      std::filesystem::remove(it->path(), ignored);
+    }
+  }
+}
+
 // Written under a name of this process's own, then renamed into place: trials that start
 // together each write their own whole copy, and the last rename wins. Not synced: a copy lost
 // or damaged in a crash fails its check and is made again. A folder that cannot be written
@@ -53,7 +84,8 @@ void write_copy(const std::string& folder, const std::string& copy,
   std::error_code error;
   std::filesystem::create_directories(folder, error);
   if (error) return;
-  const std::string temporary = fmt::format("{}.{}.partial", copy, ::getpid());
+  remove_abandoned_partials(folder, copy);
+  const std::string temporary = fmt::format("{}{}.partial", partial_prefix(copy), ::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()),

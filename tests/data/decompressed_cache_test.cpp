@@ -1,13 +1,17 @@
 #include "data/decompressed_cache.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 
 #include "common/error.hpp"
+#include "common/machine.hpp"
 #include "data/files.hpp"
 #include "data/gzip.hpp"
 #include "data_test_support.hpp"
@@ -109,6 +113,39 @@ TEST(DecompressedCache, ADamagedCopyIsNotUsedAndIsMadeAgain) {
   dir.write(fs::relative(copy, dir.path()).string(), damaged);
   ASSERT_EQ(read_back(copy), damaged);
   EXPECT_EQ(read_data_file(source), raw);
+  EXPECT_EQ(read_back(copy), raw);
+}
+
+// A kill -9 while a copy is written leaves its partial file behind. The next writer of that copy
+// removes those of this host's processes that no longer run, and only those: not a running
+// writer's, not another machine's (a cache folder may be shared), not another file's.
+TEST(DecompressedCache, PartialCopiesOfProcessesThatNoLongerRunAreRemoved) {
+  TempDir dir;
+  const std::string folder = dir.file("cache");
+  ScopedVariable cache("VITSWEEP_CACHE_DIR", folder);
+  const Bytes raw = image_like_bytes(7);
+  const std::string source = dir.write("data.gz", gzip_bytes(raw));
+  ASSERT_EQ(read_data_file(source), raw);
+  const fs::path copy = files_in(folder).at(0);
+  fs::remove(copy);
+
+  const pid_t gone = ::fork();  // a pid that has just ended
+  if (gone == 0) ::_exit(0);
+  ASSERT_GT(gone, 0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+  const std::string host = host_name();
+  const std::string abandoned = fmt::format("{}.{}.{}.partial", copy.string(), host, gone);
+  const std::vector<std::string> kept = {
+      fmt::format("{}.{}.{}.partial", copy.string(), host, ::getppid()),  // a running writer
+      fmt::format("{}.other-host.{}.partial", copy.string(), gone),
+      fmt::format("{}-other.{}.{}.partial", copy.string(), host, gone),
+  };
+  for (const std::string& name : kept) dir.write(fs::relative(name, dir.path()).string(), raw);
+  dir.write(fs::relative(abandoned, dir.path()).string(), raw);
+
+  EXPECT_EQ(read_data_file(source), raw);
+  EXPECT_FALSE(fs::exists(abandoned));
+  for (const std::string& name : kept) EXPECT_TRUE(fs::exists(name)) << name;
   EXPECT_EQ(read_back(copy), raw);
 }
 

@@ -138,12 +138,8 @@ OrderedJson benchmark_training(const BenchmarkCase& bench, const std::string& at
                             : micro_batch_images(shape, local, options.threads);
   auto step = [&] {
     if (parallel) {
-      const float* logits = model.forward(images.data(), local);
-      const LossResult r = classification_loss(loss_kind, logits, labels.data(), local,
-                                               shape.classes, 0.0, d_logits.data());
-      parallel->begin_backward(r, local, d_logits.data(), local * shape.classes, false);
-      model.backward(d_logits.data());
-      parallel->finish_backward(batch);
+      parallel->train_on_slice(loss_kind, 0.0, images.data(), labels.data(), local, d_logits.data(),
+                               batch, /*stop=*/false);
     } else {
       train_on_batch(model, loss_kind, 0.0, images.data(), labels.data(), local, micro,
                      d_logits.data());

@@ -94,6 +94,20 @@ LossResult DataParallel::finish_backward(int64_t global_batch) {
   return global;
 }
 
+LossResult DataParallel::train_on_slice(LossKind loss, double label_smoothing, const float* images,
+                                        const int32_t* labels, int64_t slice_images,
+                                        float* d_logits, int64_t global_batch, bool stop) {
+  const int64_t classes = model_.shape().classes;
+  const float* logits = model_.forward(images, slice_images);
+  const LossResult slice =
+      classification_loss(loss, logits, labels, slice_images, classes, label_smoothing, d_logits);
+  // The global batch's loss is known only once the sums are in, after backward: then every
+  // rank decides alike whether the step diverged.
+  begin_backward(slice, slice_images, d_logits, slice_images * classes, stop);
+  model_.backward(d_logits);
+  return finish_backward(global_batch);
+}
+
 std::pair<int64_t, int64_t> DataParallel::shard(int64_t count) const {
   const int64_t r = rank(), n = size();
   return {count * r / n, count * (r + 1) / n};

@@ -60,6 +60,11 @@ class DataParallel {
   // mean loss and correct count; stop_requested() then says whether any rank asked to stop.
   LossResult finish_backward(int64_t global_batch);
   bool stop_requested() const { return stop_requested_; }
+  // This rank's slice through the model: forward, loss, begin_backward, backward,
+  // finish_backward. d_logits: [slice_images * classes] of scratch.
+  LossResult train_on_slice(LossKind loss, double label_smoothing, const float* images,
+                            const int32_t* labels, int64_t slice_images, float* d_logits,
+                            int64_t global_batch, bool stop);
 
   // This rank's share [begin, end) of `count` evaluation images (contiguous, in rank order).
   std::pair<int64_t, int64_t> shard(int64_t count) const;

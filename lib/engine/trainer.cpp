@@ -206,14 +206,9 @@ bool Trainer::train_step(const std::vector<uint32_t>& order, int64_t s, Training
                      batch.labels.data());
   LossResult r;
   if (parallel_) {
-    const float* logits = model_->forward(batch.images.data(), n);
-    r = classification_loss(loss_kind_, logits, batch.labels.data(), n, shape_.classes,
-                            config_.label_smoothing, batch.d_logits.data());
-    // The global batch's loss is known only once the sums are in, after backward: then every
-    // rank decides alike whether the step diverged.
-    parallel_->begin_backward(r, n, batch.d_logits.data(), n * shape_.classes, asked_to_stop);
-    model_->backward(batch.d_logits.data());
-    r = parallel_->finish_backward(batch.global);
+    r = parallel_->train_on_slice(loss_kind_, config_.label_smoothing, batch.images.data(),
+                                  batch.labels.data(), n, batch.d_logits.data(), batch.global,
+                                  asked_to_stop);
   } else {
     r = train_on_batch(*model_, loss_kind_, config_.label_smoothing, batch.images.data(),
                        batch.labels.data(), n, micro_batch_, batch.d_logits.data());

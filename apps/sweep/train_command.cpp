@@ -211,12 +211,14 @@ void run_train(const TrainOptions& o) {
   if (out.reporter) out.progress.update(fmt::format("loading {}...", config.dataset));
   const data::Dataset dataset = data::load_dataset(config);
   engine::Trainer trainer(config, dataset, replicas ? &*replicas : nullptr);
-  if (!o.resume.empty()) trainer.resume_from(o.resume);
+  const std::optional<std::string> resume_note =
+      o.resume.empty() ? std::nullopt : trainer.resume_from(o.resume);
   const bool from_pytorch = !o.init_from.empty() && trainer.initialize_from(o.init_from) ==
                                                         engine::WeightsSource::pytorch_state_dict;
   print_start(out, config, trainer, dataset, session, threads.threads());
   if (from_pytorch && out.reporter)
     out.progress.print(stderr, pytorch_init_note(o.init_from, dataset));
+  if (resume_note && out.reporter) out.progress.print(stderr, "note: " + *resume_note);
 
   OrderedJson batch_losses = OrderedJson::array();
   engine::TrainerCallbacks callbacks;

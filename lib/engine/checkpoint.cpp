@@ -207,6 +207,19 @@ WeightsSource weights_source(const SafetensorsFile& file) {
       file.name(), format->second, kWeightsFormat);
 }
 
+std::optional<std::string> different_build_note(const std::string& path,
+                                                const std::string& written_by,
+                                                const std::string& this_build) {
+  const auto known = [](const std::string& commit) {
+    return !commit.empty() && commit != "unknown";
+  };
+  if (!known(written_by) || !known(this_build) || written_by == this_build) return std::nullopt;
+  return fmt::format(
+      "{}: written by commit {}, and this binary is {}: the epochs before the resume come from "
+      "that build (results may differ in their last digits from a run on one build)",
+      path, written_by, this_build);
+}
+
 CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
   if (weights_source(file) == WeightsSource::pytorch_state_dict) {
     fail(
@@ -236,6 +249,9 @@ CheckpointInfo read_checkpoint_info(const SafetensorsFile& file) {
     for (const auto& record : history) info.history.push_back(epoch_record_from_json(record));
   } catch (const Json::exception&) {
     fail("{}: __metadata__.history: expected a list of epoch records", file.name());
+  }
+  if (const auto commit = file.metadata().find("commit"); commit != file.metadata().end()) {
+    info.commit = commit->second;
   }
   if (file.metadata().contains("epoch_progress")) {
     const Json progress = metadata_json<Json>(file, "epoch_progress");

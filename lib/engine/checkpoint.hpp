@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ std::string optimizer_state_path(const std::string& checkpoint_path);
 
 struct CheckpointInfo {
   OrderedJson config;  // every key, as trained
+  std::string commit;  // of the binary that wrote it (build_info().git_commit); "" if unrecorded
   data::Normalization normalization;
   int64_t epochs_done = 0;
   int64_t step = 0;
@@ -57,6 +59,14 @@ WeightsSource weights_source(const SafetensorsFile& file);
 
 // Reads and checks the metadata of a checkpoint's weights file.
 CheckpointInfo read_checkpoint_info(const SafetensorsFile& file);
+
+// One line for a run resuming a checkpoint that another build wrote (written_by: its commit,
+// this_build: the running binary's): the epochs so far come from that build, and a resumed
+// trial's bits equal an uninterrupted one's only on one build. nullopt when the two are the same
+// or either is not known ("" or "unknown").
+std::optional<std::string> different_build_note(const std::string& path,
+                                                const std::string& written_by,
+                                                const std::string& this_build);
 
 // Copies every model tensor into `model`, checking that the file has exactly the model's tensors,
 // each with the shape the model's config gives. Errors are one line naming the file, the tensor,

@@ -10,6 +10,7 @@
 #include "data/augmentation.hpp"
 #include "data/batches.hpp"
 #include "data/epoch_order.hpp"
+#include "engine/build_info.hpp"
 #include "engine/checkpoint.hpp"
 #include "engine/micro_batches.hpp"
 #include "engine/threads.hpp"
@@ -60,7 +61,7 @@ Trainer::Trainer(const TrialConfig& config, const data::Dataset& dataset, Replic
 
 Trainer::~Trainer() = default;
 
-void Trainer::resume_from(const std::string& path) {
+std::optional<std::string> Trainer::resume_from(const std::string& path) {
   const SafetensorsFile file = SafetensorsFile::read(path);
   const CheckpointInfo info = read_checkpoint_info(file);
   check_resume_compatible(info.config, config_, path);
@@ -83,6 +84,7 @@ void Trainer::resume_from(const std::string& path) {
   history_ = info.history;
   progress_ = progress;
   if (parallel_) parallel_->check_replicas_equal(*optimizer_, "weights read from " + path);
+  return different_build_note(path, info.commit, build_info().git_commit);
 }
 
 WeightsSource Trainer::initialize_from(const std::string& path) {

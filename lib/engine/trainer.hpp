@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,8 +67,9 @@ class Trainer {
   DataParallel* data_parallel() { return parallel_.get(); }
 
   // Continue from a checkpoint written by save_checkpoint (weights, optimizer, epoch, history),
-  // at the step it was written: inside an epoch, that epoch goes on where it stopped.
-  void resume_from(const std::string& path);
+  // at the step it was written: inside an epoch, that epoch goes on where it stopped. Returns
+  // what the run should be told, if anything: that another build wrote the checkpoint.
+  std::optional<std::string> resume_from(const std::string& path);
   // Start from a file's weights only (fine-tuning); optimizer and counters start fresh. The file
   // is a checkpoint written by save_checkpoint or a PyTorch state dict under timm's names; the
   // model is always the one the config describes, the normalisation always the data set's.

@@ -95,8 +95,9 @@ int run_trial_worker(const std::string& trial_dir, int threads, int64_t log_ever
   const data::Dataset dataset = data::load_dataset(config);
   engine::Trainer trainer(config, dataset, replicas);
   if (fs::exists(checkpoint)) {
-    trainer.resume_from(checkpoint);
+    const std::optional<std::string> note = trainer.resume_from(checkpoint);
     log(fmt::format("resumed from {} after epoch {}", checkpoint, trainer.epochs_done()));
+    if (note) log(*note);
   }
   StartEvent start;
   start.epochs_done = trainer.epochs_done();

@@ -8,8 +8,10 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "data/dataset.hpp"
+#include "engine/build_info.hpp"
 #include "engine/checkpoint.hpp"
 #include "engine/trainer.hpp"
 #include "support/temp_dir.hpp"
@@ -189,6 +191,25 @@ TEST_F(Resume, ProgressThatDoesNotContinueTheFinishedEpochsIsRefused) {
   EXPECT_THAT(thrown_message([&] { resumed.resume_from(checkpoint); }),
               HasSubstr(checkpoint + ": __metadata__.epoch_progress: step 2 of epoch 3 does not "
                                      "continue 0 finished epochs of 6 steps"));
+}
+
+// A checkpoint records the commit of the binary that wrote it; resuming it with the same binary
+// says nothing more, and with another build says which two.
+TEST_F(Resume, ACheckpointNamesItsBuildAndAResumeByAnotherBuildSaysSo) {
+  train(small_config({{"max_steps", 4}}), dataset, "", checkpoint);
+  const CheckpointInfo info = read_checkpoint_info(SafetensorsFile::read(checkpoint));
+  EXPECT_EQ(info.commit, build_info().git_commit);
+  Trainer resumed(config, dataset);
+  EXPECT_EQ(resumed.resume_from(checkpoint), std::nullopt);
+
+  EXPECT_EQ(different_build_note("ck.safetensors", "0123456789ab", "ba9876543210"),
+            "ck.safetensors: written by commit 0123456789ab, and this binary is ba9876543210: the "
+            "epochs before the resume come from that build (results may differ in their last "
+            "digits from a run on one build)");
+  EXPECT_EQ(different_build_note("ck", "0123456789ab", "0123456789ab"), std::nullopt);
+  EXPECT_EQ(different_build_note("ck", "", "0123456789ab"), std::nullopt);  // before commits
+  EXPECT_EQ(different_build_note("ck", "0123456789ab", "unknown"), std::nullopt);
+  EXPECT_NE(different_build_note("ck", "0123456789ab", "0123456789ab-modified"), std::nullopt);
 }
 
 TEST(Trainer, MaxStepsInsideAnEpochLeavesThatEpochUnfinished) {

@@ -28,6 +28,8 @@ void plan_attention_activations(Arena& arena, const ModelShape& s, int64_t batch
   arena.take_if(!s.fused_attention, a.scores, scores);
   arena.take_if(!s.fused_attention, a.weights, scores);
   arena.take_if(s.fused_attention && s.attention.is_softmax(), a.lse, batch * s.heads * s.tokens);
+  const int64_t kept_scores = fused_attention_kept_score_floats(attention_core_shape(s, batch));
+  arena.take_if(s.fused_attention && kept_scores > 0, a.kept_scores, kept_scores);
   arena.take(a.heads_out, bnd);
   arena.take_if(s.gated, a.gate_derivative, bnd);
   arena.take_if(s.gated, a.gate, bnd);
@@ -68,7 +70,8 @@ AttentionCoreShape attention_core_shape(const ModelShape& s, int64_t batch) {
 void attention_core_forward(MatmulRunner& mm, const ModelShape& s, const float* q, const float* k,
                             AttentionActivations& a, int64_t batch) {
   if (s.fused_attention) {
-    fused_attention_forward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse);
+    fused_attention_forward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse,
+                            a.kept_scores);
     return;
   }
   const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;
@@ -86,7 +89,7 @@ void attention_core_backward(MatmulRunner& mm, const ModelShape& s, const float*
                              float* dk, float* dv, AttentionScratch& t, int64_t batch) {
   if (s.fused_attention) {
     fused_attention_backward(attention_core_shape(s, batch), q, k, a.v, a.heads_out, a.lse,
-                             d_heads_out, dq, dk, dv);
+                             a.kept_scores, d_heads_out, dq, dk, dv);
     return;
   }
   const int64_t n = s.tokens, h = s.heads, hd = s.head_dim;

@@ -30,6 +30,7 @@ struct AttentionActivations {
   float* scores;                             // [B, H, N, N] q.k / sqrt(hd) (matmul)
   float* weights;                            // [B, H, N, N] softmax(S) or h(S) (unscaled; matmul)
   float* lse;                                // [B, H, N] log-sum-exp of score rows (fused softmax)
+  float* kept_scores;                        // [B, H, N, N rounded up to 16] S (fused, N < 96)
   float* heads_out;                          // [B, N, D] concatenated heads
   float *gate_derivative, *gate, *gated;     // [B, N, D] (gate): act'(pre), act(pre), gate * heads
 };

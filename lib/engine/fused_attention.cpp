@@ -308,9 +308,15 @@ float score_scale_of(const AttentionCoreShape& s) {
   return 1.0f / std::sqrt(static_cast<float>(s.head_dim));
 }
 
+// Whether the keys take one tile, so that a head's scores are one [N, round_up(N)] block the
+// forward can keep for the backward.
+bool keys_fit_one_tile(int64_t tokens) { return Tiling(tokens, kKeyTile).count == 1; }
+
+// kept (nullptr: none): where the forward copies this head's scores S for the backward, [N, ld]
+// with ld = round_up_to_lanes(N); only when the keys fit one tile.
 template <typename Weights>
 void forward_head(const AttentionCoreShape& s, Weights weights, const float* q, const float* k,
-                  const float* v, float* out, float* lse) {
+                  const float* v, float* out, float* lse, float* kept) {
   const int64_t n = s.tokens, hd = s.head_dim, stride = s.width();
   const int64_t ld_keys = round_up_to_lanes(n);
   float* keys_t =
@@ -329,6 +335,7 @@ void forward_head(const AttentionCoreShape& s, Weights weights, const float* q, 
       const ScoreTile tile{scores, rows, keys, round_up_to_lanes(keys)};
       tile_gemm(rows, tile.padded, hd, {q + i0 * stride, stride, 1}, keys_t + j0, ld_keys,
                 tile.data, tile.padded, /*accumulate=*/false);
+      if (kept) std::copy(tile.data, tile.data + rows * tile.padded, kept + i0 * tile.padded);
       weights.to_weights(tile, acc, hd);
       tile_gemm(rows, hd, keys, {tile.data, tile.padded, 1}, v + j0 * stride, stride, acc, hd,
                 /*accumulate=*/true);
@@ -337,10 +344,11 @@ void forward_head(const AttentionCoreShape& s, Weights weights, const float* q, 
   }
 }
 
+// kept: the forward's scores of this head (nullptr: recomputed here, tile by tile).
 template <typename Weights>
 void backward_head(const AttentionCoreShape& s, Weights weights, const float* q, const float* k,
-                   const float* v, const float* out, const float* lse, const float* d_out,
-                   float* dq, float* dk, float* dv) {
+                   const float* v, const float* out, const float* lse, const float* kept,
+                   const float* d_out, float* dq, float* dk, float* dv) {
   const int64_t n = s.tokens, hd = s.head_dim, stride = s.width();
   const int64_t ld_keys = round_up_to_lanes(n);
   float* keys_t =
@@ -349,7 +357,7 @@ void backward_head(const AttentionCoreShape& s, Weights weights, const float* q,
   float* scores = values_t + hd * ld_keys;
   float* d_scores = scores + kMaxQueryRows * kMaxKeyColumns;
   float* dq_acc = d_scores + kMaxQueryRows * kMaxKeyColumns;
-  pack_transposed(k, stride, n, hd, score_scale_of(s), keys_t, ld_keys);
+  if (!kept) pack_transposed(k, stride, n, hd, score_scale_of(s), keys_t, ld_keys);
   pack_transposed(v, stride, n, hd, 1.0f, values_t, ld_keys);
   const Tiling query_tiles(n, kQueryTile), key_tiles(n, kKeyTile);
   for (int64_t qt = 0; qt < query_tiles.count; ++qt) {
@@ -362,9 +370,13 @@ void backward_head(const AttentionCoreShape& s, Weights weights, const float* q,
       const int64_t j0 = key_tiles.begin(kt), keys = key_tiles.end(kt) - j0;
       const int64_t padded = round_up_to_lanes(keys);
       const ScoreTile tile{scores, rows, keys, padded}, d_tile{d_scores, rows, keys, padded};
-      // S = Q K^T / sqrt(d) exactly as in the forward; dP = dO V^T.
-      tile_gemm(rows, padded, hd, {q_rows, stride, 1}, keys_t + j0, ld_keys, tile.data, padded,
-                /*accumulate=*/false);
+      // S = Q K^T / sqrt(d) as the forward kept it, or recomputed exactly as there; dP = dO V^T.
+      if (kept) {
+        std::copy(kept + i0 * padded, kept + (i0 + rows) * padded, tile.data);
+      } else {
+        tile_gemm(rows, padded, hd, {q_rows, stride, 1}, keys_t + j0, ld_keys, tile.data, padded,
+                  /*accumulate=*/false);
+      }
       tile_gemm(rows, padded, hd, {d_out_rows, stride, 1}, values_t + j0, ld_keys, d_tile.data,
                 padded, /*accumulate=*/false);
       weights.to_gradients(tile, d_tile);
@@ -398,15 +410,23 @@ void with_attention_weights(const AttentionCoreShape& s, Fn&& fn) {
 
 }  // namespace
 
+int64_t fused_attention_kept_score_floats(const AttentionCoreShape& s) {
+  if (!keys_fit_one_tile(s.tokens)) return 0;
+  return s.batch * s.heads * s.tokens * round_up_to_lanes(s.tokens);
+}
+
 void fused_attention_forward(const AttentionCoreShape& s, const float* q, const float* k,
-                             const float* v, float* out, float* lse) {
+                             const float* v, float* out, float* lse, float* kept_scores) {
+  if (!keys_fit_one_tile(s.tokens)) kept_scores = nullptr;
+  const int64_t kept_per_head = s.tokens * round_up_to_lanes(s.tokens);
   with_attention_weights(s, [&](auto weights) {
     parallel_ranges(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
       for (int64_t index = begin; index < end; ++index) {
         const HeadOffsets at = head_offsets(s, index);
         if (index + 1 < end) prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v});
         forward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
-                     lse ? lse + at.lse : nullptr);
+                     lse ? lse + at.lse : nullptr,
+                     kept_scores ? kept_scores + index * kept_per_head : nullptr);
       }
     });
   });
@@ -414,7 +434,10 @@ void fused_attention_forward(const AttentionCoreShape& s, const float* q, const 
 
 void fused_attention_backward(const AttentionCoreShape& s, const float* q, const float* k,
                               const float* v, const float* out, const float* lse,
-                              const float* d_out, float* dq, float* dk, float* dv) {
+                              const float* kept_scores, const float* d_out, float* dq, float* dk,
+                              float* dv) {
+  if (!keys_fit_one_tile(s.tokens)) kept_scores = nullptr;
+  const int64_t kept_per_head = s.tokens * round_up_to_lanes(s.tokens);
   with_attention_weights(s, [&](auto weights) {
     parallel_ranges(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
       for (int64_t index = begin; index < end; ++index) {
@@ -423,8 +446,9 @@ void fused_attention_backward(const AttentionCoreShape& s, const float* q, const
           prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v, out, d_out});
         }
         backward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
-                      lse ? lse + at.lse : nullptr, d_out + at.rows, dq + at.rows, dk + at.rows,
-                      dv + at.rows);
+                      lse ? lse + at.lse : nullptr,
+                      kept_scores ? kept_scores + index * kept_per_head : nullptr, d_out + at.rows,
+                      dq + at.rows, dk + at.rows, dv + at.rows);
       }
     });
   });

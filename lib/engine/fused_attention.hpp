@@ -1,9 +1,11 @@
 // The attention core, fused: from q, k, v to every head's output O = A V and back, tile by tile
-// over queries and keys, never holding an L x L matrix (FlashAttention's scheme, on a CPU).
+// over queries and keys, never holding an L x L matrix (FlashAttention's scheme, on a CPU) beyond
+// one tile: when the keys fit a single tile (L < 96), the forward keeps that tile of scores S for
+// the backward, which then skips computing Q K^T again (the same bits either way).
 //
 //   point-wise: O_i = c sum_j h(s_ij) v_j, c = L^-alpha, s = q.k / sqrt(d). Key tiles are summed in
-//               any order with no row statistics; the backward recomputes S tile by tile and uses
-//               dS = c h'(S) (dO V^T), with no row-sum term.
+//               any order with no row statistics; the backward takes S (kept or recomputed) and
+//               uses dS = c h'(S) (dO V^T), with no row-sum term.
 //   softmax:    online softmax (running row max and sum, rescaling the partial output), keeping
 //               only each row's log-sum-exp; the backward recomputes P = exp(S - lse) and uses
 //               dS = P (dP - D) with D_i = dO_i . O_i.
@@ -29,16 +31,23 @@ struct AttentionCoreShape {
   int64_t width() const { return heads * head_dim; }
 };
 
+// Floats of scores the forward can keep for the backward, [B, H, N, round_up(N, 16)]: when the
+// keys fit one tile (N < 96), the backward then reads S instead of computing Q K^T again (the
+// same bits). 0 for longer sequences, where the backward recomputes S tile by tile.
+int64_t fused_attention_kept_score_floats(const AttentionCoreShape& shape);
+
 // out = attention(q, k, v). lse (softmax only; may be nullptr otherwise) receives each query
-// row's log sum_j exp(s_ij), which the backward needs.
+// row's log sum_j exp(s_ij), which the backward needs. kept_scores (nullptr: none) receives
+// fused_attention_kept_score_floats(shape) floats of scores for the backward.
 void fused_attention_forward(const AttentionCoreShape& shape, const float* q, const float* k,
-                             const float* v, float* out, float* lse);
+                             const float* v, float* out, float* lse, float* kept_scores = nullptr);
 
 // dq, dk, dv += their gradients from d_out, given the forward's inputs, its out (softmax's D
-// term) and lse (softmax).
+// term), lse (softmax) and the scores it kept (nullptr: recomputed).
 void fused_attention_backward(const AttentionCoreShape& shape, const float* q, const float* k,
                               const float* v, const float* out, const float* lse,
-                              const float* d_out, float* dq, float* dk, float* dv);
+                              const float* kept_scores, const float* d_out, float* dq, float* dk,
+                              float* dv);
 
 // The scores s_ij = q_i.k_j / sqrt(hd) as [B, H, N, N], computed exactly as the fused kernel
 // computes them (same bits): for tests that need to know where each score lies relative to h's

@@ -238,6 +238,7 @@ TEST(FusedAttentionMemory, ReservesNoScoreMatrices) {
     EXPECT_EQ(acts.weights, nullptr) << attn;
     EXPECT_EQ(scratch.d_weights, nullptr) << attn;
     EXPECT_EQ(scratch.d_scores, nullptr) << attn;
+    EXPECT_EQ(acts.kept_scores, nullptr) << attn;  // 197 keys take more than one tile
     // Softmax keeps one log-sum-exp per query row; the point-wise family keeps nothing.
     EXPECT_EQ(acts.lse != nullptr, attn == "softmax") << attn;
   }
@@ -286,8 +287,8 @@ TEST(FusedAttentionDeterminism, ImageAloneEqualsImageInBatch) {
       fused_attention_forward(s, q.data() + at, k.data() + at, v.data() + at, r.out.data(),
                               r.lse.data());
       fused_attention_backward(s, q.data() + at, k.data() + at, v.data() + at, r.out.data(),
-                               r.lse.data(), d_out.data() + at, r.dq.data(), r.dk.data(),
-                               r.dv.data());
+                               r.lse.data(), /*kept_scores=*/nullptr, d_out.data() + at,
+                               r.dq.data(), r.dk.data(), r.dv.data());
       return r;
     };
     const Result all = run(shape, 0);
@@ -300,6 +301,66 @@ TEST(FusedAttentionDeterminism, ImageAloneEqualsImageInBatch) {
     EXPECT_EQ(image_1(all.dq), alone.dq);
     EXPECT_EQ(image_1(all.dk), alone.dk);
     EXPECT_EQ(image_1(all.dv), alone.dv);
+  }
+}
+
+// When the keys fit one tile the forward keeps the scores and the backward reads them instead of
+// computing Q K^T again: the same bits as recomputing them, and the kept block is S (zero in the
+// padding columns). From 96 keys (two tiles) nothing is kept.
+TEST(FusedAttentionKeptScores, GiveTheBitsOfRecomputedScores) {
+  for (const int64_t tokens : {16, 49, 61, 95}) {
+    for (const std::string attn : {"softmax", "relu2", "sigmoid"}) {
+      SCOPED_TRACE(attn + " at " + std::to_string(tokens) + " tokens");
+      const int64_t batch = 3, heads = 2, head_dim = 16, n = batch * tokens * heads * head_dim;
+      const int64_t ld = (tokens + 15) / 16 * 16;
+      std::vector<float> q(n), k(n), v(n), d_out(n);
+      fill_normal(q.data(), n, 1.0, 61);
+      fill_normal(k.data(), n, 1.0, 62);
+      fill_normal(v.data(), n, 1.0, 63);
+      fill_normal(d_out.data(), n, 1.0, 64);
+      const AttentionCoreShape shape{.function = AttentionFunction::from_name(attn),
+                                     .length_scale = 0.3f,
+                                     .batch = batch,
+                                     .tokens = tokens,
+                                     .heads = heads,
+                                     .head_dim = head_dim};
+      ASSERT_EQ(fused_attention_kept_score_floats(shape), batch * heads * tokens * ld);
+      struct Result {
+        std::vector<float> out, lse, dq, dk, dv;
+      };
+      auto run = [&](float* kept) {
+        Result r{std::vector<float>(n), std::vector<float>(batch * heads * tokens),
+                 std::vector<float>(n), std::vector<float>(n), std::vector<float>(n)};
+        fused_attention_forward(shape, q.data(), k.data(), v.data(), r.out.data(), r.lse.data(),
+                                kept);
+        fused_attention_backward(shape, q.data(), k.data(), v.data(), r.out.data(), r.lse.data(),
+                                 kept, d_out.data(), r.dq.data(), r.dk.data(), r.dv.data());
+        return r;
+      };
+      std::vector<float> kept(fused_attention_kept_score_floats(shape), std::nanf(""));
+      const Result with_kept = run(kept.data()), recomputed = run(nullptr);
+      EXPECT_EQ(with_kept.out, recomputed.out);
+      EXPECT_EQ(with_kept.lse, recomputed.lse);
+      EXPECT_EQ(with_kept.dq, recomputed.dq);
+      EXPECT_EQ(with_kept.dk, recomputed.dk);
+      EXPECT_EQ(with_kept.dv, recomputed.dv);
+      std::vector<float> scores(batch * heads * tokens * tokens);
+      fused_attention_scores(shape, q.data(), k.data(), scores.data());
+      for (int64_t row = 0; row < batch * heads * tokens; ++row) {
+        for (int64_t j = 0; j < ld; ++j) {
+          const float want = j < tokens ? scores[row * tokens + j] : 0.0f;
+          ASSERT_EQ(kept[row * ld + j], want) << "row " << row << ", key " << j;
+        }
+      }
+    }
+  }
+  for (const int64_t tokens : {96, 197}) {
+    const AttentionCoreShape shape{.function = AttentionFunction::from_name("relu"),
+                                   .batch = 2,
+                                   .tokens = tokens,
+                                   .heads = 2,
+                                   .head_dim = 16};
+    EXPECT_EQ(fused_attention_kept_score_floats(shape), 0) << tokens << " tokens";
   }
 }
 

@@ -89,13 +89,29 @@ struct WorkerReports {
   int waits = 0;
 };
 
+// A one-slot launcher whose worker is a shell script (a stand-in for `sweep worker`), started as
+// trial t1.
+class ScriptWorker {
+ public:
+  ScriptWorker(const std::string& name, const std::string& script_text)
+      : script_(dir_.file(name)), launcher_(WorkerCommand{script_, dir_.file("runs")}, 1) {
+    testing::write_file(script_, script_text);
+    EXPECT_EQ(::chmod(script_.c_str(), 0755), 0) << script_;
+    launcher_.start(*launcher_.free_slot(), TrialLaunch{"t1", OrderedJson::object(), 1, "test"});
+  }
+  LocalLauncher& launcher() { return launcher_; }
+
+ private:
+  testing::TempDir dir_;
+  std::string script_;
+  LocalLauncher launcher_;
+};
+
 // The worker is a shell script here, a stand-in for `sweep worker` that prints how many SIGTERMs
 // it got (the real worker exits on the second, which is what the launcher must not cause: on a
 // node of a sweep across machines the node's own SIGTERM and rank 0's stop message both ask).
 TEST(LocalLauncherStop, AStopAtAStepBoundaryIsSignalledOnceHoweverOftenItIsAsked) {
-  testing::TempDir dir;
-  const std::string script = dir.file("count_terms.sh");
-  testing::write_file(script,
+  ScriptWorker worker("count_terms.sh",
                       "#!/bin/sh\n"
                       "terms=0\n"
                       "trap 'terms=$((terms + 1))' TERM\n"
@@ -103,9 +119,7 @@ TEST(LocalLauncherStop, AStopAtAStepBoundaryIsSignalledOnceHoweverOftenItIsAsked
                       "i=0\n"
                       "while [ $i -lt 20 ]; do sleep 0.05; i=$((i + 1)); done\n"
                       "echo terms $terms\n");
-  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
-  LocalLauncher launcher(WorkerCommand{script, dir.file("runs")}, 1);
-  launcher.start(*launcher.free_slot(), TrialLaunch{"t1", OrderedJson::object(), 1, "test"});
+  LocalLauncher& launcher = worker.launcher();
 
   WorkerReports reports(launcher);
   reports.collect_until([&] { return !reports.lines.empty(); });
@@ -125,18 +139,13 @@ TEST(LocalLauncherStop, AStopAtAStepBoundaryIsSignalledOnceHoweverOftenItIsAsked
 // the runner would spin a core, and a caller counting its waits would give up early. Under load
 // a wait only takes longer, so the bound on the count cannot fail by chance.
 TEST(LocalLauncherWait, AWorkerThatClosedItsStdoutIsWaitedForNotSpunOn) {
-  testing::TempDir dir;
-  const std::string script = dir.file("close_stdout.sh");
-  testing::write_file(script,
+  ScriptWorker worker("close_stdout.sh",
                       "#!/bin/sh\n"
                       "echo closing\n"
                       "exec >&-\n"
                       "sleep 0.5\n");
-  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
-  LocalLauncher launcher(WorkerCommand{script, dir.file("runs")}, 1);
-  launcher.start(*launcher.free_slot(), TrialLaunch{"t1", OrderedJson::object(), 1, "test"});
 
-  WorkerReports reports(launcher);
+  WorkerReports reports(worker.launcher());
   reports.collect_until([&] { return reports.exit.has_value(); });
   ASSERT_TRUE(reports.exit.has_value());
   EXPECT_TRUE(reports.exit->success()) << reports.exit->describe();

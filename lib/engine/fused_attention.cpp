@@ -312,6 +312,14 @@ float score_scale_of(const AttentionCoreShape& s) {
 // forward can keep for the backward.
 bool keys_fit_one_tile(int64_t tokens) { return Tiling(tokens, kKeyTile).count == 1; }
 
+// Head `index`'s block of the kept scores; nullptr when none are kept or the keys take more than
+// one tile (the backward then recomputes them).
+template <typename T>
+T* kept_scores_of_head(const AttentionCoreShape& s, T* kept_scores, int64_t index) {
+  if (!kept_scores || !keys_fit_one_tile(s.tokens)) return nullptr;
+  return kept_scores + index * s.tokens * round_up_to_lanes(s.tokens);
+}
+
 // kept (nullptr: none): where the forward copies this head's scores S for the backward, [N, ld]
 // with ld = round_up_to_lanes(N); only when the keys fit one tile.
 template <typename Weights>
@@ -417,16 +425,13 @@ int64_t fused_attention_kept_score_floats(const AttentionCoreShape& s) {
 
 void fused_attention_forward(const AttentionCoreShape& s, const float* q, const float* k,
                              const float* v, float* out, float* lse, float* kept_scores) {
-  if (!keys_fit_one_tile(s.tokens)) kept_scores = nullptr;
-  const int64_t kept_per_head = s.tokens * round_up_to_lanes(s.tokens);
   with_attention_weights(s, [&](auto weights) {
     parallel_ranges(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
       for (int64_t index = begin; index < end; ++index) {
         const HeadOffsets at = head_offsets(s, index);
         if (index + 1 < end) prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v});
         forward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
-                     lse ? lse + at.lse : nullptr,
-                     kept_scores ? kept_scores + index * kept_per_head : nullptr);
+                     lse ? lse + at.lse : nullptr, kept_scores_of_head(s, kept_scores, index));
       }
     });
   });
@@ -436,8 +441,6 @@ void fused_attention_backward(const AttentionCoreShape& s, const float* q, const
                               const float* v, const float* out, const float* lse,
                               const float* kept_scores, const float* d_out, float* dq, float* dk,
                               float* dv) {
-  if (!keys_fit_one_tile(s.tokens)) kept_scores = nullptr;
-  const int64_t kept_per_head = s.tokens * round_up_to_lanes(s.tokens);
   with_attention_weights(s, [&](auto weights) {
     parallel_ranges(s.batch * s.heads, 1, [&](int64_t begin, int64_t end) {
       for (int64_t index = begin; index < end; ++index) {
@@ -446,9 +449,8 @@ void fused_attention_backward(const AttentionCoreShape& s, const float* q, const
           prefetch_head(s, head_offsets(s, index + 1).rows, {q, k, v, out, d_out});
         }
         backward_head(s, weights, q + at.rows, k + at.rows, v + at.rows, out + at.rows,
-                      lse ? lse + at.lse : nullptr,
-                      kept_scores ? kept_scores + index * kept_per_head : nullptr, d_out + at.rows,
-                      dq + at.rows, dk + at.rows, dv + at.rows);
+                      lse ? lse + at.lse : nullptr, kept_scores_of_head(s, kept_scores, index),
+                      d_out + at.rows, dq + at.rows, dk + at.rows, dv + at.rows);
       }
     });
   });

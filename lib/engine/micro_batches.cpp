@@ -9,6 +9,8 @@ namespace vitsweep::engine {
 
 namespace {
 constexpr int64_t kHiddenBytes = 512 * 1024;
+constexpr int64_t kHiddenBytesOfLargerModels = 256 * 1024;
+constexpr int64_t kSmallModelParameterBytes = 256 * 1024;
 constexpr int64_t kMaxParameterBytes = 1024 * 1024;
 }  // namespace
 
@@ -16,9 +18,11 @@ int64_t micro_batch_images(const ModelShape& shape, int64_t batch, int threads) 
   const int64_t parameter_bytes =
       ParameterLayout(shape).total() * static_cast<int64_t>(sizeof(float));
   if (threads > 1 || parameter_bytes > kMaxParameterBytes) return std::max<int64_t>(batch, 1);
+  const int64_t budget =
+      parameter_bytes > kSmallModelParameterBytes ? kHiddenBytesOfLargerModels : kHiddenBytes;
   const int64_t hidden_bytes_per_image =
       shape.tokens * shape.mlp_dim * static_cast<int64_t>(sizeof(float));
-  const int64_t fit = kHiddenBytes / hidden_bytes_per_image;
+  const int64_t fit = budget / hidden_bytes_per_image;
   return std::clamp<int64_t>(fit, 1, std::max<int64_t>(batch, 1));
 }
 

@@ -19,8 +19,16 @@ namespace vitsweep::engine {
 
 // Images per micro-batch for `batch` images on `threads` threads (0 counts as 1): on one thread,
 // as many as keep one buffer of the MLP's hidden activation (the largest a pass writes) within
-// 512 KiB, at least one and at most the batch. A fixed budget, not the cache size of the machine
-// at hand, so that a trial on one thread computes the same sums wherever it runs.
+// 512 KiB, or 256 KiB for a model of more than 256 KiB of parameters, at least one and at most
+// the batch. A fixed budget, not the cache size of the machine at hand, so that a trial on one
+// thread computes the same sums wherever it runs.
+//
+// The smaller budget is micro's (0.8 MiB of parameters: 5 images a pass at micro/4 where 512 KiB
+// gave 10), whose passes also stream 4x nano's weights and gradients through a 1 MiB L2. Measured
+// at 1 thread on an AMD EPYC (family 26, README, Performance): a micro/4 step takes 0.90-0.93x the
+// time with 4-8 images a pass than with 10, a 1-epoch micro/4 trial 0.91x; nano/4's step is flat
+// from 4 to 20 images, and the reduced Fig. 2 sweep (nano) took 1.04-1.06x the time with 256 KiB,
+// so nano keeps 512 KiB (and its trials their bits).
 //
 // The whole batch in one pass on more than one thread, and for models of more than 1 MiB of
 // parameters (mini and larger; nano has 0.12 MiB, micro 0.8). At 2 threads (41 images a pass at

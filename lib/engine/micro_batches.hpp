@@ -24,11 +24,11 @@ namespace vitsweep::engine {
 // thread computes the same sums wherever it runs.
 //
 // The smaller budget is micro's (0.8 MiB of parameters: 5 images a pass at micro/4 where 512 KiB
-// gave 10), whose passes also stream 4x nano's weights and gradients through a 1 MiB L2. Measured
-// at 1 thread on an AMD EPYC (family 26, README, Performance): a micro/4 step takes 0.90-0.93x the
-// time with 4-8 images a pass than with 10, a 1-epoch micro/4 trial 0.91x; nano/4's step is flat
-// from 4 to 20 images, and the reduced Fig. 2 sweep (nano) took 1.04-1.06x the time with 256 KiB,
-// so nano keeps 512 KiB (and its trials their bits).
+// gave 10). Measured at 1 thread on an AMD EPYC (family 26, 1 MiB L2; README, Performance): a
+// 40-step micro/4 bench took 0.87-0.88x the time with it, a 1-epoch micro/4 trial 0.91-0.94x;
+// nano/4's step is flat from 4 to 20 images, and the reduced Fig. 2 sweep (nano) took 1.04-1.06x
+// the time with 256 KiB, so nano keeps 512 KiB (and its trials their bits). Why micro gains and
+// nano does not was not measured; micro's passes re-read 6.7x nano's weights and gradients.
 //
 // The whole batch in one pass on more than one thread, and for models of more than 1 MiB of
 // parameters (mini and larger; nano has 0.12 MiB, micro 0.8). At 2 threads (41 images a pass at

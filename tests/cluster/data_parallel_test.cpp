@@ -147,7 +147,7 @@ TrainRun* DataParallelTrain::two_again_ = nullptr;
 TrainRun* DataParallelTrain::four_ = nullptr;
 
 // Tolerance of the loss curves (and of the weights), relative. One process sums each gradient
-// over the whole batch (micro/7 in micro-batches of 16 images, 32 in stops 30-41, engine/
+// over the whole batch (micro/7 in micro-batches of 16 images, 32 in stops 30-40, engine/
 // micro_batches.hpp; the figures below were measured before); R ranks sum their slices, then add
 // the R partial sums: the same terms in another order. In f32 that changes a gradient entry by a
 // few units in the last place
